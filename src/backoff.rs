@@ -1,0 +1,217 @@
+//! The reconnect policy: jittered exponential backoff, `Retry-After` floors, a connect-rate
+//! gate, and when to give up. The caller supplies the time and the randomness.
+
+use std::time::{Duration, Instant};
+
+/// The reconnect decisions of one client run.
+#[derive(Debug)]
+pub(crate) struct Reconnect {
+    base: Duration,
+    cap: Duration,
+    healthy_after: Duration,
+    max_attempts: Option<u32>,
+    gate: ConnectGate,
+    /// Failed attempts (or short-lived connections) since the last healthy connection.
+    attempt: u32,
+    connected_at: Option<Instant>,
+}
+
+impl Reconnect {
+    pub(crate) fn new(
+        base: Duration,
+        cap: Duration,
+        healthy_after: Duration,
+        max_attempts: Option<u32>,
+        burst: u32,
+        interval: Duration,
+    ) -> Reconnect {
+        Reconnect {
+            base,
+            cap,
+            healthy_after,
+            max_attempts,
+            gate: ConnectGate::new(burst, interval),
+            attempt: 0,
+            connected_at: None,
+        }
+    }
+
+    /// The number of the next attempt, counted from 1 after each healthy connection.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt + 1
+    }
+
+    /// How long to wait before calling `rtm.connect` (the rate gate), and records the call.
+    pub(crate) fn before_connect(&mut self, now: Instant) -> Duration {
+        let wait = self.gate.wait(now);
+        self.gate.record(now + wait);
+        wait
+    }
+
+    /// A websocket opened.
+    pub(crate) fn on_connected(&mut self, now: Instant) {
+        self.connected_at = Some(now);
+    }
+
+    /// A connection attempt failed. `None`: give up (attempts exhausted).
+    pub(crate) fn after_failure(
+        &mut self,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> Option<Duration> {
+        self.attempt += 1;
+        if self.max_attempts.is_some_and(|m| self.attempt >= m) {
+            return None;
+        }
+        Some(self.delay(jitter).max(retry_after.unwrap_or_default()))
+    }
+
+    /// An open connection ended. A connection that stayed up for `healthy_after` resets the
+    /// attempt counter, and the first retry after it is immediate.
+    pub(crate) fn after_disconnect(&mut self, now: Instant, jitter: f64) -> Duration {
+        let healthy = self
+            .connected_at
+            .take()
+            .is_some_and(|t| now.duration_since(t) >= self.healthy_after);
+        if healthy {
+            self.attempt = 0;
+            return Duration::ZERO;
+        }
+        self.attempt += 1;
+        self.delay(jitter)
+    }
+
+    /// Full jitter: uniform in `0..=min(cap, base * 2^(attempt-1))`.
+    fn delay(&self, jitter: f64) -> Duration {
+        let exp = self.attempt.saturating_sub(1).min(31);
+        let ceiling = self
+            .base
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.cap)
+            .min(self.cap);
+        ceiling.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// A token bucket: up to `burst` connects in a row, refilled at one per `interval`.
+#[derive(Debug)]
+struct ConnectGate {
+    burst: f64,
+    interval: Duration,
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl ConnectGate {
+    fn new(burst: u32, interval: Duration) -> ConnectGate {
+        let burst = f64::from(burst.max(1));
+        ConnectGate {
+            burst,
+            interval,
+            tokens: burst,
+            at: None,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if let Some(at) = self.at {
+            let earned = if self.interval.is_zero() {
+                self.burst
+            } else {
+                now.saturating_duration_since(at).as_secs_f64() / self.interval.as_secs_f64()
+            };
+            self.tokens = (self.tokens + earned).min(self.burst);
+        }
+        self.at = Some(now);
+    }
+
+    /// Time until the next connect is allowed.
+    fn wait(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            self.interval.mul_f64(1.0 - self.tokens)
+        }
+    }
+
+    /// Takes a token at `at` (now, or the end of the wait).
+    fn record(&mut self, at: Instant) {
+        self.refill(at);
+        self.tokens -= 1.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn policy() -> Reconnect {
+        Reconnect::new(S, 8 * S, 30 * S, None, 3, 60 * S)
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_full_jitter() {
+        let mut r = policy();
+        let delays: Vec<_> = (0..6)
+            .map(|_| r.after_failure(None, 1.0).unwrap())
+            .collect();
+        assert_eq!(delays, [S, 2 * S, 4 * S, 8 * S, 8 * S, 8 * S]);
+        assert_eq!(r.after_failure(None, 0.0), Some(Duration::ZERO));
+        assert_eq!(r.after_failure(None, 0.5), Some(4 * S));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor() {
+        let mut r = policy();
+        assert_eq!(r.after_failure(Some(7 * S), 0.0), Some(7 * S));
+    }
+
+    #[test]
+    fn only_a_healthy_connection_resets_the_counter() {
+        let t0 = Instant::now();
+        let mut r = policy();
+        r.after_failure(None, 1.0);
+        r.after_failure(None, 1.0);
+        r.on_connected(t0);
+        // Dropped after 5 s: not healthy, the counter keeps growing.
+        assert_eq!(r.after_disconnect(t0 + 5 * S, 1.0), 4 * S);
+        r.on_connected(t0 + 10 * S);
+        assert_eq!(r.after_disconnect(t0 + 50 * S, 1.0), Duration::ZERO);
+        assert_eq!(r.attempt(), 1);
+        assert_eq!(r.after_failure(None, 1.0), Some(S));
+    }
+
+    #[test]
+    fn max_attempts_gives_up() {
+        let mut r = Reconnect::new(S, 8 * S, 30 * S, Some(2), 3, 60 * S);
+        assert!(r.after_failure(None, 1.0).is_some());
+        assert!(r.after_failure(None, 1.0).is_none());
+    }
+
+    #[test]
+    fn the_gate_allows_a_burst_then_one_per_interval() {
+        let t0 = Instant::now();
+        let mut r = policy();
+        for _ in 0..3 {
+            assert_eq!(r.before_connect(t0), Duration::ZERO);
+        }
+        assert_eq!(
+            r.before_connect(t0),
+            60 * S,
+            "the fourth waits one interval"
+        );
+        assert_eq!(
+            r.before_connect(t0 + 60 * S),
+            60 * S,
+            "the fifth waits for the next token"
+        );
+        // Spread out at one per interval, nothing waits.
+        let mut r = policy();
+        for i in 0..10 {
+            assert_eq!(r.before_connect(t0 + i * 60 * S), Duration::ZERO);
+        }
+    }
+}

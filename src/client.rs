@@ -1,0 +1,451 @@
+//! [`RtmClient`], its [`RtmHandle`], `start`/`spawn`/`stop`, and [`Running`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::config::{Config, RtmClientBuilder};
+use crate::error::{Error, SendError, SendErrorKind};
+use crate::handlers::{Payload, Registry};
+use crate::session::{prepare_outbound, Ids, Keepalive};
+use crate::signals::{self, SignalGuard};
+use crate::threads::{self, Item};
+use crate::transport::Connection;
+use crate::web::WebClient;
+
+/// A Slack RTM client: register handlers with [`on`](RtmClient::on), then
+/// [`start`](RtmClient::start) (blocking) or [`spawn`](RtmClient::spawn) (background).
+///
+/// Cheap to clone; clones share everything (handlers, connection, Web API client).
+///
+/// ```no_run
+/// use slack_rtm::{Payload, RtmClient};
+///
+/// let client = RtmClient::builder("xoxb-your-token").build()?;
+/// client.on("message", |p: &Payload| {
+///     if p.data["text"].as_str().is_some_and(|t| t.contains("Hello")) {
+///         let channel = p.data["channel"].as_str().unwrap_or_default();
+///         p.web_client.chat_post_message(channel, "Hi!").ok();
+///     }
+/// });
+/// client.start()?; // until Ctrl-C
+/// # Ok::<(), slack_rtm::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RtmClient {
+    shared: Arc<Shared>,
+}
+
+/// A handle on a client, for sending and stopping from handlers and other threads.
+/// Clone, `Send` and `Sync`; also available as [`RtmClient::handle`] and
+/// [`Payload::rtm_client`].
+#[derive(Clone)]
+pub struct RtmHandle {
+    shared: Arc<Shared>,
+}
+
+/// State shared by the client, its handles and its threads.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) web: WebClient,
+    pub(crate) handlers: Registry,
+    pub(crate) ids: Ids,
+    link: Mutex<Option<Arc<Link>>>,
+    stop: AtomicBool,
+    wake: (Mutex<()>, Condvar),
+    signals: AtomicBool,
+    running: AtomicBool,
+}
+
+/// One open websocket connection and its protocol state.
+pub(crate) struct Link {
+    pub(crate) conn: Connection,
+    /// Set by the dispatcher when `hello` arrives, before the `hello` handlers run.
+    pub(crate) hello: AtomicBool,
+    pub(crate) keepalive: Mutex<Keepalive>,
+    /// Why the client itself ended this connection (missed pong, goodbye, ...).
+    end_reason: Mutex<Option<String>>,
+}
+
+impl Link {
+    pub(crate) fn new(conn: Connection, keepalive: Keepalive) -> Link {
+        Link {
+            conn,
+            hello: AtomicBool::new(false),
+            keepalive: Mutex::new(keepalive),
+            end_reason: Mutex::new(None),
+        }
+    }
+
+    /// Ends the connection from our side; the reader sees it end and reconnects.
+    pub(crate) fn end(&self, reason: &str, graceful: bool) {
+        {
+            let mut r = self.end_reason.lock().unwrap_or_else(|e| e.into_inner());
+            if r.is_none() {
+                *r = Some(reason.to_string());
+            }
+        }
+        if graceful {
+            self.conn.close(1000, reason);
+        }
+        self.conn.kill();
+    }
+
+    pub(crate) fn end_reason(&self) -> Option<String> {
+        self.end_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn keepalive(&self) -> std::sync::MutexGuard<'_, Keepalive> {
+        self.keepalive.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Shared {
+    /// The current connection, if any.
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
+        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _guard = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.1.notify_all();
+    }
+
+    /// True once a stop was requested, by a call or (when handled) a signal.
+    pub(crate) fn stopping(&self) -> bool {
+        if self.stop.load(Ordering::SeqCst) {
+            return true;
+        }
+        if self.signals.load(Ordering::Relaxed) && signals::received() {
+            log::info!("stop signal received: stopping");
+            self.stop.store(true, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+
+    /// Sleeps up to `d`, waking early on a stop request. Returns `stopping()`.
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        // Signals only set a flag, so look at it at least every 100 ms.
+        const SLICE: Duration = Duration::from_millis(100);
+        let deadline = Instant::now() + d;
+        let mut guard = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.stopping() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .wake
+                .1
+                .wait_timeout(guard, left.min(SLICE))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+impl RtmClient {
+    /// Starts building a client for `token` (a bot `xoxb-` or user `xoxp-` token of a classic
+    /// app). The token is trimmed and must not be empty.
+    pub fn builder(token: &str) -> RtmClientBuilder {
+        RtmClientBuilder::new(token)
+    }
+
+    pub(crate) fn from_config(config: Config) -> Result<RtmClient, Error> {
+        let web = WebClient::from_net(&config.net)?;
+        // Check the TLS options once now, so a bad identity fails in build(), not later.
+        config.net.tls.native_connector()?;
+        Ok(RtmClient {
+            shared: Arc::new(Shared {
+                config,
+                web,
+                handlers: Registry::default(),
+                ids: Ids::default(),
+                link: Mutex::new(None),
+                stop: AtomicBool::new(false),
+                wake: (Mutex::new(()), Condvar::new()),
+                signals: AtomicBool::new(false),
+                running: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Registers `handler` for events dispatched under `event` (`"message"`, `"hello"`, the
+    /// pseudo-events `"open"`, `"close"`, `"error"`, `"reply"`, `"unknown"`, or `"*"` for
+    /// every event). Handlers run on the dispatcher thread, one at a time, in arrival order;
+    /// several handlers for one event run in registration order. Works before and after start.
+    pub fn on<F>(&self, event: &str, handler: F)
+    where
+        F: Fn(&Payload<'_>) + Send + Sync + 'static,
+    {
+        self.shared.handlers.add(event, Arc::new(handler));
+    }
+
+    /// A handle for sending and stopping from other threads.
+    pub fn handle(&self) -> RtmHandle {
+        RtmHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The client's Web API client (the same one handlers get).
+    pub fn web_client(&self) -> &WebClient {
+        &self.shared.web
+    }
+
+    /// Requests a stop; see [`RtmHandle::stop`].
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// Connects and dispatches events on background threads until [`stop`](RtmClient::stop),
+    /// blocking the calling thread. Returns `Ok(())` after a requested stop (a call or, with
+    /// [`handle_signals`](RtmClientBuilder::handle_signals), SIGINT/SIGTERM/SIGHUP);
+    /// [`Error::Disconnected`] when the connection ended and `auto_reconnect` is off; the error
+    /// itself when Slack refused the token (see [`Error::is_fatal`]).
+    pub fn start(&self) -> Result<(), Error> {
+        self.launch(self.shared.config.handle_signals)?.join()
+    }
+
+    /// Like [`start`](RtmClient::start), without blocking: the returned [`Running`] stops and
+    /// joins the client. Signals are never handled for a spawned client.
+    pub fn spawn(&self) -> Result<Running, Error> {
+        self.launch(false)
+    }
+
+    fn launch(&self, handle_signals: bool) -> Result<Running, Error> {
+        let shared = &self.shared;
+        if shared
+            .running
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Error::AlreadyRunning);
+        }
+        shared.stop.store(false, Ordering::SeqCst);
+        let guard = handle_signals.then(SignalGuard::install);
+        shared.signals.store(handle_signals, Ordering::SeqCst);
+        let mut running = Running {
+            shared: shared.clone(),
+            reader: None,
+            pinger: None,
+            dispatcher: None,
+            _signals: guard,
+        };
+        let (tx, rx) = crossbeam_channel::bounded::<Item>(shared.config.channel_capacity);
+        let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
+        let io = |e| Error::Io {
+            phase: crate::error::Phase::Connect,
+            source: e,
+        };
+        let (s, h) = (shared.clone(), self.handle());
+        running.dispatcher = Some(
+            spawn("rtm-dispatch")
+                .spawn(move || threads::dispatcher::run(s, h, rx))
+                .map_err(io)?,
+        );
+        let (s, h) = (shared.clone(), self.handle());
+        running.pinger = Some(
+            spawn("rtm-pinger")
+                .spawn(move || threads::pinger::run(s, h))
+                .map_err(io)?,
+        );
+        let s = shared.clone();
+        running.reader = Some(
+            spawn("rtm-reader")
+                .spawn(move || threads::reader::run(s, tx))
+                .map_err(io)?,
+        );
+        Ok(running)
+    }
+}
+
+impl RtmHandle {
+    /// Sends `payload` (a JSON object) over the websocket and returns its message id. An `id`
+    /// is added when absent; a present one must be a positive integer. The frame is on the wire
+    /// when this returns.
+    ///
+    /// Fails at once with [`SendErrorKind::NotConnected`] unless the websocket is open and
+    /// `hello` has arrived; the error gives the payload back.
+    pub fn send_over_websocket(&self, payload: Value) -> Result<u64, SendError> {
+        let link = match self.connected_link() {
+            Some(l) => l,
+            None => return Err(SendError::new(SendErrorKind::NotConnected, payload)),
+        };
+        let (id, text) = prepare_outbound(payload, &self.shared.ids)?;
+        log::trace!("sending {text}");
+        match link.conn.send_text(text.clone()) {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                log::warn!("sending over the websocket failed: {e}");
+                link.end(&format!("write failed: {e}"), false);
+                let payload = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Err(SendError::new(SendErrorKind::Io(e.to_string()), payload))
+            }
+        }
+    }
+
+    /// Sends an RTM `ping`; Slack answers with a `pong` event. Returns the message id.
+    pub fn ping(&self) -> Result<u64, SendError> {
+        self.send_over_websocket(json!({"type": "ping"}))
+    }
+
+    /// Shows "typing…" in `channel` (Slack asks for at most one per 3 seconds per channel).
+    pub fn typing(&self, channel: &str) -> Result<u64, SendError> {
+        self.send_over_websocket(json!({"type": "typing", "channel": channel}))
+    }
+
+    /// Requests a stop and returns at once; safe inside a handler. The client closes the
+    /// websocket, dispatches `close`, joins its threads, and `start()` returns `Ok(())`.
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// True while the websocket is open and `hello` has arrived.
+    pub fn is_connected(&self) -> bool {
+        self.connected_link().is_some()
+    }
+
+    fn connected_link(&self) -> Option<Arc<Link>> {
+        self.shared
+            .link()
+            .filter(|l| l.hello.load(Ordering::Acquire))
+    }
+}
+
+/// A client running on background threads, from [`RtmClient::spawn`]. Dropping it stops the
+/// client and joins its threads.
+pub struct Running {
+    shared: Arc<Shared>,
+    reader: Option<JoinHandle<Result<(), Error>>>,
+    pinger: Option<JoinHandle<()>>,
+    dispatcher: Option<JoinHandle<()>>,
+    _signals: Option<SignalGuard>,
+}
+
+impl Running {
+    /// Requests a stop (never blocks).
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// A handle for sending and stopping.
+    pub fn handle(&self) -> RtmHandle {
+        RtmHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Waits until the client has stopped and every thread is joined; returns what
+    /// [`RtmClient::start`] would have.
+    pub fn join(mut self) -> Result<(), Error> {
+        self.join_threads()
+    }
+
+    fn join_threads(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        if let Some(r) = self.reader.take() {
+            result = r
+                .join()
+                .unwrap_or_else(|_| Err(Error::Http("the reader thread panicked".into())));
+        }
+        // The reader has ended (the pinger's wait sees the stop flag it set; the dispatcher
+        // sees the channel close).
+        self.shared.request_stop();
+        if let Some(p) = self.pinger.take() {
+            let _ = p.join();
+        }
+        if let Some(d) = self.dispatcher.take() {
+            let _ = d.join();
+        }
+        self.shared.set_link(None);
+        self.shared.signals.store(false, Ordering::SeqCst);
+        self._signals = None;
+        self.shared.running.store(false, Ordering::SeqCst);
+        result
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.reader.is_some() || self.pinger.is_some() || self.dispatcher.is_some() {
+            self.shared.request_stop();
+            let _ = self.join_threads();
+        }
+    }
+}
+
+impl fmt::Debug for RtmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RtmClient")
+            .field("base_url", &self.shared.config.net.base_url)
+            .field("running", &self.shared.running.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RtmHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RtmHandle")
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running").finish_non_exhaustive()
+    }
+}
+
+/// Sends an item to the dispatcher, waiting while the channel is full (the keepalive deadline
+/// is suspended meanwhile). Returns false when the dispatcher is gone or a stop was requested
+/// while waiting.
+pub(crate) fn deliver(
+    shared: &Shared,
+    link: Option<&Link>,
+    tx: &crossbeam_channel::Sender<Item>,
+    item: Item,
+) -> bool {
+    use crossbeam_channel::{SendTimeoutError, TrySendError};
+    let mut item = match tx.try_send(item) {
+        Ok(()) => return true,
+        Err(TrySendError::Disconnected(_)) => return false,
+        Err(TrySendError::Full(item)) => item,
+    };
+    if let Some(l) = link {
+        l.keepalive().suspend();
+    }
+    let delivered = loop {
+        match tx.send_timeout(item, Duration::from_millis(100)) {
+            Ok(()) => break true,
+            Err(SendTimeoutError::Disconnected(_)) => break false,
+            Err(SendTimeoutError::Timeout(back)) => {
+                if shared.stopping() && !back.survives_stop() {
+                    break false;
+                }
+                item = back;
+            }
+        }
+    };
+    if let Some(l) = link {
+        l.keepalive().resume(Instant::now());
+    }
+    delivered
+}

@@ -1,0 +1,465 @@
+//! The builder, every default in one place, and validation.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::tls::TlsOptions;
+use crate::RtmClient;
+
+/// Slack's Web API base URL, the default for [`RtmClientBuilder::base_url`].
+pub const DEFAULT_BASE_URL: &str = "https://slack.com/api/";
+
+/// Every default, in one place.
+pub(crate) mod defaults {
+    use std::time::Duration;
+
+    pub const AUTO_RECONNECT: bool = true;
+    pub const TIMEOUT: Duration = Duration::from_secs(30);
+    pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+    pub const PONG_TIMEOUT_MAX: Duration = Duration::from_secs(10);
+    pub const HANDLE_SIGNALS: bool = true;
+    pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+    pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
+    pub const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+    pub const CONNECT_BURST: u32 = 5;
+    pub const CONNECT_INTERVAL: Duration = Duration::from_secs(60);
+    pub const MAX_MESSAGE_SIZE: usize = 4 << 20;
+    pub const CHANNEL_CAPACITY: usize = 256;
+    /// The read tick: how often the reader wakes on an idle socket to notice a stop request.
+    pub const READ_TICK: Duration = Duration::from_secs(1);
+}
+
+/// The token, kept out of every `Debug` and `Display` output.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Token(String);
+
+impl Token {
+    pub(crate) fn new(token: &str) -> Result<Token, Error> {
+        let t = token.trim();
+        if t.is_empty() {
+            return Err(Error::Config("the token is empty".into()));
+        }
+        if t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::Config(
+                "the token contains whitespace or control characters".into(),
+            ));
+        }
+        Ok(Token(t.to_string()))
+    }
+
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Which Web API method fetches the websocket URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectMethod {
+    /// `rtm.connect`, the default and the only one new apps may call.
+    #[default]
+    RtmConnect,
+    /// `rtm.start`, the deprecated method; since 2022 Slack answers it like `rtm.connect`.
+    RtmStart,
+}
+
+impl ConnectMethod {
+    /// The Web API method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectMethod::RtmConnect => "rtm.connect",
+            ConnectMethod::RtmStart => "rtm.start",
+        }
+    }
+}
+
+/// Options shared by the Web API client and the websocket: where Slack is and how to reach it.
+#[derive(Debug, Clone)]
+pub(crate) struct NetConfig {
+    pub token: Token,
+    pub base_url: String,
+    pub timeout: Duration,
+    /// An explicit proxy; `None` means the proxy environment variables decide.
+    pub proxy: Option<ureq::Proxy>,
+    pub tls: TlsOptions,
+    pub headers: Vec<(String, String)>,
+}
+
+impl NetConfig {
+    pub(crate) fn new(token: &str) -> Result<NetConfig, Error> {
+        Ok(NetConfig {
+            token: Token::new(token)?,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            timeout: defaults::TIMEOUT,
+            proxy: None,
+            tls: TlsOptions::default(),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Validates and normalizes a base URL: http(s) only, trailing `/` added.
+    pub(crate) fn set_base_url(&mut self, url: &str) -> Result<(), Error> {
+        let url = url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Config(format!(
+                "base_url must start with http:// or https://, got {url:?}"
+            )));
+        }
+        let mut url = url.to_string();
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        self.base_url = url;
+        Ok(())
+    }
+
+    pub(crate) fn set_proxy(&mut self, url: &str) -> Result<(), Error> {
+        self.proxy = Some(crate::transport::proxy::parse_proxy(url)?);
+        Ok(())
+    }
+
+    pub(crate) fn add_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name {
+            return Err(Error::Config(format!("invalid header name {name:?}")));
+        }
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::Config(format!(
+                "the value of header {name:?} contains a line break"
+            )));
+        }
+        if name.eq_ignore_ascii_case("authorization") {
+            return Err(Error::Config(
+                "the Authorization header is set from the token; it cannot be overridden".into(),
+            ));
+        }
+        self.headers.push((name.to_string(), value.to_string()));
+        Ok(())
+    }
+}
+
+/// The full configuration of an [`RtmClient`], built by [`RtmClientBuilder`].
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub net: NetConfig,
+    pub auto_reconnect: bool,
+    pub ping_interval: Duration,
+    pub pong_timeout: Option<Duration>,
+    pub connect_method: ConnectMethod,
+    pub handle_signals: bool,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub healthy_after: Duration,
+    pub connect_burst: u32,
+    pub connect_interval: Duration,
+    pub max_attempts: Option<u32>,
+    pub max_message_size: usize,
+    pub channel_capacity: usize,
+}
+
+impl Config {
+    /// The keepalive deadline: no inbound frame for this long means the connection is dead.
+    pub(crate) fn pong_deadline(&self) -> Duration {
+        self.pong_timeout
+            .unwrap_or_else(|| self.ping_interval.min(defaults::PONG_TIMEOUT_MAX))
+    }
+}
+
+/// Builds an [`RtmClient`]. Created by [`RtmClient::builder`].
+///
+/// Every option has a default; [`build`](RtmClientBuilder::build) validates them all and reports
+/// the first problem as [`Error::Config`].
+#[derive(Debug)]
+pub struct RtmClientBuilder {
+    config: Result<Config, Error>,
+}
+
+impl RtmClientBuilder {
+    pub(crate) fn new(token: &str) -> RtmClientBuilder {
+        let config = NetConfig::new(token).map(|net| Config {
+            net,
+            auto_reconnect: defaults::AUTO_RECONNECT,
+            ping_interval: defaults::PING_INTERVAL,
+            pong_timeout: None,
+            connect_method: ConnectMethod::RtmConnect,
+            handle_signals: defaults::HANDLE_SIGNALS,
+            backoff_base: defaults::BACKOFF_BASE,
+            backoff_cap: defaults::BACKOFF_CAP,
+            healthy_after: defaults::HEALTHY_AFTER,
+            connect_burst: defaults::CONNECT_BURST,
+            connect_interval: defaults::CONNECT_INTERVAL,
+            max_attempts: None,
+            max_message_size: defaults::MAX_MESSAGE_SIZE,
+            channel_capacity: defaults::CHANNEL_CAPACITY,
+        });
+        RtmClientBuilder { config }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Config) -> Result<(), Error>) -> Self {
+        if let Ok(c) = &mut self.config {
+            if let Err(e) = f(c) {
+                self.config = Err(e);
+            }
+        }
+        self
+    }
+
+    /// The Web API base URL. A missing trailing `/` is added.
+    ///
+    /// Defaults to `https://slack.com/api/`.
+    pub fn base_url(self, url: &str) -> Self {
+        self.with(|c| c.net.set_base_url(url))
+    }
+
+    /// Whether to reconnect when the connection drops (not after [`stop`](RtmClient::stop)).
+    /// With `false`, [`start`](RtmClient::start) returns [`Error::Disconnected`] when the
+    /// connection ends, and the first failed connection attempt is returned as is.
+    ///
+    /// Defaults to `true`.
+    pub fn auto_reconnect(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.auto_reconnect = yes;
+            Ok(())
+        })
+    }
+
+    /// The bound on each network phase: TCP connect, proxy `CONNECT`, TLS handshake, websocket
+    /// handshake, each Web API request, and each websocket write.
+    ///
+    /// Defaults to 30 seconds. Must not be zero.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.with(|c| {
+            if timeout.is_zero() {
+                return Err(Error::Config("timeout must not be zero".into()));
+            }
+            c.net.timeout = timeout;
+            Ok(())
+        })
+    }
+
+    /// How often to send an RTM `ping`. [`Duration::ZERO`] disables pings **and** the dead
+    /// connection deadline.
+    ///
+    /// Defaults to 30 seconds.
+    pub fn ping_interval(self, interval: Duration) -> Self {
+        self.with(|c| {
+            c.ping_interval = interval;
+            Ok(())
+        })
+    }
+
+    /// How long the connection may stay silent (no frame at all from Slack) before it is
+    /// considered dead, dropped and replaced. Only used when pings are enabled.
+    ///
+    /// Defaults to the ping interval, at most 10 seconds.
+    pub fn pong_timeout(self, timeout: Duration) -> Self {
+        self.with(|c| {
+            if timeout.is_zero() {
+                return Err(Error::Config("pong_timeout must not be zero".into()));
+            }
+            c.pong_timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// Which method fetches the websocket URL.
+    ///
+    /// Defaults to [`ConnectMethod::RtmConnect`].
+    pub fn connect_method(self, method: ConnectMethod) -> Self {
+        self.with(|c| {
+            c.connect_method = method;
+            Ok(())
+        })
+    }
+
+    /// An HTTP proxy, `http://[user:password@]host[:port]`, used for the Web API **and** the
+    /// websocket (both tunnel through `CONNECT`). Only `http://` proxies are supported.
+    ///
+    /// Defaults to none: the `HTTPS_PROXY`/`ALL_PROXY`/`HTTP_PROXY` environment variables (and
+    /// `NO_PROXY`) decide, as in ureq.
+    pub fn proxy(self, url: &str) -> Self {
+        self.with(|c| c.net.set_proxy(url))
+    }
+
+    /// Trust these CA certificates (PEM, one or several) **instead of** the system store, for
+    /// both the Web API and the websocket. Repeated calls add to the set. This is the Python
+    /// client's `ssl` option, as data.
+    ///
+    /// Defaults to the system trust store as OpenSSL sees it (`SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR` apply).
+    pub fn root_certificate(self, pem: &[u8]) -> Self {
+        self.with(|c| c.net.tls.add_roots(pem))
+    }
+
+    /// Present a client certificate: a PEM certificate chain and a PKCS#8 PEM private key.
+    ///
+    /// Defaults to none.
+    pub fn client_identity(self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.with(|c| c.net.tls.set_identity(cert_pem, key_pem))
+    }
+
+    /// An extra header for every Web API request. Headers are not sent on the websocket
+    /// handshake (as in the Python client): the websocket URL carries its own credentials.
+    ///
+    /// Defaults to none.
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.with(|c| c.net.add_header(name, value))
+    }
+
+    /// Whether [`start`](RtmClient::start) stops gracefully on SIGINT, SIGTERM and SIGHUP.
+    /// [`spawn`](RtmClient::spawn) never handles signals.
+    ///
+    /// Defaults to `true`.
+    pub fn handle_signals(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.handle_signals = yes;
+            Ok(())
+        })
+    }
+
+    /// The reconnect backoff: the delay before attempt `n` is drawn uniformly from
+    /// `0..=min(cap, base * 2^n)` (full jitter).
+    ///
+    /// Defaults to a 1 second base and a 60 second cap.
+    pub fn backoff(self, base: Duration, cap: Duration) -> Self {
+        self.with(|c| {
+            if base.is_zero() || cap < base {
+                return Err(Error::Config(
+                    "backoff needs a non-zero base and a cap no smaller than the base".into(),
+                ));
+            }
+            c.backoff_base = base;
+            c.backoff_cap = cap;
+            Ok(())
+        })
+    }
+
+    /// How long a connection must stay up before the backoff attempt counter resets.
+    ///
+    /// Defaults to 30 seconds.
+    pub fn healthy_after(self, after: Duration) -> Self {
+        self.with(|c| {
+            c.healthy_after = after;
+            Ok(())
+        })
+    }
+
+    /// The connect-rate gate: at most `burst` calls to `rtm.connect` in a row, then one per
+    /// `interval` (Slack's Tier 1 rate limit is about one per minute).
+    ///
+    /// Defaults to a burst of 5 and 60 seconds.
+    pub fn connect_rate(self, burst: u32, interval: Duration) -> Self {
+        self.with(|c| {
+            if burst == 0 {
+                return Err(Error::Config(
+                    "connect_rate burst must be at least 1".into(),
+                ));
+            }
+            c.connect_burst = burst;
+            c.connect_interval = interval;
+            Ok(())
+        })
+    }
+
+    /// Give up after this many failed connection attempts in a row (the last error is returned
+    /// from `start()`).
+    ///
+    /// Defaults to no limit.
+    pub fn max_attempts(self, attempts: u32) -> Self {
+        self.with(|c| {
+            if attempts == 0 {
+                return Err(Error::Config("max_attempts must be at least 1".into()));
+            }
+            c.max_attempts = Some(attempts);
+            Ok(())
+        })
+    }
+
+    /// The largest inbound websocket message accepted. A larger one gives an `error` event and
+    /// a fresh connection.
+    ///
+    /// Defaults to 4 MiB.
+    pub fn max_message_size(self, bytes: usize) -> Self {
+        self.with(|c| {
+            if bytes < 1024 {
+                return Err(Error::Config(
+                    "max_message_size must be at least 1024".into(),
+                ));
+            }
+            c.max_message_size = bytes;
+            Ok(())
+        })
+    }
+
+    /// The capacity of the channel between the reader and the dispatcher, in socket reads
+    /// (each carries the frames of one read). When the handlers fall behind and the channel is
+    /// full, the reader waits, and TCP pushes back on Slack.
+    ///
+    /// Defaults to 256.
+    pub fn channel_capacity(self, capacity: usize) -> Self {
+        self.with(|c| {
+            if capacity == 0 {
+                return Err(Error::Config("channel_capacity must be at least 1".into()));
+            }
+            c.channel_capacity = capacity;
+            Ok(())
+        })
+    }
+
+    /// Validates the options and builds the client.
+    pub fn build(self) -> Result<RtmClient, Error> {
+        let config = self.config?;
+        RtmClient::from_config(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_trimmed_and_redacted() {
+        let t = Token::new("  xoxb-secret \n").unwrap();
+        assert_eq!(t.secret(), "xoxb-secret");
+        assert!(!format!("{t:?}").contains("secret"));
+        assert!(Token::new("   ").is_err());
+        assert!(Token::new("xoxb-a b").is_err());
+    }
+
+    #[test]
+    fn base_url_gets_a_trailing_slash_and_must_be_http() {
+        let mut n = NetConfig::new("x").unwrap();
+        n.set_base_url("http://127.0.0.1:1/api").unwrap();
+        assert_eq!(n.base_url, "http://127.0.0.1:1/api/");
+        assert!(n.set_base_url("ftp://x/").is_err());
+    }
+
+    #[test]
+    fn headers_are_validated() {
+        let mut n = NetConfig::new("x").unwrap();
+        assert!(n.add_header("X-Extra", "1").is_ok());
+        assert!(n.add_header("Bad Name", "1").is_err());
+        assert!(n.add_header("X-A", "a\r\nInjected: 1").is_err());
+        assert!(n.add_header("authorization", "Bearer other").is_err());
+    }
+
+    #[test]
+    fn pong_deadline_defaults_to_the_interval_capped_at_ten_seconds() {
+        let c = RtmClientBuilder::new("x").config.unwrap();
+        assert_eq!(c.pong_deadline(), Duration::from_secs(10));
+        let c = RtmClientBuilder::new("x")
+            .ping_interval(Duration::from_secs(2))
+            .config
+            .unwrap();
+        assert_eq!(c.pong_deadline(), Duration::from_secs(2));
+    }
+}

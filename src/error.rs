@@ -1,0 +1,378 @@
+//! The crate's one error type, [`Error`], and the send error, [`SendError`].
+
+use std::fmt;
+use std::time::Duration;
+
+/// A bounded phase of connecting or talking to Slack; timeouts and I/O errors name the phase
+/// they happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Resolving the host name and opening the TCP connection.
+    Connect,
+    /// The HTTP `CONNECT` exchange with a proxy.
+    Proxy,
+    /// The TLS handshake.
+    Tls,
+    /// The websocket (HTTP upgrade) handshake.
+    Handshake,
+    /// A Web API request (`rtm.connect`, `chat.postMessage`, ...).
+    Http,
+    /// Writing a frame to the websocket.
+    Write,
+    /// Reading from the websocket.
+    Read,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "tcp connect",
+            Phase::Proxy => "proxy connect",
+            Phase::Tls => "tls handshake",
+            Phase::Handshake => "websocket handshake",
+            Phase::Http => "http request",
+            Phase::Write => "websocket write",
+            Phase::Read => "websocket read",
+        })
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// [`Error::is_fatal`] tells the answers that no retry can fix (a revoked token, say);
+/// [`Error::is_retryable`] the ones a reconnect loop should try again.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration given to a builder was invalid; the message says which option.
+    Config(String),
+    /// Slack answered a Web API call with `ok: false` or an HTTP error status.
+    Api {
+        /// The Web API method, e.g. `rtm.connect`.
+        method: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// Slack's error code (`invalid_auth`, `ratelimited`, ...), or `http_<status>` when the
+        /// body carried none.
+        code: String,
+        /// The whole response body (JSON when Slack sent JSON, else a string value).
+        body: serde_json::Value,
+        /// The `Retry-After` header of a 429 answer.
+        retry_after: Option<Duration>,
+    },
+    /// `rtm.connect`/`rtm.start` answered `ok: true` without a websocket `url`.
+    NoUrl {
+        /// The Web API method.
+        method: String,
+    },
+    /// A bounded phase took longer than its timeout.
+    Timeout {
+        /// The phase that expired.
+        phase: Phase,
+    },
+    /// An I/O error in a phase.
+    Io {
+        /// The phase the error happened in.
+        phase: Phase,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// TLS setup or handshake failed.
+    Tls {
+        /// The host being connected to.
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The proxy refused or failed the `CONNECT` tunnel.
+    Proxy {
+        /// What went wrong (never contains credentials).
+        reason: String,
+    },
+    /// The websocket protocol failed (bad handshake answer, protocol violation, oversized
+    /// message).
+    WebSocket(String),
+    /// The HTTP transport failed in a way that has no better variant.
+    Http(String),
+    /// A URL could not be used.
+    Url(String),
+    /// The connection ended and `auto_reconnect` is off.
+    Disconnected {
+        /// The websocket close code, when the server sent one.
+        code: Option<u16>,
+        /// Why the connection ended.
+        reason: String,
+    },
+    /// `start()` or `spawn()` was called while the client was already running.
+    AlreadyRunning,
+    /// A send was refused; see [`SendErrorKind`].
+    Send(SendErrorKind),
+}
+
+impl Error {
+    /// True when retrying cannot help: Slack refused the token or the method (see the crate docs
+    /// for the list of fatal codes), or the configuration is wrong.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::Config(_) | Error::Url(_) => true,
+            Error::Api { status, code, .. } => {
+                matches!(status, 401 | 403 | 404) || is_fatal_code(code)
+            }
+            _ => false,
+        }
+    }
+
+    /// True when a later attempt may succeed: network trouble, timeouts, HTTP 429/5xx, Slack's
+    /// retryable codes, a reply without `url`, a dropped connection.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { .. } => !self.is_fatal(),
+            Error::NoUrl { .. }
+            | Error::Timeout { .. }
+            | Error::Io { .. }
+            | Error::Tls { .. }
+            | Error::Proxy { .. }
+            | Error::WebSocket(_)
+            | Error::Http(_)
+            | Error::Disconnected { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The `Retry-After` delay of a rate-limited answer.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short machine-readable name for the variant, used as `kind` in `error` events.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Api { .. } => "api",
+            Error::NoUrl { .. } => "no_url",
+            Error::Timeout { .. } => "timeout",
+            Error::Io { .. } => "io",
+            Error::Tls { .. } => "tls",
+            Error::Proxy { .. } => "proxy",
+            Error::WebSocket(_) => "websocket",
+            Error::Http(_) => "http",
+            Error::Url(_) => "url",
+            Error::Disconnected { .. } => "disconnected",
+            Error::AlreadyRunning => "already_running",
+            Error::Send(_) => "send",
+        }
+    }
+
+    pub(crate) fn io(phase: Phase, source: std::io::Error) -> Error {
+        match source.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                Error::Timeout { phase }
+            }
+            _ => Error::Io { phase, source },
+        }
+    }
+}
+
+/// The `rtm.connect` error codes that no retry can fix.
+///
+/// From Slack's documentation of `rtm.connect`: authentication and permission failures, retired
+/// methods and malformed requests. `rtm_connect_required` is what `rtm.start` answers to apps that
+/// may only use `rtm.connect`.
+pub(crate) const FATAL_CODES: &[&str] = &[
+    "not_authed",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "not_allowed_token_type",
+    "ekm_access_denied",
+    "access_denied",
+    "accesslimited",
+    "enterprise_is_restricted",
+    "two_factor_setup_required",
+    "method_deprecated",
+    "deprecated_endpoint",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_array_arg",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
+    "invalid_json",
+    "json_not_object",
+    "upgrade_required",
+    "user_removed_from_team",
+    "team_disabled",
+    "rtm_connect_required",
+    "unknown_method",
+];
+
+fn is_fatal_code(code: &str) -> bool {
+    FATAL_CODES.contains(&code)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(msg) => write!(f, "invalid configuration: {msg}"),
+            Error::Api {
+                method,
+                status,
+                code,
+                retry_after,
+                ..
+            } => {
+                write!(f, "{method} failed: {code} (http {status})")?;
+                if let Some(d) = retry_after {
+                    write!(f, ", retry after {}s", d.as_secs())?;
+                }
+                Ok(())
+            }
+            Error::NoUrl { method } => write!(f, "{method} answered without a websocket url"),
+            Error::Timeout { phase } => write!(f, "{phase} timed out"),
+            Error::Io { phase, source } => write!(f, "{phase} failed: {source}"),
+            Error::Tls { host, reason } => write!(f, "tls with {host} failed: {reason}"),
+            Error::Proxy { reason } => write!(f, "proxy failed: {reason}"),
+            Error::WebSocket(msg) => write!(f, "websocket error: {msg}"),
+            Error::Http(msg) => write!(f, "http error: {msg}"),
+            Error::Url(msg) => write!(f, "invalid url: {msg}"),
+            Error::Disconnected { code, reason } => match code {
+                Some(code) => write!(f, "disconnected ({code}): {reason}"),
+                None => write!(f, "disconnected: {reason}"),
+            },
+            Error::AlreadyRunning => f.write_str("the client is already running"),
+            Error::Send(kind) => write!(f, "send failed: {kind}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendErrorKind {
+    /// No websocket is open, or `hello` has not arrived on it yet.
+    NotConnected,
+    /// The payload is not a JSON object, or its `id` is not a positive integer.
+    InvalidPayload(String),
+    /// The serialized frame is larger than Slack accepts (16,384 bytes).
+    TooLarge {
+        /// The frame's size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Writing to the socket failed; the connection will be replaced.
+    Io(String),
+}
+
+impl fmt::Display for SendErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendErrorKind::NotConnected => f.write_str("not connected"),
+            SendErrorKind::InvalidPayload(msg) => write!(f, "invalid payload: {msg}"),
+            SendErrorKind::TooLarge { size, limit } => {
+                write!(f, "frame of {size} bytes exceeds the {limit}-byte limit")
+            }
+            SendErrorKind::Io(msg) => write!(f, "write failed: {msg}"),
+        }
+    }
+}
+
+/// A refused send. Like crossbeam's `SendError`, it hands the caller's payload back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendError {
+    kind: SendErrorKind,
+    payload: serde_json::Value,
+}
+
+impl SendError {
+    pub(crate) fn new(kind: SendErrorKind, payload: serde_json::Value) -> SendError {
+        SendError { kind, payload }
+    }
+
+    /// Why the send was refused.
+    pub fn kind(&self) -> &SendErrorKind {
+        &self.kind
+    }
+
+    /// The payload that was not sent.
+    pub fn into_payload(self) -> serde_json::Value {
+        self.payload
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "send failed: {}", self.kind)
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        Error::Send(e.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: &str) -> Error {
+        Error::Api {
+            method: "rtm.connect".into(),
+            status,
+            code: code.into(),
+            body: serde_json::Value::Null,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn fatal_and_retryable_follow_the_documented_rule() {
+        assert!(api(200, "invalid_auth").is_fatal());
+        assert!(api(200, "token_revoked").is_fatal());
+        assert!(api(401, "http_401").is_fatal());
+        assert!(api(404, "http_404").is_fatal());
+        assert!(!api(200, "migration_in_progress").is_fatal());
+        assert!(api(200, "migration_in_progress").is_retryable());
+        assert!(api(429, "ratelimited").is_retryable());
+        assert!(api(503, "http_503").is_retryable());
+        assert!(Error::NoUrl {
+            method: "rtm.connect".into()
+        }
+        .is_retryable());
+        assert!(!Error::AlreadyRunning.is_retryable());
+    }
+
+    #[test]
+    fn timeouts_name_their_phase() {
+        let e = Error::io(Phase::Tls, std::io::ErrorKind::TimedOut.into());
+        assert_eq!(e.to_string(), "tls handshake timed out");
+    }
+
+    #[test]
+    fn send_error_gives_the_payload_back() {
+        let p = serde_json::json!({"type": "typing"});
+        let e = SendError::new(SendErrorKind::NotConnected, p.clone());
+        assert_eq!(e.kind(), &SendErrorKind::NotConnected);
+        assert_eq!(e.into_payload(), p);
+    }
+}

@@ -1,0 +1,239 @@
+//! I/O-free protocol state: message ids, outbound frame preparation, and the keepalive
+//! deadline. Everything here takes `now` and inputs and returns what to do.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::{SendError, SendErrorKind};
+
+/// Slack disconnects a client that sends a frame longer than this.
+pub(crate) const MAX_OUTBOUND_FRAME: usize = 16_384;
+
+/// Message ids: positive, unique for the client's lifetime (never reset on reconnect, so a reply
+/// replayed after a reconnect cannot match the wrong message).
+#[derive(Debug)]
+pub(crate) struct Ids(AtomicU64);
+
+impl Default for Ids {
+    fn default() -> Ids {
+        Ids(AtomicU64::new(1))
+    }
+}
+
+impl Ids {
+    pub(crate) fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes sure ids we hand out later never collide with one the caller chose.
+    fn observe(&self, id: u64) {
+        self.0.fetch_max(id.saturating_add(1), Ordering::Relaxed);
+    }
+}
+
+/// Validates an outbound payload, gives it an id when it has none, and serializes it.
+/// Returns the id and the frame's text; on refusal, the payload comes back in the error.
+pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<(u64, String), SendError> {
+    let invalid = |msg: &str, p| SendError::new(SendErrorKind::InvalidPayload(msg.into()), p);
+    let Some(obj) = payload.as_object_mut() else {
+        return Err(invalid("the payload must be a JSON object", payload));
+    };
+    let id = match obj.get("id") {
+        None => {
+            let id = ids.next();
+            obj.insert("id".into(), Value::from(id));
+            id
+        }
+        Some(v) => match v.as_u64() {
+            Some(id) if id > 0 => {
+                ids.observe(id);
+                id
+            }
+            _ => return Err(invalid("`id` must be a positive integer", payload)),
+        },
+    };
+    let text = match serde_json::to_string(&payload) {
+        Ok(t) => t,
+        Err(e) => return Err(invalid(&e.to_string(), payload)),
+    };
+    if text.len() > MAX_OUTBOUND_FRAME {
+        return Err(SendError::new(
+            SendErrorKind::TooLarge {
+                size: text.len(),
+                limit: MAX_OUTBOUND_FRAME,
+            },
+            payload,
+        ));
+    }
+    Ok((id, text))
+}
+
+/// What the pinger should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeepaliveAction {
+    /// Send an RTM ping now.
+    Ping,
+    /// Nothing arrived within the deadline after a ping: drop the connection.
+    Dead(Duration),
+    /// Check again after this long.
+    Wait(Duration),
+}
+
+/// The ping schedule and the dead-connection deadline of one connection.
+///
+/// A ping is due every `interval`. After a ping, some frame (any frame counts as life) must
+/// arrive within `deadline`. While the reader waits on a full channel, inbound frames cannot be
+/// seen, so the deadline is suspended and restarts when the reader resumes. An `interval` of
+/// zero disables both pings and the deadline.
+#[derive(Debug)]
+pub(crate) struct Keepalive {
+    interval: Duration,
+    deadline: Duration,
+    next_ping: Instant,
+    awaiting_since: Option<Instant>,
+    suspended: bool,
+}
+
+/// How long the pinger sleeps when there is nothing to schedule.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+impl Keepalive {
+    pub(crate) fn new(now: Instant, interval: Duration, deadline: Duration) -> Keepalive {
+        Keepalive {
+            interval,
+            deadline,
+            next_ping: now + interval,
+            awaiting_since: None,
+            suspended: false,
+        }
+    }
+
+    /// A frame (or any bytes) arrived.
+    pub(crate) fn on_inbound(&mut self, now: Instant) {
+        if self.awaiting_since.is_some_and(|t| now >= t) {
+            self.awaiting_since = None;
+        }
+    }
+
+    /// The reader is blocked behind the handlers: no verdict until it resumes.
+    pub(crate) fn suspend(&mut self) {
+        self.suspended = true;
+    }
+
+    /// The reader resumed: an outstanding deadline starts again from now.
+    pub(crate) fn resume(&mut self, now: Instant) {
+        self.suspended = false;
+        if self.awaiting_since.is_some() {
+            self.awaiting_since = Some(now);
+        }
+    }
+
+    pub(crate) fn poll(&mut self, now: Instant) -> KeepaliveAction {
+        if self.interval.is_zero() {
+            return KeepaliveAction::Wait(IDLE_CHECK);
+        }
+        if let Some(since) = self.awaiting_since {
+            if !self.suspended && now.duration_since(since) >= self.deadline {
+                return KeepaliveAction::Dead(now.duration_since(since));
+            }
+        }
+        if now >= self.next_ping {
+            self.next_ping = now + self.interval;
+            if self.awaiting_since.is_none() {
+                self.awaiting_since = Some(now);
+            }
+            return KeepaliveAction::Ping;
+        }
+        let mut wake = self.next_ping;
+        if let Some(since) = self.awaiting_since {
+            wake = wake.min(since + self.deadline);
+        }
+        KeepaliveAction::Wait(wake.saturating_duration_since(now).min(IDLE_CHECK))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_are_added_positive_and_monotonic() {
+        let ids = Ids::default();
+        let (a, ta) = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
+        let (b, _) = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
+        assert_eq!((a, b), (1, 2));
+        assert!(ta.contains("\"id\":1"));
+        let (c, _) = prepare_outbound(json!({"type": "ping", "id": 10}), &ids).unwrap();
+        assert_eq!(c, 10);
+        let (d, _) = prepare_outbound(json!({"type": "ping"}), &ids).unwrap();
+        assert_eq!(
+            d, 11,
+            "an id chosen by the caller is never handed out again"
+        );
+    }
+
+    #[test]
+    fn bad_payloads_come_back() {
+        let ids = Ids::default();
+        for bad in [
+            json!([1]),
+            json!({"id": 0}),
+            json!({"id": -3}),
+            json!({"id": "7"}),
+        ] {
+            let e = prepare_outbound(bad.clone(), &ids).unwrap_err();
+            assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(_)));
+            assert_eq!(e.into_payload(), bad);
+        }
+        let big = json!({"type": "message", "text": "x".repeat(MAX_OUTBOUND_FRAME)});
+        let e = prepare_outbound(big.clone(), &ids).unwrap_err();
+        assert!(matches!(e.kind(), SendErrorKind::TooLarge { .. }));
+        assert_eq!(e.into_payload(), big);
+    }
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn pings_every_interval_and_dies_without_an_answer() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
+        assert_eq!(k.poll(t0), KeepaliveAction::Wait(S));
+        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
+        assert!(matches!(k.poll(t0 + 6 * S), KeepaliveAction::Wait(_)));
+        assert!(matches!(k.poll(t0 + 7 * S), KeepaliveAction::Dead(_)));
+    }
+
+    #[test]
+    fn any_inbound_frame_after_the_ping_counts_as_life() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
+        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
+        k.on_inbound(t0 + 6 * S);
+        assert!(matches!(k.poll(t0 + 8 * S), KeepaliveAction::Wait(_)));
+        assert_eq!(k.poll(t0 + 10 * S), KeepaliveAction::Ping);
+    }
+
+    #[test]
+    fn a_blocked_reader_never_causes_a_dead_verdict() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
+        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
+        k.suspend();
+        assert!(!matches!(k.poll(t0 + 60 * S), KeepaliveAction::Dead(_)));
+        k.resume(t0 + 61 * S);
+        assert!(!matches!(k.poll(t0 + 62 * S), KeepaliveAction::Dead(_)));
+        assert!(matches!(k.poll(t0 + 63 * S), KeepaliveAction::Dead(_)));
+    }
+
+    #[test]
+    fn zero_interval_disables_pings_and_deadline() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(t0, Duration::ZERO, 2 * S);
+        for s in [0, 10, 1000] {
+            assert_eq!(k.poll(t0 + s * S), KeepaliveAction::Wait(S));
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! An embedded fake Slack server for tests, demos and bot development.
+//!
+//! [`FakeSlack`] imitates the parts of Slack's Web API and RTM websocket
+//! that an RTM client touches, on a loopback port (`127.0.0.1`, plain HTTP or
+//! TLS). Point a client at [`FakeSlack::api_url`], then *script* the server
+//! (send events, break connections, make `rtm.connect` fail), *inspect* what
+//! the client did (every API call and every websocket frame is recorded with
+//! its arrival time), and *wait* for it to happen without sleeping.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use std::time::Duration;
+//!
+//! use slack_rtm::testing::{ConnectReply, FakeSlack};
+//!
+//! let fake = FakeSlack::builder().token("xoxb-test").start()?;
+//! assert!(fake.api_url().starts_with("http://127.0.0.1:"));
+//!
+//! // The code under test talks to `fake.api_url()`; here, a raw request.
+//! let mut http = TcpStream::connect(fake.addr())?;
+//! http.write_all(
+//!     b"GET /api/auth.test?token=xoxb-test HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+//! )?;
+//! let mut answer = String::new();
+//! http.read_to_string(&mut answer)?;
+//! assert!(answer.contains(r#""user_id":"U0FAKEBOT1""#));
+//!
+//! // Everything the client did is recorded ...
+//! assert!(fake.wait_for_calls("auth.test", 1, Duration::from_secs(5)));
+//! assert_eq!(fake.api_calls()[0].token.as_deref(), Some("xoxb-test"));
+//!
+//! // ... and what happens next is scripted: the next rtm.connect is rate
+//! // limited, the one after it succeeds.
+//! fake.push_connect_reply(ConnectReply::RateLimited { retry_after_secs: 3 });
+//! // No client connected the websocket: the wait gives up after 10 ms.
+//! assert!(!fake.wait_for_connections(1, Duration::from_millis(10)));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Web API
+//!
+//! One port serves HTTP/1.1 (keep-alive supported) and the websocket. Web API
+//! methods live under `/api/<method>` and take parameters from the query
+//! string and from a form (`application/x-www-form-urlencoded`) or JSON
+//! (`application/json`) body. The token comes from an
+//! `Authorization: Bearer <token>` header, else from a `token` parameter.
+//! Answers are JSON with HTTP 200 unless noted, like Slack's:
+//!
+//! | method | answer |
+//! | --- | --- |
+//! | `rtm.connect` | `{"ok":true,"url":"ws://127.0.0.1:PORT/websocket/<ticket>","team":{..},"self":{..}}`, or the next queued [`ConnectReply`] |
+//! | `rtm.start` | as `rtm.connect`, plus a small snapshot (`users`, `channels`, `groups`, `ims`, `bots`) |
+//! | `auth.test` | `{"ok":true,"url":..,"team":..,"user":..,"team_id":..,"user_id":..,"bot_id":"B0FAKEBOT1"}` |
+//! | `chat.postMessage` | needs `channel` and `text` (or `blocks`); recorded in [`FakeSlack::posted_messages`] and echoed as a `message` event |
+//! | `conversations.list` | five fake channels, paginated with `limit` (default 100) and `cursor` |
+//! | anything else | `{"ok":false,"error":"unknown_method"}` |
+//!
+//! Every method checks the token: a missing one is `not_authed`; with
+//! [`FakeSlackBuilder::token`] set, any other token is `invalid_auth`.
+//! Every request to `/api/` is recorded in [`FakeSlack::api_calls`] before it
+//! is answered. Malformed requests get HTTP 400 and a closed connection;
+//! heads are limited to 64 KiB and bodies to 4 MiB.
+//!
+//! # RTM websocket
+//!
+//! A `url` from `rtm.connect` holds a ticket that works once, within 30
+//! seconds. A connection with a valid ticket gets `{"type":"hello"}` first
+//! (see [`FakeSlack::set_auto_hello`]); one with an unknown, used or expired
+//! ticket gets `{"type":"error","error":{"code":1,"msg":"Socket URL has expired"}}`
+//! and a close frame, and does not count as a connection.
+//!
+//! Every text frame from a client is recorded ([`FakeSlack::frames`]) with
+//! the instant it was read, then answered by its JSON `type`:
+//!
+//! * `ping`: `{"type":"pong","reply_to":<id>}` plus every other scalar field
+//!   of the ping, unless pings are ignored ([`FakeSlack::set_answer_pings`]).
+//! * `message`: acknowledged per [`AckMode`] and, unless the ack mode is
+//!   [`AckMode::Error`], echoed to every open connection as a `message` event
+//!   from the bot user ([`FakeSlack::set_echo_messages`]).
+//! * `presence_query`: one `presence_change` event (`"presence":"active"`) per
+//!   id in `ids`.
+//! * anything else, including invalid JSON: recorded only.
+//!
+//! Client messages up to 1 MiB are accepted (real Slack drops the connection
+//! above 16 KB).
+//!
+//! # Threads and shutdown
+//!
+//! The server runs on its own threads: one accepting connections
+//! (`fake-slack-acc`), one per HTTP connection (`fake-slack-http`) and one per
+//! websocket (`fake-slack-ws`). A websocket thread reads with a 2 ms timeout
+//! and sends scripted frames between reads, so frames from either side move
+//! within a few milliseconds. All [`FakeSlack`] methods take `&self` and may
+//! be called from any thread. Dropping the [`FakeSlack`] shuts every socket
+//! down and joins the threads (waiting at most half a second).
+//!
+//! # Limitations
+//!
+//! * Websocket-level pings (RFC 6455 ping frames) are always answered, by
+//!   tungstenite, even when RTM pings are ignored.
+//! * Client certificates are not supported in TLS mode.
+
+mod api;
+mod http;
+mod net;
+mod state;
+mod ws;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use native_tls::{Identity, TlsAcceptor};
+use serde_json::{json, Value};
+use tungstenite::{Bytes, Utf8Bytes};
+
+use state::{Config, Outbound, Settings, Shared};
+
+/// The scripted answer to one `rtm.connect` or `rtm.start` call.
+///
+/// Queue answers with [`FakeSlack::push_connect_reply`]; each call takes the
+/// oldest one, and calls find [`ConnectReply::Normal`] when the queue is
+/// empty. A call with a missing or wrong token is answered `not_authed` /
+/// `invalid_auth` and leaves the queue alone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ConnectReply {
+    /// Success: a fresh single-use websocket URL.
+    #[default]
+    Normal,
+    /// HTTP 429 with a `Retry-After` header and `{"ok":false,"error":"ratelimited"}`.
+    RateLimited {
+        /// Value of the `Retry-After` header, in seconds.
+        retry_after_secs: u64,
+    },
+    /// This HTTP status with `{"ok":false,"error":"internal_error"}`, e.g. 500
+    /// or 503. Statuses outside 200..=599 are sent as 500.
+    HttpStatus(u16),
+    /// HTTP 200 with `{"ok":false,"error":<code>}`, e.g. `"invalid_auth"` or
+    /// `"migration_in_progress"`.
+    Error(String),
+    /// HTTP 200 with `{"ok":true,...}` but no `url` field.
+    NoUrl,
+    /// Read the request and never answer: the connection is held open until
+    /// the [`FakeSlack`] is dropped.
+    Hang,
+}
+
+/// How client `message` frames are acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AckMode {
+    /// `{"ok":true,"reply_to":<id>,"ts":<fresh ts>,"text":<text>}`.
+    #[default]
+    Ok,
+    /// `{"ok":false,"reply_to":<id>,"error":{"code":<code>,"msg":<msg>}}`; the
+    /// message is then not echoed.
+    Error {
+        /// The `error.code` field.
+        code: i64,
+        /// The `error.msg` field.
+        msg: String,
+    },
+    /// No acknowledgement at all (the message is still echoed).
+    Ignore,
+}
+
+/// One recorded Web API request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCall {
+    /// The method, i.e. the path after `/api/`, e.g. `"rtm.connect"`.
+    pub method: String,
+    /// The HTTP method, e.g. `"GET"` or `"POST"`.
+    pub http_method: String,
+    /// All request header fields in order; names are lowercased.
+    pub headers: Vec<(String, String)>,
+    /// A JSON object of all parameters: the query string merged with the
+    /// form or JSON body (body wins). Form values are strings, JSON values
+    /// keep their type. A `token` parameter is included if one was sent.
+    pub params: Value,
+    /// The token, from an `Authorization: Bearer` header or a `token` parameter.
+    pub token: Option<String>,
+    /// When the request was read completely.
+    pub at: Instant,
+}
+
+impl ApiCall {
+    /// The first value of a header (`name` is matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter as a string, if it was sent as one.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).and_then(Value::as_str)
+    }
+}
+
+/// One recorded text frame sent by a client over an RTM websocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedFrame {
+    /// The connection it came from: 1 for the first websocket the server
+    /// accepted, 2 for the second, and so on.
+    pub conn: u64,
+    /// The frame's text, exactly as received (not necessarily valid JSON).
+    pub text: String,
+    /// When the server read the frame.
+    pub at: Instant,
+}
+
+impl ReceivedFrame {
+    /// The frame parsed as JSON, if it is valid JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.text).ok()
+    }
+
+    /// The `type` field of a JSON object frame, e.g. `"ping"` or `"message"`.
+    pub fn frame_type(&self) -> Option<String> {
+        self.json()?.get("type")?.as_str().map(str::to_owned)
+    }
+}
+
+/// Configures and starts a [`FakeSlack`]; see [`FakeSlack::builder`].
+#[derive(Clone)]
+pub struct FakeSlackBuilder {
+    token: Option<String>,
+    port: u16,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+    settings: Settings,
+    team: (String, String),
+    bot_user: (String, String),
+}
+
+impl fmt::Debug for FakeSlackBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The TLS key is deliberately left out.
+        f.debug_struct("FakeSlackBuilder")
+            .field("token", &self.token)
+            .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
+            .field("settings", &self.settings)
+            .field("team", &self.team)
+            .field("bot_user", &self.bot_user)
+            .finish()
+    }
+}
+
+impl Default for FakeSlackBuilder {
+    fn default() -> Self {
+        FakeSlackBuilder {
+            token: None,
+            port: 0,
+            tls: None,
+            settings: Settings {
+                auto_hello: true,
+                echo_messages: true,
+                answer_pings: true,
+                ack_mode: AckMode::Ok,
+            },
+            team: ("T0FAKE0001".into(), "Fake Workspace".into()),
+            bot_user: ("U0FAKEBOT1".into(), "fakebot".into()),
+        }
+    }
+}
+
+impl FakeSlackBuilder {
+    /// Accepts only this token. Without it, any non-empty token is accepted.
+    /// Either way a request without a token gets `not_authed`; with a token
+    /// set, a different token gets `invalid_auth`.
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// Listens on this port of `127.0.0.1`. The default, 0, picks a free port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Serves HTTPS and WSS with this certificate chain and PKCS #8 private
+    /// key, both PEM encoded (see [`native_tls::Identity::from_pkcs8`]).
+    /// [`FakeSlackBuilder::start`] fails if they cannot be loaded.
+    pub fn tls(mut self, cert_pem: &[u8], key_pem_pkcs8: &[u8]) -> Self {
+        self.tls = Some((cert_pem.to_vec(), key_pem_pkcs8.to_vec()));
+        self
+    }
+
+    /// Initial value of [`FakeSlack::set_auto_hello`] (default true).
+    pub fn auto_hello(mut self, yes: bool) -> Self {
+        self.settings.auto_hello = yes;
+        self
+    }
+
+    /// Initial value of [`FakeSlack::set_echo_messages`] (default true).
+    pub fn echo_messages(mut self, yes: bool) -> Self {
+        self.settings.echo_messages = yes;
+        self
+    }
+
+    /// Initial value of [`FakeSlack::set_answer_pings`] (default true).
+    pub fn answer_pings(mut self, yes: bool) -> Self {
+        self.settings.answer_pings = yes;
+        self
+    }
+
+    /// Initial value of [`FakeSlack::set_ack_mode`] (default [`AckMode::Ok`]).
+    pub fn ack_mode(mut self, mode: AckMode) -> Self {
+        self.settings.ack_mode = mode;
+        self
+    }
+
+    /// The workspace (default `T0FAKE0001`, `"Fake Workspace"`). Its domain
+    /// is derived from the name (`"fake-workspace"`).
+    pub fn team(mut self, id: &str, name: &str) -> Self {
+        self.team = (id.to_owned(), name.to_owned());
+        self
+    }
+
+    /// The bot's own user (default `U0FAKEBOT1`, `"fakebot"`), reported as
+    /// `self` by `rtm.connect` and as the author of echoed messages.
+    pub fn bot_user(mut self, id: &str, name: &str) -> Self {
+        self.bot_user = (id.to_owned(), name.to_owned());
+        self
+    }
+
+    /// Binds the port and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the port cannot be bound, a thread cannot be started, or the
+    /// TLS certificate or key is invalid ([`io::ErrorKind::InvalidInput`]).
+    pub fn start(self) -> io::Result<FakeSlack> {
+        let acceptor = match &self.tls {
+            None => None,
+            Some((cert, key)) => {
+                let identity = Identity::from_pkcs8(cert, key)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let acceptor = TlsAcceptor::new(identity)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                Some(Arc::new(acceptor))
+            }
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
+        let addr = listener.local_addr()?;
+        let (team_id, team_name) = self.team;
+        let (bot_user_id, bot_user_name) = self.bot_user;
+        let config = Config {
+            token: self.token,
+            team_domain: domain_of(&team_name),
+            team_id,
+            team_name,
+            bot_user_id,
+            bot_user_name,
+            addr,
+            tls: acceptor.is_some(),
+        };
+        let shared = Arc::new(Shared::new(config, self.settings));
+        let accept = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("fake-slack-acc".into())
+                .spawn(move || http::accept_loop(shared, listener, acceptor))?
+        };
+        Ok(FakeSlack {
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// A workspace domain from its name: `"Fake Workspace"` → `"fake-workspace"`.
+fn domain_of(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        "fake".to_owned()
+    } else {
+        words.join("-")
+    }
+}
+
+/// A running fake Slack server; see the [module documentation](self).
+///
+/// Dropping it stops the server: every connection is closed and the server
+/// threads are joined (for at most half a second).
+pub struct FakeSlack {
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for FakeSlack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeSlack")
+            .field("api_url", &self.api_url())
+            .field("connections_open", &self.connections_open())
+            .field("connections_total", &self.connections_total())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeSlack {
+    /// Starts a server with the default configuration; the same as
+    /// `FakeSlack::builder().start()`.
+    ///
+    /// # Errors
+    ///
+    /// See [`FakeSlackBuilder::start`].
+    pub fn start() -> io::Result<FakeSlack> {
+        FakeSlack::builder().start()
+    }
+
+    /// A builder to configure a server before starting it.
+    pub fn builder() -> FakeSlackBuilder {
+        FakeSlackBuilder::default()
+    }
+
+    /// The Web API base URL, `http://127.0.0.1:PORT/api/` (`https://` with
+    /// TLS). It always ends with `/`: append the method name.
+    pub fn api_url(&self) -> String {
+        let scheme = if self.shared.config.tls {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}/api/", self.shared.config.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.config.addr
+    }
+
+    // ----- scripting -----
+
+    /// Sends `event` as a text frame to every open websocket. Returns how
+    /// many connections it was queued for; each connection thread writes it
+    /// within a few milliseconds, after anything queued before it.
+    pub fn send_json(&self, event: &Value) -> usize {
+        self.send_text(&event.to_string())
+    }
+
+    /// Sends `text` verbatim (it need not be JSON) as a text frame to every
+    /// open websocket; returns how many got it.
+    pub fn send_text(&self, text: &str) -> usize {
+        self.shared
+            .broadcast(&Outbound::Text(Utf8Bytes::from(text)))
+    }
+
+    /// Sends a binary frame to every open websocket; returns how many got it.
+    pub fn send_binary(&self, bytes: &[u8]) -> usize {
+        self.shared
+            .broadcast(&Outbound::Binary(Bytes::copy_from_slice(bytes)))
+    }
+
+    /// Sends `{"type":"hello"}` to every open websocket.
+    pub fn send_hello(&self) -> usize {
+        self.send_json(&json!({ "type": "hello" }))
+    }
+
+    /// Sends `{"type":"goodbye"}` (the server is about to close) to every
+    /// open websocket.
+    pub fn send_goodbye(&self) -> usize {
+        self.send_json(&json!({ "type": "goodbye" }))
+    }
+
+    /// Sends `{"type":"team_migration_started"}` to every open websocket.
+    pub fn send_team_migration_started(&self) -> usize {
+        self.send_json(&json!({ "type": "team_migration_started" }))
+    }
+
+    /// Sends `{"type":"error","error":{"code":code,"msg":msg}}` to every open
+    /// websocket.
+    pub fn send_error_event(&self, code: i64, msg: &str) -> usize {
+        self.send_json(&json!({ "type": "error", "error": { "code": code, "msg": msg } }))
+    }
+
+    /// Sends a realistic `message` event from `user` in `channel` to every
+    /// open websocket, with a fresh unique `ts` (such as
+    /// `"1700000000.000123"`), `event_ts`, `team` and `client_msg_id`.
+    pub fn send_message(&self, channel: &str, user: &str, text: &str) -> usize {
+        let ts = self.shared.next_ts();
+        self.send_json(&json!({
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "team": self.shared.config.team_id,
+            "event_ts": ts,
+            "client_msg_id": random_uuid(),
+        }))
+    }
+
+    /// Has every open websocket write the text frame `event_text` `count`
+    /// times, as fast as the client reads them. Returns at once with the
+    /// number of connections; the writing happens on the connection threads
+    /// (which keep recording incoming frames meanwhile, less promptly).
+    pub fn flood(&self, event_text: &str, count: usize) -> usize {
+        self.shared
+            .broadcast(&Outbound::Flood(Utf8Bytes::from(event_text), count))
+    }
+
+    /// Closes every open websocket cleanly: a close frame with `code` and
+    /// `reason`, then up to 500 ms for the client's close reply, then the TCP
+    /// connection is closed. Frames queued before are sent first.
+    pub fn close_all(&self, code: u16, reason: &str) {
+        self.shared
+            .broadcast(&Outbound::Close(code, Utf8Bytes::from(reason)));
+    }
+
+    /// Drops every open websocket hard: the TCP connection is shut down in
+    /// both directions at once, without a close frame.
+    pub fn drop_all(&self) {
+        let state = self.shared.lock();
+        for conn in state.ws_conns.values() {
+            let _ = conn.tcp.shutdown(Shutdown::Both);
+            let _ = conn.tx.send(Outbound::Stop);
+        }
+    }
+
+    /// Queues the answer for a future `rtm.connect` / `rtm.start` call
+    /// (first in, first out; see [`ConnectReply`]).
+    pub fn push_connect_reply(&self, reply: ConnectReply) {
+        self.shared.lock().connect_replies.push_back(reply);
+    }
+
+    /// Whether RTM `{"type":"ping"}` frames get a pong (default true).
+    /// `false` makes a "zombie" server that silently ignores them.
+    ///
+    /// Websocket-level ping frames are still answered (tungstenite answers
+    /// them itself).
+    pub fn set_answer_pings(&self, yes: bool) {
+        self.shared.lock().settings.answer_pings = yes;
+    }
+
+    /// How client `message` frames are acknowledged from now on.
+    pub fn set_ack_mode(&self, mode: AckMode) {
+        self.shared.lock().settings.ack_mode = mode;
+    }
+
+    /// Whether new connections get `{"type":"hello"}` as their first frame
+    /// (default true).
+    pub fn set_auto_hello(&self, yes: bool) {
+        self.shared.lock().settings.auto_hello = yes;
+    }
+
+    /// Whether messages are echoed back to all open websockets as `message`
+    /// events from the bot user (default true), like Slack does: those
+    /// posted with `chat.postMessage` and those sent as RTM `message` frames.
+    pub fn set_echo_messages(&self, yes: bool) {
+        self.shared.lock().settings.echo_messages = yes;
+    }
+
+    // ----- recording -----
+
+    /// Every Web API request so far, in arrival order.
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.shared.lock().api_calls.clone()
+    }
+
+    /// How many requests to `method` (e.g. `"rtm.connect"`) arrived so far.
+    pub fn calls_to(&self, method: &str) -> usize {
+        count_calls(&self.shared.lock(), method)
+    }
+
+    /// Every text frame clients sent so far (RTM pings included), in the
+    /// order the server read them.
+    pub fn frames(&self) -> Vec<ReceivedFrame> {
+        self.shared.lock().frames.clone()
+    }
+
+    /// How many RTM websockets are open now.
+    pub fn connections_open(&self) -> usize {
+        self.shared.lock().ws_conns.len()
+    }
+
+    /// How many RTM websockets were opened so far (completed handshakes with a
+    /// valid ticket).
+    pub fn connections_total(&self) -> u64 {
+        self.shared.lock().connections_total
+    }
+
+    /// The parameters of every successful `chat.postMessage` call so far.
+    pub fn posted_messages(&self) -> Vec<Value> {
+        self.shared.lock().posted.clone()
+    }
+
+    // ----- waiting -----
+
+    /// Waits until at least `n` client frames were recorded; false on timeout.
+    pub fn wait_for_frames(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_until(timeout, |st| st.frames.len() >= n)
+    }
+
+    /// Waits for a recorded client frame matching `pred` (frames recorded
+    /// before the call count too) and returns the first one; `None` on timeout.
+    pub fn wait_for_frame<F: Fn(&ReceivedFrame) -> bool>(
+        &self,
+        pred: F,
+        timeout: Duration,
+    ) -> Option<ReceivedFrame> {
+        let mut checked = 0;
+        let mut found = None;
+        self.shared.wait_until(timeout, |st| {
+            let new = st.frames.get(checked..).unwrap_or_default();
+            found = new.iter().find(|f| pred(f)).cloned();
+            checked = st.frames.len();
+            found.is_some()
+        });
+        found
+    }
+
+    /// Waits until at least `total` RTM websockets were opened so far; false
+    /// on timeout.
+    pub fn wait_for_connections(&self, total: u64, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |st| st.connections_total >= total)
+    }
+
+    /// Waits until exactly `n` RTM websockets are open (also use it to wait
+    /// for a client to close: `wait_for_open(0, ..)`); false on timeout.
+    pub fn wait_for_open(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_until(timeout, |st| st.ws_conns.len() == n)
+    }
+
+    /// Waits until at least `n` requests to `method` arrived; false on timeout.
+    pub fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |st| count_calls(st, method) >= n)
+    }
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        let mut threads = self.shared.begin_stop();
+        // Wake the accept thread, blocked in `accept`.
+        let _ = TcpStream::connect_timeout(&self.shared.config.addr, Duration::from_millis(100));
+        threads.extend(self.accept.take());
+        join_bounded(threads, Duration::from_millis(500));
+    }
+}
+
+fn count_calls(state: &state::State, method: &str) -> usize {
+    state
+        .api_calls
+        .iter()
+        .filter(|call| call.method == method)
+        .count()
+}
+
+/// Joins the threads that finish within `limit`; the others are detached.
+fn join_bounded(mut threads: Vec<JoinHandle<()>>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (finished, running): (Vec<_>, Vec<_>) =
+            threads.into_iter().partition(|t| t.is_finished());
+        for thread in finished {
+            let _ = thread.join();
+        }
+        threads = running;
+        if threads.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            log::warn!(
+                "fake slack: {} server threads still running after shutdown",
+                threads.len()
+            );
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A random version 4 UUID, as Slack uses for `client_msg_id`.
+fn random_uuid() -> String {
+    let n = rand::random::<u128>();
+    let n = (n & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    let hex = format!("{n:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}

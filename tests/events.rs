@@ -1,0 +1,126 @@
+//! Connecting and dispatching: `open` first with the rtm.connect body, then `hello` and every
+//! frame in arrival order under the documented names, to per-event and `"*"` handlers.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::json;
+use slack_rtm::Payload;
+
+#[test]
+fn open_then_hello_then_events_in_order() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+
+    let open = next_named(&rx, "open");
+    assert_eq!(open["ok"], true);
+    assert!(open["url"].as_str().unwrap().starts_with("ws://127.0.0.1:"));
+    assert!(open["self"]["id"].is_string());
+    let (name, hello) = rx.recv_timeout(SOON).unwrap();
+    assert_eq!(name, "hello", "hello is the first event after open");
+    assert_eq!(hello, json!({"type": "hello"}), "data keeps the type field");
+
+    for i in 0..50 {
+        fake.send_json(
+            &json!({"type": "message", "channel": "C1", "user": "U1", "text": format!("m{i}")}),
+        );
+    }
+    for i in 0..50 {
+        let m = next_named(&rx, "message");
+        assert_eq!(m["text"], format!("m{i}"));
+    }
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn replies_unknown_objects_and_custom_types_get_their_names() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+
+    fake.send_json(&json!({"ok": true, "reply_to": 7, "ts": "1.2", "text": "hi"}));
+    fake.send_json(&json!({"ok": true, "something": "else"}));
+    fake.send_json(&json!({"type": "brand_new_event", "x": 1}));
+    fake.send_json(&json!({"type": "pong", "reply_to": 3}));
+    let seen = until_named(&rx, "pong");
+    assert_eq!(
+        names(&seen),
+        ["reply", "unknown", "brand_new_event", "pong"]
+    );
+    assert_eq!(seen[0].1["reply_to"], 7);
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn named_handlers_run_before_star_handlers_in_registration_order() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for tag in ["first", "second"] {
+        let o = order.clone();
+        client.on("team_join", move |p: &Payload| {
+            o.lock().unwrap().push(format!("{tag}:{}", p.event));
+        });
+    }
+    let o = order.clone();
+    client.on("*", move |p: &Payload| {
+        if p.event == "team_join" {
+            o.lock().unwrap().push(format!("star:{}", p.event));
+        }
+    });
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    fake.send_json(&json!({"type": "team_join", "user": {"id": "U9"}}));
+    next_named(&rx, "team_join");
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["first:team_join", "second:team_join", "star:team_join"]
+    );
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn handlers_added_while_running_see_later_events() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let (tx, late) = crossbeam_channel::unbounded();
+    client.on("star_added", move |p: &Payload| {
+        tx.send(p.data["n"].as_i64()).unwrap();
+    });
+    fake.send_json(&json!({"type": "star_added", "n": 1}));
+    assert_eq!(late.recv_timeout(SOON).unwrap(), Some(1));
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn the_raw_frame_text_is_available_to_handlers() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let (tx, raw) = crossbeam_channel::unbounded();
+    client.on("message", move |p: &Payload| {
+        tx.send(p.raw().map(str::to_string)).unwrap();
+    });
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_connections(1, SOON));
+    // Key order and spacing as sent, not as re-serialized.
+    let text = r#"{"type":"message", "z":1,"a":2}"#;
+    // The client may not have processed hello yet; the frame is queued behind it anyway.
+    fake.send_text(text);
+    assert_eq!(raw.recv_timeout(SOON).unwrap().as_deref(), Some(text));
+    running.stop();
+    running.join().unwrap();
+}
