@@ -1,4 +1,177 @@
-//! slack-rtm: a blocking, thread-based client for Slack's Real Time Messaging API.
+//! A blocking, thread-based client for Slack's Real Time Messaging (RTM) API — the Rust
+//! counterpart of Python's `slack_sdk.rtm.RTMClient`, with no async runtime.
+//!
+//! Register handlers with [`RtmClient::on`], call [`RtmClient::start`] in `main`, and the
+//! library does the rest: it asks the Web API for a websocket URL (`rtm.connect`), keeps the
+//! connection alive with pings, reconnects with backoff when it breaks, calls your handlers in
+//! arrival order, lets them answer over the websocket ([`RtmHandle`]) or the Web API
+//! ([`WebClient`]), and stops cleanly on Ctrl-C.
+//!
+//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it. The
+//! embedded fake Slack ([`testing`]) lets you run and test bots without any token.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use slack_rtm::{Payload, PostMessage, RtmClient};
+//!
+//! fn main() -> Result<(), slack_rtm::Error> {
+//!     let client = RtmClient::builder(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
+//!         .build()?;
+//!     client.on("message", |p: &Payload| {
+//!         let text = p.data["text"].as_str().unwrap_or_default();
+//!         if text.contains("Hello") {
+//!             let channel = p.data["channel"].as_str().unwrap_or_default();
+//!             let user = p.data["user"].as_str().unwrap_or_default();
+//!             let ts = p.data["ts"].as_str().unwrap_or_default();
+//!             let reply = format!("Hi <@{user}>!");
+//!             let msg = PostMessage::new(channel, &reply).thread_ts(ts);
+//!             if let Err(e) = p.web_client.chat_post_message_with(&msg) {
+//!                 eprintln!("reply failed: {e}");
+//!             }
+//!         }
+//!     });
+//!     client.start() // blocks until Ctrl-C (Ok) or a fatal error (Err)
+//! }
+//! ```
+//!
+//! # Events
+//!
+//! Every server frame is dispatched under a name, to the handlers of that name and then to the
+//! `"*"` handlers:
+//!
+//! | frame | name | `data` |
+//! |---|---|---|
+//! | a JSON object with a string `type` | that type (`hello`, `message`, `pong`, ...) | the whole object, `type` included |
+//! | an object with `reply_to` and no `type` (an acknowledgement) | `reply` | the object |
+//! | any other object | `unknown` | the object |
+//!
+//! and the client adds pseudo-events:
+//!
+//! | name | when | `data` |
+//! |---|---|---|
+//! | `open` | right after each websocket handshake, before any frame | the `rtm.connect`/`rtm.start` answer |
+//! | `close` | once for each opened connection, when it ends | `{"code", "reason", "will_reconnect", "attempt", "delay_ms"}` |
+//! | `error` | a client-side problem: a failed connection attempt, a frame that is not a JSON object, a binary frame, a handler that panicked | `{"source": "client", "kind", "message"}` (+ `attempt`, `delay_ms` for connection attempts) |
+//!
+//! A server `{"type":"error"}` frame is dispatched as `error` too; its data has no
+//! `"source": "client"`. [`Payload::raw`] gives a server frame's text exactly as received.
+//!
+//! # Threads
+//!
+//! A running client has three threads: `rtm-reader`, `rtm-pinger` and `rtm-dispatch`.
+//!
+//! ```text
+//!                   ┌──────────────── connection lock ─────────────────┐
+//!  socket ──read──▶ │ rtm-reader: append bytes → TLS → websocket decode │ ──frames──▶ bounded channel
+//!  (1 s tick)       └──────────────────────────────────────────────────┘                 │
+//!     ▲                           ▲                                                      ▼
+//!     │ write (under the lock)    │ ping / deadline                             rtm-dispatch: parse JSON,
+//!     └──── send_over_websocket ◀─┴─ rtm-pinger                                 call handlers in order
+//!           from any thread or handler
+//! ```
+//!
+//! TLS and the websocket protocol run over an in-memory stream. The reader thread does the
+//! blocking socket reads (with a 1 s timeout, the tick at which it notices a stop request),
+//! appends the bytes to the stream's input buffer and, under a short lock, decodes every
+//! complete frame; when the buffer runs dry the stream answers `WouldBlock`, so the lock is
+//! never held while waiting on the network. Senders take the same lock and write straight to
+//! the socket, so **a send leaves at once, even on an idle connection**, and TLS records are
+//! never interleaved. The reader hands the frames of each read to the dispatcher over a
+//! bounded channel; when handlers fall behind, the channel fills and the reader waits, which
+//! pushes back on Slack through TCP — no event is dropped and memory stays bounded.
+//!
+//! # Connecting, keepalive and reconnecting
+//!
+//! - Every connection starts with a fresh `rtm.connect` (or `rtm.start`, see
+//!   [`ConnectMethod`]): the websocket URL is single-use and valid for 30 seconds.
+//! - The client is *connected* once the websocket is open **and** `hello` has arrived; before
+//!   that, sends fail at once with [`SendErrorKind::NotConnected`].
+//! - Every `ping_interval` (default 30 s) the pinger sends `{"type":"ping"}`. If no frame at all
+//!   arrives within the pong deadline (default: the interval, at most 10 s) the connection is
+//!   dropped and replaced. `Duration::ZERO` disables both. While the reader waits behind slow
+//!   handlers, the deadline is suspended: a slow handler never looks like a dead connection.
+//! - With `auto_reconnect` (the default), a closed or broken connection, a missed pong,
+//!   `goodbye`, `team_migration_started` or an `error` frame lead to a new `rtm.connect`,
+//!   after an exponential backoff with full jitter (base 1 s, cap 60 s; `Retry-After` is a
+//!   floor), through a connect-rate gate (bursts of 5, then one per minute, Slack's Tier 1).
+//!   The attempt counter resets after a connection stayed up for 30 s; the first retry after
+//!   such a connection is immediate.
+//! - Fatal answers stop at once, after exactly one call, whatever `auto_reconnect` says:
+//!   `invalid_auth`, `not_authed`, `account_inactive`, `token_revoked`, `token_expired`,
+//!   `no_permission`, `missing_scope`, `not_allowed_token_type`, `ekm_access_denied`, the other
+//!   access and malformed-request codes Slack documents for `rtm.connect`, `rtm_connect_required`,
+//!   and HTTP 401, 403 and 404 ([`Error::is_fatal`]). Other `ok:false` codes, HTTP 429 and 5xx,
+//!   an answer without `url` and network errors are retried.
+//!
+//! # Sending
+//!
+//! [`RtmHandle::send_over_websocket`] adds an `id` when the payload has none and returns it.
+//! Ids are positive and unique for the client's lifetime (never reset on reconnect, so a
+//! reply replayed after a reconnect cannot match the wrong message). A frame over 16,384 bytes
+//! is refused locally ([`SendErrorKind::TooLarge`]): Slack would disconnect the client. Every
+//! refusal gives the payload back ([`SendError::into_payload`]).
+//!
+//! # Stopping
+//!
+//! [`RtmHandle::stop`] (also [`RtmClient::stop`], [`Running::stop`]) only requests a stop, so
+//! it is safe inside a handler. The client closes the websocket, dispatches that connection's
+//! `close`, discards queued events, joins its threads, and `start()` returns `Ok(())` — within
+//! about 1.5 s, also during a backoff wait (a connect in progress may take up to its timeout).
+//! A stopped client can be started again.
+//!
+//! With `handle_signals(true)` (the default for `start()`; `spawn()` never handles signals),
+//! SIGINT, SIGTERM and SIGHUP stop a running `start()` gracefully; a second SIGINT during the
+//! stop exits the process with status 130. Outside a running `start()` the signals keep their
+//! default action. The handlers are installed once per process (signal-hook cannot restore a
+//! previous one), so a process-wide ignored or custom handler for these signals is replaced by
+//! the default action once such a client has started.
+//!
+//! # Proxies and TLS
+//!
+//! [`RtmClientBuilder::proxy`] takes an `http://` proxy used for both the Web API and the
+//! websocket (an HTTP `CONNECT` tunnel); without it, the `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY`
+//! variables (and `NO_PROXY`) apply as in ureq. TLS uses native-tls (OpenSSL on Linux) for both
+//! paths: the system store by default (`SSL_CERT_FILE`/`SSL_CERT_DIR` apply), replaced by
+//! [`RtmClientBuilder::root_certificate`] when given; certificates and host names are always
+//! verified, and `wss://` means TLS whatever the port.
+//!
+//! # Logging
+//!
+//! The crate logs through [`log`]: `info` for connects and stops, `warn` for lost connections
+//! and retries (with the cause, attempt and delay), `error` for fatal errors and panicking
+//! handlers, `debug` for Web API calls, `trace` for frames sent. The token and proxy
+//! credentials never appear in logs, `Debug` output or errors.
+//!
+//! # Coming from Python
+//!
+//! | Python `RTMClient` | slack-rtm |
+//! |---|---|
+//! | `RTMClient(token=...)` | [`RtmClient::builder`]`(token)...build()?` |
+//! | `run_async=True` | [`RtmClient::spawn`] → [`Running`] |
+//! | `auto_reconnect=` | [`RtmClientBuilder::auto_reconnect`] |
+//! | `ssl=SSLContext` | [`RtmClientBuilder::root_certificate`], [`RtmClientBuilder::client_identity`] |
+//! | `proxy=` | [`RtmClientBuilder::proxy`] |
+//! | `timeout=` | [`RtmClientBuilder::timeout`] |
+//! | `base_url=` | [`RtmClientBuilder::base_url`] |
+//! | `connect_method="rtm.start"` | [`RtmClientBuilder::connect_method`]`(`[`ConnectMethod::RtmStart`]`)` |
+//! | `ping_interval=` | [`RtmClientBuilder::ping_interval`] |
+//! | `headers=` | [`RtmClientBuilder::header`] |
+//! | `@RTMClient.run_on(event="message")` (class-wide) | `client.on("message", ...)` (per client) |
+//! | `payload["data"]`, `payload["web_client"]`, `payload["rtm_client"]` | `p.data`, `p.web_client`, `p.rtm_client` |
+//! | `rtm_client.send_over_websocket(payload=...)` | [`RtmHandle::send_over_websocket`] |
+//! | `ping()`, `typing(channel=...)`, `stop()` | [`RtmHandle::ping`], [`RtmHandle::typing`], [`RtmHandle::stop`] |
+//! | `SlackApiError` | [`Error::Api`] |
+//! | `SlackClientNotConnectedError` | [`SendErrorKind::NotConnected`] |
+//!
+//! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
+//! client, not on the class; `start()` returns an error instead of raising in a loop.
+//!
+//! # Testing your bot
+//!
+//! [`testing::FakeSlack`] (feature `testing`, on by default) is a real local server on
+//! `127.0.0.1:0` that speaks the Web API and the RTM websocket; script it and read what your bot
+//! sent. See the [`testing`] module.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
