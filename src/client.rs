@@ -119,6 +119,10 @@ impl Shared {
 
     pub(crate) fn request_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Wake the reader from its blocking read now rather than at the next tick.
+        if let Some(link) = self.link() {
+            link.conn.wake_reader();
+        }
         let _guard = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
         self.wake.1.notify_all();
     }

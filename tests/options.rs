@@ -156,3 +156,18 @@ fn invalid_builder_options_are_errors() {
         Err(Error::Config(_))
     ));
 }
+
+#[test]
+fn clients_are_send_sync_clone_and_never_show_the_token() {
+    fn assert_traits<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    assert_traits::<RtmClient>();
+    assert_traits::<slack_rtm::RtmHandle>();
+    assert_traits::<slack_rtm::WebClient>();
+    let client = RtmClient::builder("xoxb-very-secret")
+        .proxy("http://user:proxy-pass@127.0.0.1:3128")
+        .build()
+        .unwrap();
+    let shown = format!("{client:?} {:?} {:?}", client.handle(), client.web_client());
+    assert!(!shown.contains("very-secret"), "{shown}");
+    assert!(!shown.contains("proxy-pass"), "{shown}");
+}

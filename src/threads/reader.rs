@@ -201,7 +201,24 @@ fn pump(
     let lost = |ended: Ended| {
         let (code, reason) = match ended {
             Ended::Closed { code, reason } => (code, reason),
-            Ended::Failed(e) => (None, e.to_string()),
+            Ended::Failed(e) => {
+                if matches!(e, Error::WebSocket(_)) {
+                    // A protocol failure (an oversized message, a bad frame) is the client's
+                    // to report; a plain network error is only a lost connection.
+                    log::warn!("{e}");
+                    let data = client_error(e.kind_name(), &e.to_string());
+                    deliver(
+                        shared,
+                        None,
+                        tx,
+                        Item::Event {
+                            name: "error",
+                            data,
+                        },
+                    );
+                }
+                (None, e.to_string())
+            }
         };
         // Our own reason (missed pong, goodbye) explains the end better than the socket's.
         match link.end_reason() {
@@ -240,7 +257,12 @@ fn pump(
             if shared.stopping() {
                 return End::Stopped;
             }
-            match transport::read_socket(&mut sock, buf) {
+            let read = transport::read_socket(&mut sock, buf);
+            if shared.stopping() {
+                // Also how `stop()` wakes us: it shuts the socket's read side.
+                return End::Stopped;
+            }
+            match read {
                 Ok(None) => continue,
                 Ok(Some(n)) => break Some(n),
                 Err(e) => return lost(Ended::Failed(e)),

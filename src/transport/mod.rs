@@ -313,6 +313,12 @@ impl Connection {
         let _ = ws.flush();
     }
 
+    /// Ends the socket's read side so a blocked read returns at once; writes (the close frame)
+    /// still work.
+    pub(crate) fn wake_reader(&self) {
+        let _ = self.ctl.shutdown(Shutdown::Read);
+    }
+
     /// Drops the connection hard: no close handshake, the reader sees the end at once.
     pub(crate) fn kill(&self) {
         let _ = self.ctl.shutdown(Shutdown::Both);
