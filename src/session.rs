@@ -40,6 +40,7 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<(u64, St
     let Some(obj) = payload.as_object_mut() else {
         return Err(invalid("the payload must be a JSON object", payload));
     };
+    let added = !obj.contains_key("id");
     let id = match obj.get("id") {
         None => {
             let id = ids.next();
@@ -59,6 +60,12 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<(u64, St
         Err(e) => return Err(invalid(&e.to_string(), payload)),
     };
     if text.len() > MAX_OUTBOUND_FRAME {
+        if added {
+            // Give the caller back exactly what they passed.
+            if let Some(obj) = payload.as_object_mut() {
+                obj.remove("id");
+            }
+        }
         return Err(SendError::new(
             SendErrorKind::TooLarge {
                 size: text.len(),
@@ -191,7 +198,7 @@ mod tests {
         let big = json!({"type": "message", "text": "x".repeat(MAX_OUTBOUND_FRAME)});
         let e = prepare_outbound(big.clone(), &ids).unwrap_err();
         assert!(matches!(e.kind(), SendErrorKind::TooLarge { .. }));
-        assert_eq!(e.into_payload(), big);
+        assert!(e.into_payload() == big, "the payload comes back unchanged");
     }
 
     const S: Duration = Duration::from_secs(1);

@@ -170,6 +170,12 @@ fn fake_with_token() -> FakeSlack {
 // ----- Web API -----
 
 #[test]
+fn the_server_handle_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FakeSlack>();
+}
+
+#[test]
 fn rtm_connect_returns_a_websocket_url_and_hello_comes_first() {
     let fake = fake_with_token();
     assert_eq!(fake.api_url(), format!("http://{}/api/", fake.addr()));
@@ -463,6 +469,73 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     reader.read_to_end(&mut rest).expect("server closes");
     assert!(rest.is_empty());
     assert_eq!(fake.calls_to("auth.test"), 5);
+}
+
+#[test]
+fn a_real_http_client_can_reuse_connections() {
+    let fake = fake_with_token();
+    let agent = ureq::Agent::new_with_defaults();
+    let url = |method: &str| format!("{}{method}", fake.api_url());
+    let bearer = format!("Bearer {TOKEN}");
+    for _ in 0..3 {
+        let answer: Value = agent
+            .get(url("auth.test"))
+            .header("Authorization", &bearer)
+            .call()
+            .expect("auth.test")
+            .body_mut()
+            .read_json()
+            .expect("json");
+        assert_eq!(answer["ok"], true);
+    }
+    let form: Value = agent
+        .post(url("chat.postMessage"))
+        .header("Authorization", &bearer)
+        .send_form([("channel", "C0FAKE0001"), ("text", "a b&c=d")])
+        .expect("form post")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    assert_eq!(form["message"]["text"], "a b&c=d");
+    let json_post: Value = agent
+        .post(url("chat.postMessage"))
+        .header("Authorization", &bearer)
+        .send_json(json!({ "channel": "C0FAKE0001", "text": "json body" }))
+        .expect("json post")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    assert_eq!(json_post["ok"], true);
+
+    fake.push_connect_reply(ConnectReply::RateLimited {
+        retry_after_secs: 2,
+    });
+    let limited = agent
+        .get(url("rtm.connect"))
+        .header("Authorization", &bearer)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .expect("rtm.connect");
+    assert_eq!(limited.status().as_u16(), 429);
+    assert_eq!(
+        limited
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    let answer: Value = agent
+        .get(url("rtm.connect"))
+        .header("Authorization", &bearer)
+        .call()
+        .expect("rtm.connect")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    assert!(answer["url"].is_string());
+    assert_eq!(fake.api_calls().len(), 7);
 }
 
 #[test]
@@ -887,6 +960,54 @@ fn flood_writes_every_frame() {
     assert_eq!(next_json(&mut ws)["type"], "hello");
 }
 
+/// Sends 1000 small frames, one large one and a websocket-level ping, and
+/// checks that every frame is recorded and the ping answered.
+fn exercise_bursts<S: Read + Write>(fake: &FakeSlack, ws: &mut WebSocket<S>) {
+    let before = fake.frames().len();
+    for i in 0..1000 {
+        ws.write(Message::text(format!(r#"{{"type":"typing","n":{i}}}"#)))
+            .expect("write");
+    }
+    let big = format!(
+        r#"{{"type":"message","text":"{}"}}"#,
+        "x".repeat(600 * 1024)
+    );
+    ws.write(Message::text(big.clone())).expect("write big");
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .expect("ping");
+    assert!(fake.wait_for_frames(before + 1001, WAIT));
+    let frames = fake.frames();
+    assert!(frames[before..before + 1000]
+        .iter()
+        .enumerate()
+        .all(|(i, f)| f.text == format!(r#"{{"type":"typing","n":{i}}}"#)));
+    assert_eq!(frames[before + 1000].text, big);
+    loop {
+        match ws.read().expect("pong") {
+            Message::Pong(data) => {
+                assert_eq!(&data[..], b"are you there");
+                break;
+            }
+            Message::Text(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn bursts_and_large_frames_are_recorded_completely() {
+    let fake = fake_with_token();
+    fake.set_echo_messages(false);
+    fake.set_ack_mode(AckMode::Ignore);
+    let mut ws = rtm_session(&fake);
+    exercise_bursts(&fake, &mut ws);
+
+    // Above 1 MiB the server gives up on the connection.
+    let huge = "y".repeat(1_100_000);
+    let _ = ws.send(Message::text(huge));
+    assert!(fake.wait_for_open(0, WAIT));
+}
+
 #[test]
 fn waits_time_out_and_succeed() {
     let fake = fake_with_token();
@@ -999,6 +1120,47 @@ fn tls_mode_serves_https_and_wss() {
     let pong = ws.read().expect("pong").into_text().expect("text");
     let pong: Value = serde_json::from_str(pong.as_str()).expect("json");
     assert_eq!(pong, json!({ "type": "pong", "reply_to": 1 }));
+}
+
+#[test]
+fn tls_connections_carry_floods_and_bursts() {
+    let fake = FakeSlack::builder()
+        .token(TOKEN)
+        .tls(TEST_CERT.as_bytes(), TEST_KEY.as_bytes())
+        .echo_messages(false)
+        .ack_mode(AckMode::Ignore)
+        .start()
+        .expect("start");
+    let mut https = tls_connect(&fake);
+    https
+        .write_all(
+            format!("GET /api/rtm.connect?token={TOKEN} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+        )
+        .expect("write");
+    let answer = read_response(&mut BufReader::new(https))
+        .expect("response")
+        .json();
+    let url = answer["url"].as_str().expect("url");
+    let (mut ws, _) = tungstenite::client(url, tls_connect(&fake)).expect("wss handshake");
+    assert_eq!(
+        ws.read().expect("hello"),
+        Message::text(r#"{"type":"hello"}"#)
+    );
+
+    exercise_bursts(&fake, &mut ws);
+
+    let event = r#"{"type":"user_typing","channel":"C1","user":"U1"}"#;
+    assert_eq!(fake.flood(event, 3000), 1);
+    ws.send(Message::text(r#"{"type":"typing","during":"flood"}"#))
+        .expect("send");
+    for _ in 0..3000 {
+        assert_eq!(ws.read().expect("flood frame"), Message::text(event));
+    }
+    assert!(fake
+        .wait_for_frame(|f| f.text.contains("during"), WAIT)
+        .is_some());
+    fake.close_all(1000, "bye");
+    assert!(matches!(ws.read(), Ok(Message::Close(Some(_)))));
 }
 
 #[test]

@@ -76,7 +76,9 @@ fn main() -> ExitCode {
     init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
+        eprintln!(
+            "slack-rtm: missing command (tail, serve or demo); run `slack-rtm --help` for usage"
+        );
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
@@ -92,8 +94,12 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Usage(msg)) => {
-            eprintln!("slack-rtm: {msg}");
-            eprintln!("Run `slack-rtm --help` for usage.");
+            // One line: the contract is "one clear line on stderr" for every failure.
+            let help = match command.as_str() {
+                "tail" | "serve" | "demo" => format!("slack-rtm {command} --help"),
+                _ => "slack-rtm --help".to_string(),
+            };
+            eprintln!("slack-rtm: {msg}; run `{help}` for usage");
             ExitCode::from(2)
         }
     }
@@ -101,15 +107,49 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     let filters = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    env_logger::Builder::new()
+    let logger = env_logger::Builder::new()
         .parse_filters(&filters)
-        // Dependencies' debug output is of no use here and is kept off whatever RUST_LOG says.
-        .filter_module("ureq", log::LevelFilter::Info)
-        .filter_module("ureq_proto", log::LevelFilter::Info)
-        .filter_module("tungstenite", log::LevelFilter::Info)
         .format_timestamp_millis()
         .target(env_logger::Target::Stderr)
-        .init();
+        .build();
+    let max = logger.filter();
+    if log::set_logger(Box::leak(Box::new(CappedLogger(logger)))).is_ok() {
+        log::set_max_level(max);
+    }
+}
+
+/// Passes other crates' records on only up to `info`, whatever `RUST_LOG` says.
+///
+/// Dependencies' debug and trace output is of no use here, and some of it is dangerous:
+/// `ureq_proto` traces the raw request bytes, `Authorization: Bearer <token>` and
+/// `Proxy-Authorization` included. A crate-level cap in env_logger is not enough (a more
+/// specific directive such as `RUST_LOG=ureq_proto::util=trace` overrides it), so the cap is
+/// applied here, on every record.
+struct CappedLogger(env_logger::Logger);
+
+impl CappedLogger {
+    fn allowed(metadata: &log::Metadata<'_>) -> bool {
+        let target = metadata.target();
+        metadata.level() <= log::Level::Info
+            || target == "slack_rtm"
+            || target.starts_with("slack_rtm::")
+    }
+}
+
+impl log::Log for CappedLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        Self::allowed(metadata) && self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if Self::allowed(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
 }
 
 /// Pulls flags off an argument list.
@@ -258,13 +298,6 @@ fn tail(args: &[String]) -> Result<ExitCode, Usage> {
             p.rtm_client.stop();
         }
     });
-    client.on("error", |p: &Payload| {
-        if let Some(msg) = p.data["message"].as_str() {
-            log::warn!("{msg}");
-        } else if p.data["error"].is_object() {
-            log::warn!("Slack sent an error: {}", p.data["error"]);
-        }
-    });
     spawn_stdin_sender(&client);
 
     match client.start() {
@@ -294,28 +327,53 @@ fn print_frame(raw: &str) {
 /// Lines held while disconnected, at most.
 const STDIN_QUEUE: usize = 1000;
 
+/// Reads stdin line by line, handing each line (1-based number, text without its line break)
+/// to `each`. A line that is not UTF-8 gets a line on stderr and is skipped; reading ends at
+/// EOF, on a read error, or when `each` returns false.
+fn read_stdin_lines(mut each: impl FnMut(u64, &str) -> bool) {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        match stdin.read_until(b'\n', &mut buf) {
+            Ok(0) => {
+                log::info!("stdin closed after {number} line(s); still running");
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                log::error!("cannot read stdin: {e}; still running");
+                return;
+            }
+        }
+        number += 1;
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            log::error!("stdin line {number} skipped: not UTF-8");
+            continue;
+        };
+        let line = line.trim();
+        if !line.is_empty() && !each(number, line) {
+            return;
+        }
+    }
+}
+
 /// Reads stdin lines and sends them, in order, holding them while disconnected. EOF on stdin
 /// does not stop the client.
 fn spawn_stdin_sender(client: &RtmClient) {
-    let (tx, rx) = crossbeam_channel::bounded::<Value>(STDIN_QUEUE);
+    let (tx, rx) = crossbeam_channel::bounded::<(u64, Value)>(STDIN_QUEUE);
     let spawned = std::thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
+            read_stdin_lines(|number, line| {
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) if v.is_object() => return tx.send((number, v)).is_ok(),
+                    Ok(_) => log::error!("stdin line {number} skipped: not a JSON object"),
+                    Err(e) => log::error!("stdin line {number} skipped: not JSON ({e})"),
                 }
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) if v.is_object() => {
-                        if tx.send(v).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => log::error!("stdin line skipped: not a JSON object"),
-                    Err(e) => log::error!("stdin line skipped: not JSON ({e})"),
-                }
-            }
+                true
+            });
         });
     if let Err(e) = spawned {
         log::error!("cannot read stdin: {e}");
@@ -325,16 +383,24 @@ fn spawn_stdin_sender(client: &RtmClient) {
     let spawned = std::thread::Builder::new()
         .name("stdin-sender".into())
         .spawn(move || {
-            for mut v in rx.iter() {
+            for (number, mut v) in rx.iter() {
+                let mut held = false;
                 loop {
                     match handle.send_over_websocket(v) {
-                        Ok(_) => break,
+                        Ok(id) => {
+                            log::debug!("stdin line {number} sent with id {id}");
+                            break;
+                        }
                         Err(e) if *e.kind() == SendErrorKind::NotConnected => {
+                            if !held {
+                                held = true;
+                                log::debug!("stdin line {number} held until connected");
+                            }
                             v = e.into_payload();
                             std::thread::sleep(Duration::from_millis(20));
                         }
                         Err(e) => {
-                            log::error!("stdin line not sent: {}", e.kind());
+                            log::error!("stdin line {number} skipped: {}", e.kind());
                             break;
                         }
                     }
@@ -392,19 +458,17 @@ fn serve(args: &[String]) -> Result<ExitCode, Usage> {
     let reader = std::thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) => {
-                        let n = s.send_json(&v);
-                        log::info!("sent to {n} client(s)");
+            read_stdin_lines(|number, line| {
+                match serde_json::from_str::<Value>(line) {
+                    // The line goes out as typed: key order and spacing kept.
+                    Ok(_) => {
+                        let n = s.send_text(line);
+                        log::info!("stdin line {number} sent to {n} client(s)");
                     }
-                    Err(e) => log::error!("stdin line skipped: not JSON ({e})"),
+                    Err(e) => log::error!("stdin line {number} skipped: not JSON ({e})"),
                 }
-            }
+                true
+            });
         });
     if let Err(e) = reader {
         log::error!("cannot read stdin: {e}");

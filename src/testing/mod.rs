@@ -88,12 +88,14 @@
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
-//! (`fake-slack-acc`), one per HTTP connection (`fake-slack-http`) and one per
-//! websocket (`fake-slack-ws`). A websocket thread reads with a 2 ms timeout
-//! and sends scripted frames between reads, so frames from either side move
-//! within a few milliseconds. All [`FakeSlack`] methods take `&self` and may
-//! be called from any thread. Dropping the [`FakeSlack`] shuts every socket
-//! down and joins the threads (waiting at most half a second).
+//! (`fake-slack-acc`), one per HTTP connection (`fake-slack-http`), and two
+//! per websocket: `fake-slack-ws` owns the connection and wakes up at once
+//! for a scripted frame or for client data, which `fake-slack-peek` watches
+//! for. Frames therefore move in either direction within microseconds, each
+//! client frame is timestamped as soon as it is read, and idle connections
+//! cost no CPU. All [`FakeSlack`] methods take `&self` and may be called from
+//! any thread. Dropping the [`FakeSlack`] shuts every socket down and joins
+//! the threads (waiting at most half a second).
 //!
 //! # Limitations
 //!
@@ -443,7 +445,7 @@ impl FakeSlack {
 
     /// Sends `event` as a text frame to every open websocket. Returns how
     /// many connections it was queued for; each connection thread writes it
-    /// within a few milliseconds, after anything queued before it.
+    /// at once (microseconds), after anything queued for it before.
     pub fn send_json(&self, event: &Value) -> usize {
         self.send_text(&event.to_string())
     }
@@ -603,6 +605,9 @@ impl FakeSlack {
 
     /// Waits for a recorded client frame matching `pred` (frames recorded
     /// before the call count too) and returns the first one; `None` on timeout.
+    ///
+    /// `pred` runs while the recording is locked, so it must not call back
+    /// into this `FakeSlack`.
     pub fn wait_for_frame<F: Fn(&ReceivedFrame) -> bool>(
         &self,
         pred: F,

@@ -1,17 +1,23 @@
-//! RTM websocket connections: one thread per connection.
+//! RTM websocket connections.
 //!
-//! The thread alternates between two duties so that both directions stay
-//! prompt: it drains the connection's command channel (frames scripted by the
-//! test) and then blocks in a socket read with a very short timeout
-//! ([`POLL`]). A client frame is therefore timestamped the moment it arrives,
-//! and a scripted frame waits at most one poll interval before it is written.
-//! tungstenite keeps partially read frames across read timeouts.
+//! Each connection has two threads. The *connection thread* owns the
+//! websocket and blocks on two channels at once: scripted commands from the
+//! test ([`Outbound`]) and "readable" notifications. The *watcher thread*
+//! blocks in `peek` on a clone of the socket and sends a notification as soon
+//! as client bytes arrive, then waits until the connection thread has read
+//! everything (the socket is switched to non-blocking mode only for that).
+//! So both directions move within microseconds, client frames are
+//! timestamped the moment they are read, and an idle connection costs no
+//! CPU. This works the same for TLS, where the socket cannot be split into
+//! independent reading and writing halves.
 
 use std::io;
+use std::net::TcpStream;
 use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use log::debug;
 use serde_json::{json, Map, Value};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -22,12 +28,12 @@ use super::net::{Conn, Replay};
 use super::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
 use super::{AckMode, ReceivedFrame};
 
-/// Read timeout of websocket sockets: the latency bound for scripted frames.
-const POLL: Duration = Duration::from_millis(2);
 /// How long a server-initiated close waits for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Largest accepted client message (Slack itself disconnects above 16 KB).
 const MAX_MESSAGE: usize = 1 << 20;
+/// Most client messages handled in one go before scripted commands get a turn.
+const READ_BATCH: usize = 256;
 /// While flooding, look for incoming frames after this many written frames.
 const FLOOD_POLL_EVERY: usize = 64;
 
@@ -62,22 +68,27 @@ fn run(guard: SocketGuard, conn: Conn, buffered: Vec<u8>, ticket_valid: bool) {
             return;
         }
     };
-    if ws
-        .get_ref()
-        .inner()
-        .tcp()
-        .set_read_timeout(Some(POLL))
-        .is_err()
-    {
-        return;
-    }
     if !ticket_valid {
         reject(&mut ws);
         return;
     }
-    let Ok(tcp) = ws.get_ref().inner().tcp().try_clone() else {
+    let tcp = ws.get_ref().inner().tcp();
+    if tcp.set_read_timeout(None).is_err() {
+        return;
+    }
+    let (Ok(for_handle), Ok(for_watcher)) = (tcp.try_clone(), tcp.try_clone()) else {
         return;
     };
+    let (readable_tx, readable_rx) = crossbeam_channel::bounded(1);
+    let (drained_tx, drained_rx) = crossbeam_channel::bounded(1);
+    let watcher = shared.spawn("fake-slack-peek", move || {
+        watch(&for_watcher, &readable_tx, &drained_rx);
+    });
+    if let Err(e) = watcher {
+        debug!("fake slack: cannot spawn a websocket watcher: {e}");
+        return;
+    }
+
     let (tx, rx) = crossbeam_channel::unbounded();
     let id = {
         let mut state = shared.lock();
@@ -91,25 +102,84 @@ fn run(guard: SocketGuard, conn: Conn, buffered: Vec<u8>, ticket_valid: bool) {
             // hello is always the first frame.
             let _ = tx.send(Outbound::Text(Utf8Bytes::from_static(HELLO)));
         }
-        state.ws_conns.insert(id, WsHandle { tx, tcp });
+        state.ws_conns.insert(
+            id,
+            WsHandle {
+                tx,
+                tcp: for_handle,
+            },
+        );
         id
     };
     shared.notify();
+    let _open = OpenConnection {
+        shared: Arc::clone(&shared),
+        id,
+        socket: Some(guard),
+    };
 
     let mut session = Session {
         shared: Arc::clone(&shared),
         ws,
-        rx,
+        commands: rx,
+        readable: readable_rx,
+        drained: drained_tx,
         id,
+        // The handshake may have buffered frames already: read them first
+        // (which also starts the watcher).
+        read_pending: true,
         unflushed: false,
+        closing: false,
     };
-    session.serve();
-    drop(session);
-    // Shut the socket down before the connection stops counting as open, so
-    // the client has seen the end by the time `wait_for_open` returns.
-    drop(guard);
-    shared.lock().ws_conns.remove(&id);
-    shared.notify();
+    match session.serve() {
+        Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
+        Err(e) => debug!("fake slack: websocket {id} ended: {e}"),
+    }
+}
+
+/// Unregisters an open connection when its thread ends, even by panic.
+struct OpenConnection {
+    shared: Arc<Shared>,
+    id: u64,
+    socket: Option<SocketGuard>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        // Shut the socket down before the connection stops counting as open,
+        // so the client has seen the end by the time `wait_for_open` returns.
+        drop(self.socket.take());
+        self.shared.lock().ws_conns.remove(&self.id);
+        self.shared.notify();
+    }
+}
+
+/// The watcher thread: reports when the socket has bytes to read (or has
+/// ended), then waits until they were read before looking again.
+fn watch(tcp: &TcpStream, readable: &Sender<()>, drained: &Receiver<()>) {
+    let mut byte = [0u8; 1];
+    // The connection thread says "drained" once before the first look.
+    while drained.recv().is_ok() {
+        loop {
+            match tcp.peek(&mut byte) {
+                Ok(n) => {
+                    if readable.send(()).is_err() || n == 0 {
+                        return;
+                    }
+                    break;
+                }
+                Err(e) if is_timeout(&e) => {
+                    // Not expected (the socket blocks without timeout while
+                    // watched); never spin if it happens anyway.
+                    thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => {
+                    let _ = readable.send(());
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Answers a bad ticket the way Slack does: an error event, then close.
@@ -119,21 +189,18 @@ fn reject(ws: &mut Ws) {
         code: CloseCode::Normal,
         reason: Utf8Bytes::from_static(""),
     }));
-    drain_close(ws, |_, _| {});
-}
-
-/// After a server close frame: waits up to [`CLOSE_GRACE`] for the client's
-/// close reply, passing any text frames still arriving to `on_text`.
-fn drain_close(ws: &mut Ws, mut on_text: impl FnMut(&str, Instant)) {
-    let deadline = Instant::now() + CLOSE_GRACE;
-    while Instant::now() < deadline {
-        match ws.read() {
-            Ok(Message::Text(text)) => on_text(text.as_str(), Instant::now()),
-            Ok(_) => {}
-            Err(Error::Io(e)) if is_timeout(&e) => {}
-            Err(_) => return,
-        }
+    // Wait (blocking, bounded) for the client's close reply.
+    if ws
+        .get_ref()
+        .inner()
+        .tcp()
+        .set_read_timeout(Some(CLOSE_GRACE))
+        .is_err()
+    {
+        return;
     }
+    let deadline = Instant::now() + CLOSE_GRACE;
+    while Instant::now() < deadline && ws.read().is_ok() {}
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -143,101 +210,145 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// Appends a client frame to the record; returns the current settings.
-fn record(shared: &Shared, conn: u64, text: &str, at: Instant) -> Settings {
-    let settings = {
-        let mut state = shared.lock();
-        state.frames.push(ReceivedFrame {
-            conn,
-            text: text.to_owned(),
-            at,
-        });
-        state.settings.clone()
-    };
-    shared.notify();
-    settings
+/// Maps "would block" to `Ok(false)`, success to `Ok(true)`.
+fn done_unless_blocked(result: tungstenite::Result<()>) -> tungstenite::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(Error::Io(e)) if is_timeout(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
-/// One registered RTM connection.
+/// One registered RTM connection, served by its connection thread.
 struct Session {
     shared: Arc<Shared>,
     ws: Ws,
-    rx: Receiver<Outbound>,
+    commands: Receiver<Outbound>,
+    /// Notifications from the watcher that the socket is readable.
+    readable: Receiver<()>,
+    /// Tells the watcher that everything readable was read.
+    drained: Sender<()>,
     /// Connection number (1-based).
     id: u64,
+    /// Bytes may be waiting to be read that the watcher will not report.
+    read_pending: bool,
     /// Frames were written to tungstenite but not flushed to the socket yet.
     unflushed: bool,
+    /// The server sent a close frame: client frames are only recorded.
+    closing: bool,
 }
 
 impl Session {
     /// Runs until either side ends the connection.
-    fn serve(&mut self) {
+    fn serve(&mut self) -> tungstenite::Result<()> {
         loop {
-            match self.step() {
-                Ok(true) => {}
-                Ok(false) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => return,
-                Err(e) => {
-                    debug!("fake slack: websocket {} ended: {e}", self.id);
-                    return;
+            if self.read_pending {
+                if !self.read_available()? {
+                    return Ok(());
                 }
+            } else {
+                crossbeam_channel::select! {
+                    recv(self.commands) -> command => match command {
+                        Ok(command) => {
+                            if !self.command(command)? {
+                                return Ok(());
+                            }
+                        }
+                        Err(_) => return Ok(()),
+                    },
+                    recv(self.readable) -> readable => {
+                        // A disconnected watcher has seen the end of the socket.
+                        if readable.is_err() || !self.read_available()? {
+                            return Ok(());
+                        }
+                    },
+                }
+            }
+            // Send everything queued meanwhile with a single flush.
+            loop {
+                match self.commands.try_recv() {
+                    Ok(command) => {
+                        if !self.command(command)? {
+                            return Ok(());
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return Ok(()),
+                }
+            }
+            if self.unflushed {
+                self.flush()?;
             }
         }
     }
 
-    /// Sends everything queued, then waits (briefly) for one client frame.
-    /// Returns `Ok(false)` once the connection is over.
-    fn step(&mut self) -> tungstenite::Result<bool> {
-        loop {
-            match self.rx.try_recv() {
-                Ok(Outbound::Text(text)) => self.write(Message::Text(text))?,
-                Ok(Outbound::Binary(bytes)) => self.write(Message::Binary(bytes))?,
-                Ok(Outbound::Flood(text, count)) => self.flood(&text, count)?,
-                Ok(Outbound::Close(code, reason)) => {
-                    self.close(code, reason);
-                    return Ok(false);
-                }
-                Ok(Outbound::Stop) | Err(TryRecvError::Disconnected) => return Ok(false),
-                Err(TryRecvError::Empty) => break,
+    /// Carries out one scripted command; `Ok(false)` ends the connection.
+    fn command(&mut self, command: Outbound) -> tungstenite::Result<bool> {
+        match command {
+            Outbound::Text(text) => self.write(Message::Text(text))?,
+            Outbound::Binary(bytes) => self.write(Message::Binary(bytes))?,
+            Outbound::Flood(text, count) => self.flood(&text, count)?,
+            Outbound::Close(code, reason) => {
+                self.close(code, reason);
+                return Ok(false);
             }
+            Outbound::Stop => return Ok(false),
         }
-        if self.unflushed {
-            self.flush()?;
-        }
-        self.read_once()
+        Ok(true)
     }
 
-    /// Reads at most one message, waiting at most [`POLL`] for it.
-    fn read_once(&mut self) -> tungstenite::Result<bool> {
-        match self.ws.read() {
-            Ok(Message::Text(text)) => {
-                let at = Instant::now();
-                self.on_text(text.as_str(), at)?;
-                Ok(true)
-            }
-            Ok(_) => Ok(true),
-            Err(Error::Io(e)) if is_timeout(&e) => Ok(true),
-            Err(Error::ConnectionClosed | Error::AlreadyClosed) => Ok(false),
-            Err(e) => Err(e),
+    /// Reads and handles the client messages available now, without
+    /// blocking, then lets the watcher look again. `Ok(false)` once the
+    /// connection is over.
+    fn read_available(&mut self) -> tungstenite::Result<bool> {
+        self.ws.get_ref().inner().tcp().set_nonblocking(true)?;
+        let result = self.read_batch();
+        let restored = self.ws.get_ref().inner().tcp().set_nonblocking(false);
+        let open = result?;
+        restored?;
+        // Replies tungstenite queued itself (pongs) go out with the next flush.
+        self.unflushed = true;
+        if open && !self.read_pending {
+            // The watcher may be gone already; then the socket is too.
+            let _ = self.drained.try_send(());
         }
+        Ok(open)
+    }
+
+    /// Reads up to [`READ_BATCH`] messages from the non-blocking socket.
+    fn read_batch(&mut self) -> tungstenite::Result<bool> {
+        for _ in 0..READ_BATCH {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => {
+                    let at = Instant::now();
+                    self.on_text(text.as_str(), at)?;
+                }
+                Ok(_) => {}
+                Err(Error::Io(e)) if is_timeout(&e) => {
+                    self.read_pending = false;
+                    return Ok(true);
+                }
+                Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        // More may be buffered (by tungstenite or TLS) where the watcher
+        // cannot see it: read on after the next round of commands.
+        self.read_pending = true;
+        Ok(true)
     }
 
     /// Queues a frame; it reaches the socket at the next flush.
     fn write(&mut self, message: Message) -> tungstenite::Result<()> {
-        match self.ws.write(message) {
-            Ok(()) => {}
-            // tungstenite keeps the frame buffered and retries on flush.
-            Err(Error::Io(e)) if is_timeout(&e) => {}
-            Err(e) => return Err(e),
-        }
+        // On "would block" tungstenite keeps the frame and retries on flush.
+        done_unless_blocked(self.ws.write(message))?;
         self.unflushed = true;
         Ok(())
     }
 
     fn flush(&mut self) -> tungstenite::Result<()> {
-        match self.ws.flush() {
-            Ok(()) => self.unflushed = false,
-            Err(Error::Io(e)) if is_timeout(&e) => {}
-            Err(e) => return Err(e),
+        if done_unless_blocked(self.ws.flush())? {
+            self.unflushed = false;
         }
         Ok(())
     }
@@ -246,53 +357,61 @@ impl Session {
         self.write(Message::text(value.to_string()))
     }
 
-    /// Writes `count` copies of `text` as fast as the client reads them.
+    /// Writes `count` copies of `text` as fast as the client reads them,
+    /// still reading client frames every [`FLOOD_POLL_EVERY`] frames.
     fn flood(&mut self, text: &Utf8Bytes, count: usize) -> tungstenite::Result<()> {
         for i in 1..=count {
             self.write(Message::Text(text.clone()))?;
-            if i % FLOOD_POLL_EVERY == 0 && self.incoming_pending() && !self.read_once()? {
+            if i % FLOOD_POLL_EVERY == 0
+                && (self.read_pending || self.readable.try_recv().is_ok())
+                && !self.read_available()?
+            {
                 return Err(Error::ConnectionClosed);
             }
         }
         self.flush()
     }
 
-    /// Whether the socket has unread bytes (or the peer closed), without
-    /// waiting.
-    fn incoming_pending(&self) -> bool {
-        let tcp = self.ws.get_ref().inner().tcp();
-        if tcp.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let mut byte = [0u8; 1];
-        let pending = match tcp.peek(&mut byte) {
-            Ok(_) => true,
-            Err(e) => !is_timeout(&e),
-        };
-        let _ = tcp.set_nonblocking(false);
-        pending
-    }
-
-    /// Closes cleanly from the server side.
+    /// Closes cleanly from the server side, waiting a little for the reply.
     fn close(&mut self, code: u16, reason: Utf8Bytes) {
+        self.closing = true;
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason,
         };
-        if let Err(e) = self.ws.close(Some(frame)) {
-            if !matches!(&e, Error::Io(io) if is_timeout(io)) {
+        if done_unless_blocked(self.ws.close(Some(frame))).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + CLOSE_GRACE;
+        loop {
+            if !self.read_pending {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.readable.recv_timeout(left) {
+                    Ok(()) => {}
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            if !matches!(self.read_available(), Ok(true)) || Instant::now() >= deadline {
                 return;
             }
         }
-        let (shared, id) = (Arc::clone(&self.shared), self.id);
-        drain_close(&mut self.ws, |text, at| {
-            record(&shared, id, text, at);
-        });
     }
 
     /// Records a client text frame and answers it like Slack would.
     fn on_text(&mut self, text: &str, at: Instant) -> tungstenite::Result<()> {
-        let settings = record(&self.shared, self.id, text, at);
+        let settings = {
+            let mut state = self.shared.lock();
+            state.frames.push(ReceivedFrame {
+                conn: self.id,
+                text: text.to_owned(),
+                at,
+            });
+            state.settings.clone()
+        };
+        self.shared.notify();
+        if self.closing {
+            return Ok(());
+        }
         let Ok(Value::Object(frame)) = serde_json::from_str::<Value>(text) else {
             return Ok(());
         };

@@ -64,36 +64,26 @@ pub(crate) fn run(shared: Arc<Shared>, tx: Sender<Item>) -> Result<(), Error> {
                 } else {
                     policy.after_failure(e.retry_after(), rand::random::<f64>())
                 };
-                let Some(delay) = delay else {
-                    log::error!("connecting failed (attempt {attempt}): {e}");
-                    let data = client_error(e.kind_name(), &e.to_string());
-                    deliver(
-                        &shared,
-                        None,
-                        &tx,
-                        Item::Event {
-                            name: "error",
-                            data,
-                        },
-                    );
-                    break Err(e);
-                };
-                log::warn!(
-                    "connecting failed (attempt {attempt}): {e}; retrying in {} ms",
-                    delay.as_millis()
-                );
                 let mut data = client_error(e.kind_name(), &e.to_string());
                 data["attempt"] = json!(attempt);
-                data["delay_ms"] = json!(delay.as_millis() as u64);
-                deliver(
-                    &shared,
-                    None,
-                    &tx,
-                    Item::Event {
-                        name: "error",
-                        data,
-                    },
-                );
+                match delay {
+                    Some(d) => {
+                        log::warn!(
+                            "connecting failed (attempt {attempt}): {e}; retrying in {} ms",
+                            d.as_millis()
+                        );
+                        data["delay_ms"] = json!(d.as_millis() as u64);
+                    }
+                    None => log::error!("connecting failed (attempt {attempt}): {e}"),
+                }
+                let event = Item::Event {
+                    name: "error",
+                    data,
+                };
+                deliver(&shared, None, &tx, event);
+                let Some(delay) = delay else {
+                    break Err(e);
+                };
                 if shared.wait(delay) {
                     break Ok(());
                 }
