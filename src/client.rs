@@ -135,6 +135,9 @@ impl Shared {
         if self.signals.load(Ordering::Relaxed) && signals::received() {
             log::info!("stop signal received: stopping");
             self.stop.store(true, Ordering::SeqCst);
+            if let Some(link) = self.link() {
+                link.conn.wake_reader();
+            }
             return true;
         }
         false

@@ -115,6 +115,12 @@ impl NetConfig {
         if !url.ends_with('/') {
             url.push('/');
         }
+        let parsed: Result<ureq::http::Uri, _> = url.parse();
+        if !parsed.is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty())) {
+            return Err(Error::Config(format!(
+                "base_url is not a valid URL with a host: {url:?}"
+            )));
+        }
         self.base_url = url;
         Ok(())
     }
@@ -441,6 +447,8 @@ mod tests {
         n.set_base_url("http://127.0.0.1:1/api").unwrap();
         assert_eq!(n.base_url, "http://127.0.0.1:1/api/");
         assert!(n.set_base_url("ftp://x/").is_err());
+        assert!(n.set_base_url("http://127.0.0.1:1/a b/").is_err());
+        assert!(n.set_base_url("http:///api/").is_err());
     }
 
     #[test]

@@ -141,7 +141,10 @@
 //! The crate logs through [`log`]: `info` for connects and stops, `warn` for lost connections
 //! and retries (with the cause, attempt and delay), `error` for fatal errors and panicking
 //! handlers, `debug` for Web API calls, `trace` for frames sent. The token and proxy
-//! credentials never appear in logs, `Debug` output or errors.
+//! credentials never appear in this crate's logs, `Debug` output or errors. One caution: the
+//! HTTP layer underneath (`ureq_proto`) logs raw request bytes, `Authorization` header
+//! included, at `trace`; keep `ureq`/`ureq_proto` at `info` or below in your logger's filter
+//! (the `slack-rtm` tool does this whatever `RUST_LOG` says).
 //!
 //! # Coming from Python
 //!

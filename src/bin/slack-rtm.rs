@@ -279,7 +279,15 @@ fn tail(args: &[String]) -> Result<ExitCode, Usage> {
     }
     let client = match builder.build() {
         Ok(c) => c,
-        Err(Error::Config(msg)) => return Err(Usage(msg)),
+        Err(Error::Config(msg)) => {
+            // Name the flag, not the library option, when the CA file is the problem.
+            return Err(Usage(match &t.ca_file {
+                Some(path) if msg.contains("root_certificate") => {
+                    format!("--ca-file {path:?}: {msg}")
+                }
+                _ => msg,
+            }));
+        }
         Err(e) => {
             eprintln!("slack-rtm: {e}");
             return Ok(ExitCode::from(1));
@@ -304,7 +312,9 @@ fn tail(args: &[String]) -> Result<ExitCode, Usage> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             eprintln!("slack-rtm: {e}");
-            Ok(ExitCode::from(if e.is_fatal() { 3 } else { 1 }))
+            // 3 is for Slack's own refusal only; a fatal local problem (an unusable URL) is 1.
+            let refused = matches!(e, Error::Api { .. }) && e.is_fatal();
+            Ok(ExitCode::from(if refused { 3 } else { 1 }))
         }
     }
 }
