@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::rate::TokenBucket;
+
 /// The reconnect decisions of one client run.
 #[derive(Debug)]
 pub(crate) struct Reconnect {
@@ -10,7 +12,7 @@ pub(crate) struct Reconnect {
     cap: Duration,
     healthy_after: Duration,
     max_attempts: Option<u32>,
-    gate: ConnectGate,
+    gate: TokenBucket,
     /// Failed attempts (or short-lived connections) since the last healthy connection.
     attempt: u32,
     connected_at: Option<Instant>,
@@ -30,7 +32,7 @@ impl Reconnect {
             cap,
             healthy_after,
             max_attempts,
-            gate: ConnectGate::new(burst, interval),
+            gate: TokenBucket::new(burst, interval),
             attempt: 0,
             connected_at: None,
         }
@@ -90,55 +92,6 @@ impl Reconnect {
             .unwrap_or(self.cap)
             .min(self.cap);
         ceiling.mul_f64(jitter.clamp(0.0, 1.0))
-    }
-}
-
-/// A token bucket: up to `burst` connects in a row, refilled at one per `interval`.
-#[derive(Debug)]
-struct ConnectGate {
-    burst: f64,
-    interval: Duration,
-    tokens: f64,
-    at: Option<Instant>,
-}
-
-impl ConnectGate {
-    fn new(burst: u32, interval: Duration) -> ConnectGate {
-        let burst = f64::from(burst.max(1));
-        ConnectGate {
-            burst,
-            interval,
-            tokens: burst,
-            at: None,
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        if let Some(at) = self.at {
-            let earned = if self.interval.is_zero() {
-                self.burst
-            } else {
-                now.saturating_duration_since(at).as_secs_f64() / self.interval.as_secs_f64()
-            };
-            self.tokens = (self.tokens + earned).min(self.burst);
-        }
-        self.at = Some(now);
-    }
-
-    /// Time until the next connect is allowed.
-    fn wait(&mut self, now: Instant) -> Duration {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            Duration::ZERO
-        } else {
-            self.interval.mul_f64(1.0 - self.tokens)
-        }
-    }
-
-    /// Takes a token at `at` (now, or the end of the wait).
-    fn record(&mut self, at: Instant) {
-        self.refill(at);
-        self.tokens -= 1.0;
     }
 }
 

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use crate::config::{Config, RtmClientBuilder};
 use crate::error::{Error, SendError, SendErrorKind};
 use crate::handlers::{Payload, Registry};
+use crate::messaging::{split_text, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+use crate::outbox::{Offer, Outbox, Outgoing, Reply};
 use crate::session::{prepare_outbound, Ids, Keepalive};
 use crate::signals::{self, SignalGuard};
 use crate::threads::{self, Item};
@@ -55,7 +57,12 @@ pub(crate) struct Shared {
     pub(crate) handlers: Registry,
     pub(crate) ids: Ids,
     link: Mutex<Option<Arc<Link>>>,
+    outbox: Mutex<Outbox>,
+    /// The presence subscription, sent again after every `hello`.
+    pub(crate) presence: Mutex<Vec<String>>,
     stop: AtomicBool,
+    /// Bumped to wake the pinger early (a message was queued, `hello` arrived).
+    kicks: std::sync::atomic::AtomicU64,
     wake: (Mutex<()>, Condvar),
     signals: AtomicBool,
     running: AtomicBool,
@@ -143,8 +150,29 @@ impl Shared {
         false
     }
 
+    pub(crate) fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the pinger early (see [`Shared::wait_kickable`]).
+    pub(crate) fn kick(&self) {
+        self.kicks.fetch_add(1, Ordering::SeqCst);
+        let _guard = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.1.notify_all();
+    }
+
     /// Sleeps up to `d`, waking early on a stop request. Returns `stopping()`.
     pub(crate) fn wait(&self, d: Duration) -> bool {
+        self.wait_until(d, false)
+    }
+
+    /// Like [`Shared::wait`], also returning early (with `false`) on a [`Shared::kick`].
+    pub(crate) fn wait_kickable(&self, d: Duration) -> bool {
+        self.wait_until(d, true)
+    }
+
+    fn wait_until(&self, d: Duration, kickable: bool) -> bool {
+        let kicks = self.kicks.load(Ordering::SeqCst);
         // Signals only set a flag, so look at it at least every 100 ms.
         const SLICE: Duration = Duration::from_millis(100);
         let deadline = Instant::now() + d;
@@ -154,7 +182,7 @@ impl Shared {
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || (kickable && self.kicks.load(Ordering::SeqCst) != kicks) {
                 return false;
             }
             guard = self
@@ -176,6 +204,7 @@ impl RtmClient {
 
     pub(crate) fn from_config(config: Config) -> Result<RtmClient, Error> {
         let web = WebClient::from_net(&config.net)?;
+        let outbox = Outbox::new(config.send_rate, config.send_queue);
         // Check the TLS options once now, so a bad identity fails in build(), not later.
         config.net.tls.native_connector()?;
         Ok(RtmClient {
@@ -185,7 +214,10 @@ impl RtmClient {
                 handlers: Registry::default(),
                 ids: Ids::default(),
                 link: Mutex::new(None),
+                outbox: Mutex::new(outbox),
+                presence: Mutex::new(Vec::new()),
                 stop: AtomicBool::new(false),
+                kicks: std::sync::atomic::AtomicU64::new(0),
                 wake: (Mutex::new(()), Condvar::new()),
                 signals: AtomicBool::new(false),
                 running: AtomicBool::new(false),
@@ -286,25 +318,121 @@ impl RtmClient {
 impl RtmHandle {
     /// Sends `payload` (a JSON object) over the websocket and returns its message id. An `id`
     /// is added when absent; a present one must be a positive integer. The frame is on the wire
-    /// when this returns.
+    /// when this returns, except a chat `message` held back by the send throttle (see
+    /// [`RtmClientBuilder::send_rate`]), which leaves as soon as the throttle allows.
     ///
     /// Fails at once with [`SendErrorKind::NotConnected`] unless the websocket is open and
-    /// `hello` has arrived; the error gives the payload back.
+    /// `hello` has arrived. Frames over 16,384 bytes and `message` text over 4,000 characters
+    /// are refused. Every error gives the payload back.
     pub fn send_over_websocket(&self, payload: Value) -> Result<u64, SendError> {
-        let link = match self.connected_link() {
-            Some(l) => l,
-            None => return Err(SendError::new(SendErrorKind::NotConnected, payload)),
+        self.send(payload, None, false)
+    }
+
+    /// Sends a chat message to `channel` and returns a [`Receipt`] to wait for Slack's ack.
+    /// See [`send_message_with`](RtmHandle::send_message_with).
+    pub fn send_message(&self, channel: &str, text: &str) -> Result<Receipt, SendError> {
+        self.send_message_with(&OutgoingMessage::new(channel, text))
+    }
+
+    /// Sends a chat message (in a thread, broadcast, ...) and returns a [`Receipt`].
+    ///
+    /// Unlike [`send_over_websocket`](RtmHandle::send_over_websocket), this queues the message
+    /// while the client is disconnected or reconnecting (up to
+    /// [`send_queue_capacity`](RtmClientBuilder::send_queue_capacity)) and sends it after the
+    /// next `hello`. A message written to a connection that ends before its ack fails with
+    /// [`MessageError::ConnectionLost`]: it is never sent twice silently. Text over 4,000
+    /// characters is refused ([`SendErrorKind::TooLong`]); see
+    /// [`send_long_message`](RtmHandle::send_long_message).
+    pub fn send_message_with(&self, msg: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let id = self.send(msg.to_payload(msg.text), Some(tx), true)?;
+        Ok(Receipt::new(id, rx))
+    }
+
+    /// Sends text of any length as several messages of at most 4,000 characters, split at
+    /// line breaks or spaces where possible, in order. Returns one receipt per part.
+    pub fn send_long_message(&self, msg: &OutgoingMessage<'_>) -> Result<Vec<Receipt>, SendError> {
+        split_text(msg.text, MAX_TEXT_CHARS)
+            .into_iter()
+            .map(|part| {
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                let id = self.send(msg.to_payload(part), Some(tx), true)?;
+                Ok(Receipt::new(id, rx))
+            })
+            .collect()
+    }
+
+    /// Subscribes to presence events for these users (`presence_sub`). Each call replaces the
+    /// whole list; the list is remembered and sent again after every reconnect (Slack forgets
+    /// it with the connection). Sent at once when connected, else at the next `hello`.
+    pub fn subscribe_presence(&self, ids: &[&str]) -> Result<(), SendError> {
+        let list: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        *self
+            .shared
+            .presence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = list;
+        if self.is_connected() {
+            self.send_over_websocket(json!({"type": "presence_sub", "ids": ids}))?;
+        }
+        Ok(())
+    }
+
+    /// Asks for the current presence of these users (up to 500); Slack answers with
+    /// `presence_change` events. Returns the message id.
+    pub fn presence_query(&self, ids: &[&str]) -> Result<u64, SendError> {
+        self.send_over_websocket(json!({"type": "presence_query", "ids": ids}))
+    }
+
+    /// The one send path: checks, then writes (or queues a throttled `message`).
+    fn send(&self, payload: Value, reply: Option<Reply>, queue: bool) -> Result<u64, SendError> {
+        let prepared = prepare_outbound(payload, &self.shared.ids)?;
+        if !prepared.is_message {
+            let Some(link) = self.connected_link() else {
+                return Err(SendError::new(
+                    SendErrorKind::NotConnected,
+                    prepared.into_payload(),
+                ));
+            };
+            return write(&link, prepared.id, prepared.text, None, None)
+                .map(|()| prepared.id)
+                .map_err(|(kind, text)| {
+                    SendError::new(kind, payload_of(&prepared.added_id, text))
+                });
+        }
+        let id = prepared.id;
+        let added_id = prepared.added_id;
+        let out = Outgoing {
+            id,
+            text: prepared.text,
+            reply,
         };
-        let (id, text) = prepare_outbound(payload, &self.shared.ids)?;
-        log::trace!("sending {text}");
-        match link.conn.send_text(text.clone()) {
-            Ok(()) => Ok(id),
-            Err(e) => {
-                log::warn!("sending over the websocket failed: {e}");
-                link.end(&format!("write failed: {e}"), false);
-                let payload = serde_json::from_str(&text).unwrap_or(Value::Null);
-                Err(SendError::new(SendErrorKind::Io(e.to_string()), payload))
+        let mut outbox = self.shared.outbox();
+        let link = self.connected_link();
+        match outbox.offer(Instant::now(), out, link.is_some(), queue) {
+            Offer::SendNow(out) => match link {
+                Some(link) => write(&link, out.id, out.text, out.reply, Some(&mut outbox))
+                    .map(|()| id)
+                    .map_err(|(kind, text)| SendError::new(kind, payload_of(&added_id, text))),
+                None => Err(SendError::new(
+                    SendErrorKind::NotConnected,
+                    payload_of(&added_id, out.text),
+                )),
+            },
+            Offer::Queued => {
+                drop(outbox);
+                log::debug!("message {id} queued (throttle or connection)");
+                self.shared.kick();
+                Ok(id)
             }
+            Offer::Full(out) => Err(SendError::new(
+                SendErrorKind::QueueFull,
+                payload_of(&added_id, out.text),
+            )),
+            Offer::NotConnected(out) => Err(SendError::new(
+                SendErrorKind::NotConnected,
+                payload_of(&added_id, out.text),
+            )),
         }
     }
 
@@ -333,6 +461,52 @@ impl RtmHandle {
         self.shared
             .link()
             .filter(|l| l.hello.load(Ordering::Acquire))
+    }
+}
+
+/// Rebuilds the caller's payload from a serialized frame.
+fn payload_of(added_id: &bool, text: String) -> Value {
+    crate::session::Prepared {
+        id: 0,
+        text,
+        is_message: false,
+        added_id: *added_id,
+    }
+    .into_payload()
+}
+
+/// Writes a frame to `link`. A `message` with a receipt is registered (in `outbox`, which the
+/// caller holds locked so queued messages keep their order) before the write, so its ack can
+/// never arrive first. On failure the connection is ended and the frame's text comes back.
+pub(crate) fn write(
+    link: &Link,
+    id: u64,
+    text: String,
+    reply: Option<Reply>,
+    outbox: Option<&mut Outbox>,
+) -> Result<(), (SendErrorKind, String)> {
+    log::trace!("sending {text}");
+    let registered = match (reply, outbox) {
+        (Some(reply), Some(outbox)) => {
+            outbox.written(id, reply);
+            Some(outbox)
+        }
+        _ => None,
+    };
+    // The text is needed again only if the write fails; writes are rare next to reads, so
+    // keep a copy rather than rebuild the frame.
+    match link.conn.send_text(text.clone()) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            log::warn!("sending over the websocket failed: {e}");
+            if let Some(outbox) = registered {
+                if let Some(r) = outbox.acked(id) {
+                    let _ = r.send(Err(MessageError::ConnectionLost));
+                }
+            }
+            link.end(&format!("write failed: {e}"), false);
+            Err((SendErrorKind::Io(e.to_string()), text))
+        }
     }
 }
 

@@ -26,6 +26,9 @@ pub(crate) mod defaults {
     pub const CONNECT_INTERVAL: Duration = Duration::from_secs(60);
     pub const MAX_MESSAGE_SIZE: usize = 4 << 20;
     pub const CHANNEL_CAPACITY: usize = 256;
+    pub const SEND_BURST: u32 = 3;
+    pub const SEND_INTERVAL: Duration = Duration::from_secs(1);
+    pub const SEND_QUEUE: usize = 100;
     /// The read tick: how often the reader wakes on an idle socket to notice a stop request.
     pub const READ_TICK: Duration = Duration::from_secs(1);
 }
@@ -170,6 +173,11 @@ pub(crate) struct Config {
     pub max_attempts: Option<u32>,
     pub max_message_size: usize,
     pub channel_capacity: usize,
+    /// The `message` send throttle: burst and interval; `None` is off.
+    pub send_rate: Option<(u32, Duration)>,
+    pub send_queue: usize,
+    pub batch_presence_aware: bool,
+    pub presence_sub: bool,
 }
 
 impl Config {
@@ -206,6 +214,10 @@ impl RtmClientBuilder {
             max_attempts: None,
             max_message_size: defaults::MAX_MESSAGE_SIZE,
             channel_capacity: defaults::CHANNEL_CAPACITY,
+            send_rate: Some((defaults::SEND_BURST, defaults::SEND_INTERVAL)),
+            send_queue: defaults::SEND_QUEUE,
+            batch_presence_aware: false,
+            presence_sub: false,
         });
         RtmClientBuilder { config }
     }
@@ -417,6 +429,68 @@ impl RtmClientBuilder {
                 return Err(Error::Config("channel_capacity must be at least 1".into()));
             }
             c.channel_capacity = capacity;
+            Ok(())
+        })
+    }
+
+    /// The send throttle for outbound frames of type `message` (whichever method sent them):
+    /// up to `burst` at once, then one per `interval`, as Slack asks ("1 per second, short
+    /// bursts allowed"; going faster gets error replies, then a disconnect). Other frame types
+    /// (pings, typing, presence) are never throttled.
+    ///
+    /// Defaults to a burst of 3 and 1 second.
+    pub fn send_rate(self, burst: u32, interval: Duration) -> Self {
+        self.with(|c| {
+            if burst == 0 {
+                return Err(Error::Config("send_rate burst must be at least 1".into()));
+            }
+            c.send_rate = Some((burst, interval));
+            Ok(())
+        })
+    }
+
+    /// Turns the `message` send throttle off (`false`) or back on with the default rate.
+    ///
+    /// Defaults to on.
+    pub fn send_throttle(self, enabled: bool) -> Self {
+        self.with(|c| {
+            c.send_rate = enabled.then_some((defaults::SEND_BURST, defaults::SEND_INTERVAL));
+            Ok(())
+        })
+    }
+
+    /// How many `message` frames may wait for the throttle (or, for
+    /// [`send_message`](crate::RtmHandle::send_message), for the connection). A send beyond
+    /// it fails with [`SendErrorKind::QueueFull`](crate::SendErrorKind::QueueFull) and gives the
+    /// message back.
+    ///
+    /// Defaults to 100.
+    pub fn send_queue_capacity(self, capacity: usize) -> Self {
+        self.with(|c| {
+            c.send_queue = capacity;
+            Ok(())
+        })
+    }
+
+    /// Asks `rtm.connect` for batched presence events (`presence_change` with a `users`
+    /// array).
+    ///
+    /// Defaults to `false`.
+    pub fn batch_presence_aware(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.batch_presence_aware = yes;
+            Ok(())
+        })
+    }
+
+    /// Passes `presence_sub=true` to `rtm.connect`: presence events only for the users you
+    /// subscribe to with [`subscribe_presence`](crate::RtmHandle::subscribe_presence) (Slack
+    /// has worked this way for every client since 2018).
+    ///
+    /// Defaults to `false` (the argument is not sent).
+    pub fn presence_sub(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.presence_sub = yes;
             Ok(())
         })
     }

@@ -277,6 +277,16 @@ pub enum SendErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// The `text` of a `message` is longer than Slack accepts (4,000 characters); see
+    /// `RtmHandle::send_long_message` to split it.
+    TooLong {
+        /// The text's length in characters (Unicode scalar values).
+        chars: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The send queue (messages waiting for the throttle or the connection) is full.
+    QueueFull,
     /// Writing to the socket failed; the connection will be replaced.
     Io(String),
 }
@@ -289,6 +299,13 @@ impl fmt::Display for SendErrorKind {
             SendErrorKind::TooLarge { size, limit } => {
                 write!(f, "frame of {size} bytes exceeds the {limit}-byte limit")
             }
+            SendErrorKind::TooLong { chars, limit } => {
+                write!(
+                    f,
+                    "message text of {chars} characters exceeds the {limit}-character limit"
+                )
+            }
+            SendErrorKind::QueueFull => f.write_str("the send queue is full"),
             SendErrorKind::Io(msg) => write!(f, "write failed: {msg}"),
         }
     }

@@ -112,6 +112,33 @@
 //! is refused locally ([`SendErrorKind::TooLarge`]): Slack would disconnect the client. Every
 //! refusal gives the payload back ([`SendError::into_payload`]).
 //!
+//! ## Chat messages with receipts
+//!
+//! [`RtmHandle::send_message`] (and [`RtmHandle::send_message_with`] for threads and
+//! broadcasts) returns a [`Receipt`]; [`Receipt::wait`] gives Slack's [`Ack`] (the stored `ts`
+//! and text) or a [`MessageError`]: Slack's `{code, msg}`, [`MessageError::RateLimited`],
+//! [`MessageError::ConnectionLost`], [`MessageError::Stopped`] or [`MessageError::Timeout`]. Acks
+//! are still dispatched as `reply` events.
+//!
+//! - **Guards.** A frame over 16,384 bytes and `message` text over 4,000 characters (Unicode
+//!   scalar values) are refused before anything reaches the wire; the connection stays up.
+//!   [`RtmHandle::send_long_message`] splits long text at line breaks or spaces instead.
+//! - **Throttle.** Frames of type `message`, whichever method sends them, leave at most 3 at
+//!   once and then 1 per second (Slack's limit; configurable with
+//!   [`RtmClientBuilder::send_rate`], off with [`RtmClientBuilder::send_throttle`]). Pings,
+//!   typing and presence frames are never throttled. Held messages wait in a bounded queue
+//!   ([`RtmClientBuilder::send_queue_capacity`], default 100) and leave in order; a full queue
+//!   refuses with [`SendErrorKind::QueueFull`] and gives the message back.
+//! - **Reconnects.** `send_message` queues while disconnected and sends after the next `hello`.
+//!   A message written to a connection that ends before its ack fails with
+//!   [`MessageError::ConnectionLost`]: it may or may not have been posted, and it is never sent
+//!   again silently. `send_over_websocket` never queues for the connection: it fails with
+//!   [`SendErrorKind::NotConnected`].
+//! - **Presence.** [`RtmHandle::subscribe_presence`] remembers the list and sends it again after
+//!   every reconnect (Slack forgets it with the connection); [`RtmHandle::presence_query`] asks
+//!   once. [`RtmClientBuilder::batch_presence_aware`] and [`RtmClientBuilder::presence_sub`] are
+//!   passed to `rtm.connect`.
+//!
 //! # Stopping
 //!
 //! [`RtmHandle::stop`] (also [`RtmClient::stop`], [`Running::stop`]) only requests a stop, so
@@ -183,6 +210,9 @@ mod client;
 mod config;
 mod error;
 mod handlers;
+mod messaging;
+mod outbox;
+mod rate;
 mod session;
 mod signals;
 mod threads;
@@ -197,4 +227,5 @@ pub use client::{RtmClient, RtmHandle, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use handlers::Payload;
+pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

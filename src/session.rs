@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::{SendError, SendErrorKind};
+use crate::messaging::MAX_TEXT_CHARS;
 
 /// Slack disconnects a client that sends a frame longer than this.
 pub(crate) const MAX_OUTBOUND_FRAME: usize = 16_384;
@@ -33,13 +34,50 @@ impl Ids {
     }
 }
 
+/// An outbound frame, checked and serialized.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub id: u64,
+    pub text: String,
+    /// A chat `message`: throttled, and may carry a receipt.
+    pub is_message: bool,
+    /// The id was added by us (remove it to give the caller's payload back).
+    pub added_id: bool,
+}
+
+impl Prepared {
+    /// The caller's payload, rebuilt from the frame (for errors after serialization).
+    pub(crate) fn into_payload(self) -> Value {
+        let mut v: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
+        if self.added_id {
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("id");
+            }
+        }
+        v
+    }
+}
+
 /// Validates an outbound payload, gives it an id when it has none, and serializes it.
-/// Returns the id and the frame's text; on refusal, the payload comes back in the error.
-pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<(u64, String), SendError> {
+/// On refusal, the payload comes back in the error, unchanged.
+pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared, SendError> {
     let invalid = |msg: &str, p| SendError::new(SendErrorKind::InvalidPayload(msg.into()), p);
     let Some(obj) = payload.as_object_mut() else {
         return Err(invalid("the payload must be a JSON object", payload));
     };
+    let is_message = obj.get("type").and_then(Value::as_str) == Some("message");
+    if is_message {
+        if let Some(text) = obj.get("text").and_then(Value::as_str) {
+            let chars = text.chars().count();
+            if chars > MAX_TEXT_CHARS {
+                let kind = SendErrorKind::TooLong {
+                    chars,
+                    limit: MAX_TEXT_CHARS,
+                };
+                return Err(SendError::new(kind, payload));
+            }
+        }
+    }
     let added = !obj.contains_key("id");
     let id = match obj.get("id") {
         None => {
@@ -74,7 +112,12 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<(u64, St
             payload,
         ));
     }
-    Ok((id, text))
+    Ok(Prepared {
+        id,
+        text,
+        is_message,
+        added_id: added,
+    })
 }
 
 /// What the pinger should do next.
@@ -169,17 +212,21 @@ mod tests {
     #[test]
     fn ids_are_added_positive_and_monotonic() {
         let ids = Ids::default();
-        let (a, ta) = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
-        let (b, _) = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
-        assert_eq!((a, b), (1, 2));
-        assert!(ta.contains("\"id\":1"));
-        let (c, _) = prepare_outbound(json!({"type": "ping", "id": 10}), &ids).unwrap();
-        assert_eq!(c, 10);
-        let (d, _) = prepare_outbound(json!({"type": "ping"}), &ids).unwrap();
+        let a = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
+        let b = prepare_outbound(json!({"type": "typing"}), &ids).unwrap();
+        assert_eq!((a.id, b.id), (1, 2));
+        assert!(a.text.contains("\"id\":1"));
+        assert!(!a.is_message);
+        let c = prepare_outbound(json!({"type": "ping", "id": 10}), &ids).unwrap();
+        assert_eq!(c.id, 10);
+        let d = prepare_outbound(json!({"type": "ping"}), &ids).unwrap();
         assert_eq!(
-            d, 11,
+            d.id, 11,
             "an id chosen by the caller is never handed out again"
         );
+        let m = prepare_outbound(json!({"type": "message", "text": "hi"}), &ids).unwrap();
+        assert!(m.is_message);
+        assert_eq!(m.into_payload(), json!({"type": "message", "text": "hi"}));
     }
 
     #[test]
@@ -195,7 +242,19 @@ mod tests {
             assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(_)));
             assert_eq!(e.into_payload(), bad);
         }
-        let big = json!({"type": "message", "text": "x".repeat(MAX_OUTBOUND_FRAME)});
+        let long = json!({"type": "message", "text": "é".repeat(MAX_TEXT_CHARS + 1)});
+        let e = prepare_outbound(long.clone(), &ids).unwrap_err();
+        assert!(matches!(
+            e.kind(),
+            SendErrorKind::TooLong { chars: 4001, .. }
+        ));
+        assert!(e.into_payload() == long);
+        let ok = json!({"type": "message", "text": "é".repeat(MAX_TEXT_CHARS)});
+        assert!(
+            prepare_outbound(ok, &ids).is_ok(),
+            "4,000 characters (8,000 bytes) pass"
+        );
+        let big = json!({"type": "typing", "channel": "x".repeat(MAX_OUTBOUND_FRAME)});
         let e = prepare_outbound(big.clone(), &ids).unwrap_err();
         assert!(matches!(e.kind(), SendErrorKind::TooLarge { .. }));
         assert!(e.into_payload() == big, "the payload comes back unchanged");

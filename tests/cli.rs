@@ -626,6 +626,9 @@ fn stdin_lines_are_sent_bad_ones_skipped_and_the_ack_printed() {
     p.write_line("this is not JSON");
     p.write_line(r#"{"type":"typing","id":-5}"#);
     p.write_line(&json!({"type": "big", "pad": "x".repeat(17_000)}).to_string());
+    p.write_line(
+        &json!({"type": "message", "channel": "C1", "text": "é".repeat(4001)}).to_string(),
+    );
     p.write_line("");
     p.write_line(r#"{"type":"message","channel":"C0GENERAL1","text":"hi from stdin"}"#);
     let f = p.finish();
@@ -659,6 +662,7 @@ fn stdin_lines_are_sent_bad_ones_skipped_and_the_ack_printed() {
         (2, "not JSON"),
         (3, "invalid payload"),
         (4, "exceeds"),
+        (5, "4000-character limit"),
     ] {
         let lines: Vec<_> = f
             .err

@@ -51,7 +51,7 @@ Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage e
 3 Slack refused the token, 130 a second SIGINT.";
 
 const SERVE_USAGE: &str = "\
-Usage: slack-rtm serve [--port P] [--token T]
+Usage: slack-rtm serve [--port P] [--token T] [--bench]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
 as the first line on stdout. Each JSON line typed on stdin is sent as an event to every
@@ -60,7 +60,18 @@ connected client. Ctrl-C stops it.
 Flags:
   --port P     port to listen on (default: any free port)
   --token T    accept only this token (default: any non-empty token)
-  -h, --help   show this help";
+  --bench      benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
+               and stop when stdin closes
+  -h, --help   show this help
+
+Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
+  !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
+                         every client, as fast as they read; answers at once
+  !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
+                         {\"type\":\"user_typing\",...,\"seq\":i}, wait for the client's
+                         {\"type\":\"typing\",\"seq\":i}; the time from just before the send to
+                         the server's read of the answer; answers with percentiles in us
+  !clients               the number of open websockets";
 
 const DEMO_USAGE: &str = "\
 Usage: slack-rtm demo
@@ -401,7 +412,14 @@ fn spawn_stdin_sender(client: &RtmClient) {
                             log::debug!("stdin line {number} sent with id {id}");
                             break;
                         }
-                        Err(e) if *e.kind() == SendErrorKind::NotConnected => {
+                        // Held while disconnected, or while the message throttle's queue
+                        // is full: stdin is the bounded buffer then.
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                SendErrorKind::NotConnected | SendErrorKind::QueueFull
+                            ) =>
+                        {
                             if !held {
                                 held = true;
                                 log::debug!("stdin line {number} held until connected");
@@ -424,6 +442,7 @@ fn spawn_stdin_sender(client: &RtmClient) {
 
 fn serve(args: &[String]) -> Result<ExitCode, Usage> {
     let mut builder = FakeSlack::builder();
+    let mut bench_mode = false;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next_flag() {
         match flag {
@@ -439,6 +458,10 @@ fn serve(args: &[String]) -> Result<ExitCode, Usage> {
                 builder = builder.port(port);
             }
             "--token" => builder = builder.token(flags.value(flag, inline)?),
+            "--bench" => {
+                no_value(flag, inline)?;
+                bench_mode = true;
+            }
             other => return Err(Usage(format!("unknown flag {other:?} for serve"))),
         }
     }
@@ -465,10 +488,15 @@ fn serve(args: &[String]) -> Result<ExitCode, Usage> {
     log::info!("fake Slack listening; JSON lines on stdin go to every connected client");
 
     let s = server.clone();
+    let eof_stop = stop.clone();
     let reader = std::thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
             read_stdin_lines(|number, line| {
+                if bench_mode && line.starts_with('!') {
+                    bench::command(&s, line);
+                    return true;
+                }
                 match serde_json::from_str::<Value>(line) {
                     // The line goes out as typed: key order and spacing kept.
                     Ok(_) => {
@@ -479,6 +507,11 @@ fn serve(args: &[String]) -> Result<ExitCode, Usage> {
                 }
                 true
             });
+            if bench_mode {
+                // A benchmark driver that dies leaves no server behind.
+                log::info!("stdin closed: stopping (--bench)");
+                eof_stop.store(true, Ordering::SeqCst);
+            }
         });
     if let Err(e) = reader {
         log::error!("cannot read stdin: {e}");

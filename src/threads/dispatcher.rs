@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{client_error, Item};
 use crate::client::{Link, RtmHandle, Shared};
 use crate::handlers::{event_name, Payload, Snapshot};
+use crate::messaging::{ack_result, MessageError};
 use crate::transport::Frame;
 
 struct Dispatcher {
@@ -47,10 +48,22 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle, rx: Receiver<Item>) {
             Item::Event { name, data } => {
                 if name == "close" {
                     d.link = None;
+                    // Written but unacknowledged messages fail; queued ones wait.
+                    let why = if d.shared.stopping() {
+                        MessageError::Stopped
+                    } else {
+                        MessageError::ConnectionLost
+                    };
+                    for r in d.shared.outbox().connection_lost() {
+                        let _ = r.send(Err(why.clone()));
+                    }
                 }
                 d.dispatch(name, &data);
             }
         }
+    }
+    for r in d.shared.outbox().stopped() {
+        let _ = r.send(Err(MessageError::Stopped));
     }
 }
 
@@ -88,7 +101,32 @@ impl Dispatcher {
     fn lifecycle(&self, name: &str, value: &Value) {
         let Some(link) = &self.link else { return };
         match name {
-            "hello" => link.hello.store(true, Ordering::Release),
+            "hello" => {
+                link.hello.store(true, Ordering::Release);
+                let ids = self
+                    .shared
+                    .presence
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if !ids.is_empty() {
+                    let sub = serde_json::json!({"type": "presence_sub", "ids": ids});
+                    if let Err(e) = self.handle.send_over_websocket(sub) {
+                        log::warn!("presence subscription not sent again: {e}");
+                    }
+                }
+                // Messages held while disconnected may go now.
+                self.shared.kick();
+            }
+            "reply" => {
+                let Some(id) = value["reply_to"].as_u64() else {
+                    return;
+                };
+                let reply = self.shared.outbox().acked(id);
+                if let Some(r) = reply {
+                    let _ = r.send(ack_result(id, value));
+                }
+            }
             "goodbye" => {
                 log::info!("Slack said goodbye: reconnecting");
                 link.end("goodbye", true);

@@ -1,19 +1,26 @@
-//! `rtm-pinger`: RTM pings every `ping_interval`, and the dead-connection verdict.
+//! `rtm-pinger`: RTM pings every `ping_interval`, the dead-connection verdict, and the release
+//! of throttled or held `message` frames.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{RtmHandle, Shared};
+use crate::client::{write, Link, RtmHandle, Shared};
 use crate::session::KeepaliveAction;
 
+/// The longest the pinger sleeps with nothing scheduled.
+const IDLE: Duration = Duration::from_millis(100);
+
 pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
-    let mut wait = Duration::from_millis(100);
-    while !shared.wait(wait) {
-        wait = Duration::from_millis(100);
+    let mut wait = IDLE;
+    while !shared.wait_kickable(wait) {
+        wait = IDLE;
         let Some(link) = shared.link() else { continue };
         if !link.hello.load(Ordering::Acquire) {
             continue;
+        }
+        if let Some(next) = release_messages(&shared, &link) {
+            wait = wait.min(next);
         }
         let action = link.keepalive().poll(Instant::now());
         match action {
@@ -30,7 +37,19 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
                 );
                 link.end("missed pong", false);
             }
-            KeepaliveAction::Wait(d) => wait = d,
+            KeepaliveAction::Wait(d) => wait = wait.min(d),
         }
     }
+}
+
+/// Writes the queued messages that are due; returns when the next one is.
+fn release_messages(shared: &Shared, link: &Link) -> Option<Duration> {
+    let mut outbox = shared.outbox();
+    let now = Instant::now();
+    while let Some(out) = outbox.pop_due(now, true) {
+        if write(link, out.id, out.text, out.reply, Some(&mut outbox)).is_err() {
+            return None;
+        }
+    }
+    outbox.next_due(now, true)
 }

@@ -162,7 +162,13 @@ pub(crate) fn run(shared: Arc<Shared>, tx: Sender<Item>) -> Result<(), Error> {
 /// `rtm.connect` (or `rtm.start`), then the websocket.
 fn connect(shared: &Shared) -> Result<(Arc<Link>, Value, TcpStream), Error> {
     let cfg = &shared.config;
-    let params = json!({});
+    let mut params = json!({});
+    if cfg.batch_presence_aware {
+        params["batch_presence_aware"] = json!(true);
+    }
+    if cfg.presence_sub {
+        params["presence_sub"] = json!(true);
+    }
     let response = match cfg.connect_method {
         ConnectMethod::RtmConnect => shared.web.rtm_connect(&params)?,
         ConnectMethod::RtmStart => shared.web.rtm_start(&params)?,

@@ -1,0 +1,255 @@
+//! Chat messages over the websocket with receipts: [`OutgoingMessage`], [`Receipt`], [`Ack`]
+//! and [`MessageError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use serde_json::{json, Value};
+
+/// Slack's limit on a chat message's text, in characters (Unicode scalar values).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// A chat message to send over the websocket with [`RtmHandle::send_message_with`].
+///
+/// RTM messages are plain text with Slack's default formatting (mention users as `<@U123>`);
+/// use the Web API ([`WebClient::chat_post_message_with`]) for blocks or attachments.
+///
+/// [`RtmHandle::send_message_with`]: crate::RtmHandle::send_message_with
+/// [`WebClient::chat_post_message_with`]: crate::WebClient::chat_post_message_with
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutgoingMessage<'a> {
+    /// The channel (`C…`, `G…`) or DM (`D…`) id.
+    pub channel: &'a str,
+    /// The text, at most 4,000 characters (see [`RtmHandle::send_long_message`]).
+    ///
+    /// [`RtmHandle::send_long_message`]: crate::RtmHandle::send_long_message
+    pub text: &'a str,
+    /// Reply in the thread of this message `ts`.
+    pub thread_ts: Option<&'a str>,
+    /// With `thread_ts`: also show the reply in the channel.
+    pub reply_broadcast: bool,
+}
+
+impl<'a> OutgoingMessage<'a> {
+    /// A message to `channel`.
+    pub fn new(channel: &'a str, text: &'a str) -> OutgoingMessage<'a> {
+        OutgoingMessage {
+            channel,
+            text,
+            thread_ts: None,
+            reply_broadcast: false,
+        }
+    }
+
+    /// Replies in the thread of `ts`. Defaults to none (a top-level message).
+    pub fn thread_ts(mut self, ts: &'a str) -> Self {
+        self.thread_ts = Some(ts);
+        self
+    }
+
+    /// Shows a thread reply in the channel too. Defaults to `false`.
+    pub fn reply_broadcast(mut self, yes: bool) -> Self {
+        self.reply_broadcast = yes;
+        self
+    }
+
+    pub(crate) fn to_payload(self, text: &str) -> Value {
+        let mut v = json!({"type": "message", "channel": self.channel, "text": text});
+        if let Some(ts) = self.thread_ts {
+            v["thread_ts"] = json!(ts);
+            if self.reply_broadcast {
+                v["reply_broadcast"] = json!(true);
+            }
+        }
+        v
+    }
+}
+
+/// Slack's acknowledgement of a sent message.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Ack {
+    /// The id of the message acknowledged.
+    pub reply_to: u64,
+    /// The message's timestamp as stored by Slack (its id within the channel).
+    pub ts: Option<String>,
+    /// The text as stored (Slack may rewrite links).
+    pub text: Option<String>,
+    /// The whole reply frame.
+    pub data: Value,
+}
+
+/// Why a message has no successful ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// Slack refused the message (`{"ok": false, "error": {"code", "msg"}}`).
+    Slack {
+        /// Slack's error code.
+        code: i64,
+        /// Slack's message.
+        msg: String,
+    },
+    /// Slack said to slow down (error code -1); the message was not posted.
+    RateLimited {
+        /// Slack's message.
+        msg: String,
+    },
+    /// The connection ended after the message was written and before its ack arrived. The
+    /// message may or may not have been posted; it is not sent again.
+    ConnectionLost,
+    /// The client stopped before the message was sent or acknowledged.
+    Stopped,
+    /// [`Receipt::wait`] gave up; the ack may still come later.
+    Timeout,
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageError::Slack { code, msg } => {
+                write!(f, "slack refused the message ({code}): {msg}")
+            }
+            MessageError::RateLimited { msg } => write!(f, "rate limited: {msg}"),
+            MessageError::ConnectionLost => f.write_str("the connection ended before the ack"),
+            MessageError::Stopped => f.write_str("the client stopped"),
+            MessageError::Timeout => f.write_str("no ack in time"),
+        }
+    }
+}
+
+impl std::error::Error for MessageError {}
+
+/// The pending outcome of a sent message, from [`RtmHandle::send_message`].
+///
+/// [`RtmHandle::send_message`]: crate::RtmHandle::send_message
+#[derive(Debug)]
+pub struct Receipt {
+    id: u64,
+    rx: Receiver<Result<Ack, MessageError>>,
+}
+
+impl Receipt {
+    pub(crate) fn new(id: u64, rx: Receiver<Result<Ack, MessageError>>) -> Receipt {
+        Receipt { id, rx }
+    }
+
+    /// The message id (the `reply_to` of its ack).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Waits up to `timeout` for the ack (or the failure).
+    pub fn wait(&self, timeout: Duration) -> Result<Ack, MessageError> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(MessageError::Timeout),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(MessageError::Stopped),
+        }
+    }
+
+    /// The outcome if it is known already.
+    pub fn try_result(&self) -> Option<Result<Ack, MessageError>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Some(Err(MessageError::Stopped)),
+        }
+    }
+}
+
+/// Reads an ack frame (`{"ok", "reply_to", ...}`).
+pub(crate) fn ack_result(reply_to: u64, data: &Value) -> Result<Ack, MessageError> {
+    if data["ok"].as_bool() == Some(true) {
+        return Ok(Ack {
+            reply_to,
+            ts: data["ts"].as_str().map(str::to_string),
+            text: data["text"].as_str().map(str::to_string),
+            data: data.clone(),
+        });
+    }
+    let code = data["error"]["code"].as_i64().unwrap_or(0);
+    let msg = data["error"]["msg"]
+        .as_str()
+        .unwrap_or("no reason given")
+        .to_string();
+    if code == -1 {
+        Err(MessageError::RateLimited { msg })
+    } else {
+        Err(MessageError::Slack { code, msg })
+    }
+}
+
+/// Splits `text` into pieces of at most `max` characters, preferring a line break, then a
+/// space, in the second half of each piece.
+pub(crate) fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let max = max.max(1);
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.chars().count() > max {
+        let hard = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+        let window = &rest[..hard];
+        let half = window.char_indices().nth(max / 2).map_or(0, |(i, _)| i);
+        let cut = window[half..]
+            .rfind('\n')
+            .or_else(|| window[half..].rfind(' '))
+            .map_or(hard, |i| half + i + 1);
+        pieces.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_and_errors_are_read() {
+        let ok = ack_result(
+            3,
+            &json!({"ok": true, "reply_to": 3, "ts": "1.2", "text": "hi"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.ts.as_deref(), ok.text.as_deref()),
+            (Some("1.2"), Some("hi"))
+        );
+        assert_eq!(
+            ack_result(
+                3,
+                &json!({"ok": false, "error": {"code": 2, "msg": "message text is missing"}})
+            ),
+            Err(MessageError::Slack {
+                code: 2,
+                msg: "message text is missing".into()
+            })
+        );
+        assert!(matches!(
+            ack_result(
+                3,
+                &json!({"ok": false, "error": {"code": -1, "msg": "slow down"}})
+            ),
+            Err(MessageError::RateLimited { .. })
+        ));
+    }
+
+    #[test]
+    fn long_text_splits_on_boundaries_within_the_limit() {
+        let text = format!("{} {}\n{}", "a".repeat(30), "b".repeat(30), "c".repeat(30));
+        let pieces = split_text(&text, 40);
+        assert!(pieces.iter().all(|p| p.chars().count() <= 40), "{pieces:?}");
+        assert_eq!(pieces.concat(), text, "nothing lost");
+        assert!(pieces[0].ends_with(' '));
+        // Multi-byte characters count as one and are never cut.
+        let emoji = "😀".repeat(10);
+        let pieces = split_text(&emoji, 4);
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces.concat(), emoji);
+        assert_eq!(split_text("", 4), [""]);
+    }
+}

@@ -1,0 +1,272 @@
+//! Messaging: receipts resolve with Slack's ack or a typed error, send guards refuse what Slack
+//! would disconnect for (the connection stays), the `message` throttle paces bursts, messages
+//! wait for `hello`, and the presence subscription survives reconnects.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+use slack_rtm::testing::AckMode;
+use slack_rtm::{MessageError, OutgoingMessage, SendErrorKind};
+
+fn unthrottled(fake: &slack_rtm::testing::FakeSlack) -> slack_rtm::RtmClientBuilder {
+    builder(fake)
+        .send_throttle(false)
+        .ping_interval(Duration::ZERO)
+}
+
+#[test]
+fn receipts_resolve_with_the_ack_or_slacks_error() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+
+    let ack = h
+        .send_message("C1", "hello there")
+        .unwrap()
+        .wait(SOON)
+        .unwrap();
+    assert_eq!(ack.text.as_deref(), Some("hello there"));
+    assert!(ack.ts.is_some());
+    let reply = next_named(&rx, "reply");
+    assert_eq!(
+        reply["reply_to"], ack.reply_to,
+        "acks are still dispatched as reply"
+    );
+
+    fake.set_ack_mode(AckMode::Error {
+        code: 2,
+        msg: "message text is missing".into(),
+    });
+    let err = h.send_message("C1", "x").unwrap().wait(SOON).unwrap_err();
+    assert_eq!(
+        err,
+        MessageError::Slack {
+            code: 2,
+            msg: "message text is missing".into()
+        }
+    );
+    fake.set_ack_mode(AckMode::Error {
+        code: -1,
+        msg: "slow down, too many messages...".into(),
+    });
+    let err = h.send_message("C1", "x").unwrap().wait(SOON).unwrap_err();
+    assert!(matches!(err, MessageError::RateLimited { .. }), "{err:?}");
+
+    fake.set_ack_mode(AckMode::Ignore);
+    let r = h.send_message("C1", "never acked").unwrap();
+    assert_eq!(
+        r.wait(Duration::from_millis(50)),
+        Err(MessageError::Timeout)
+    );
+    running.stop();
+    running.join().unwrap();
+    assert_eq!(r.wait(SOON), Err(MessageError::Stopped));
+}
+
+#[test]
+fn an_unacknowledged_message_fails_when_the_connection_drops_and_is_not_resent() {
+    let fake = fake();
+    fake.set_ack_mode(AckMode::Ignore);
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let r = client.handle().send_message("C1", "in flight").unwrap();
+    assert!(fake.wait_for_frames(1, SOON));
+    fake.drop_all();
+    assert_eq!(r.wait(SOON), Err(MessageError::ConnectionLost));
+    next_named(&rx, "hello");
+    client.handle().typing("C1").unwrap();
+    assert!(fake.wait_for_frames(2, SOON));
+    let texts: Vec<_> = fake.frames().iter().map(|f| f.text.clone()).collect();
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("in flight")).count(),
+        1,
+        "{texts:?}"
+    );
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn oversized_frames_and_long_text_are_refused_and_the_connection_survives() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    let big = json!({"type": "typing", "channel": "C1", "padding": "x".repeat(17 * 1024)});
+    let e = h.send_over_websocket(big.clone()).unwrap_err();
+    assert!(matches!(e.kind(), SendErrorKind::TooLarge { .. }), "{e}");
+    assert_eq!(e.into_payload(), big);
+    let long = "y".repeat(4001);
+    let e = h.send_message("C1", &long).unwrap_err();
+    assert!(
+        matches!(e.kind(), SendErrorKind::TooLong { chars: 4001, .. }),
+        "{e}"
+    );
+    assert_eq!(fake.frames().len(), 0, "nothing reached the wire");
+    assert!(h.is_connected());
+    h.send_message("C1", "still here")
+        .unwrap()
+        .wait(SOON)
+        .unwrap();
+    assert_eq!(fake.connections_total(), 1);
+
+    let text = format!("{}\n{}", "a".repeat(3000), "b".repeat(3000));
+    let receipts = h
+        .send_long_message(&OutgoingMessage::new("C1", &text).thread_ts("1.5"))
+        .unwrap();
+    assert_eq!(receipts.len(), 2);
+    let mut joined = String::new();
+    for r in receipts {
+        joined.push_str(&r.wait(SOON).unwrap().text.unwrap());
+    }
+    assert_eq!(joined, text);
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn a_burst_of_messages_leaves_at_the_configured_rate_and_other_types_do_not_wait() {
+    let fake = fake();
+    let client = builder(&fake)
+        .send_rate(3, Duration::from_millis(200))
+        .ping_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    let started = Instant::now();
+    let receipts: Vec<_> = (0..10)
+        .map(|i| h.send_message("C1", &format!("m{i}")).unwrap())
+        .collect();
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "sending never blocks"
+    );
+    for i in 0..5 {
+        h.typing(&format!("T{i}")).unwrap();
+    }
+    assert!(fake.wait_for_frames(15, SOON));
+    let frames = fake.frames();
+    let typing_last = frames
+        .iter()
+        .filter(|f| f.text.contains("\"typing\""))
+        .map(|f| f.at)
+        .max()
+        .unwrap();
+    let msgs: Vec<_> = frames
+        .iter()
+        .filter(|f| f.text.contains("\"message\""))
+        .collect();
+    assert_eq!(msgs.len(), 10);
+    for (i, f) in msgs.iter().enumerate() {
+        assert!(
+            f.text.contains(&format!("\"m{i}\"")),
+            "in order: {}",
+            f.text
+        );
+    }
+    let first = msgs[0].at;
+    assert!(
+        typing_last.duration_since(first) < Duration::from_millis(150),
+        "typing is not throttled"
+    );
+    // 3 at once, then 7 more at 200 ms each: about 1.4 s.
+    let span = msgs[9].at.duration_since(first);
+    assert!(
+        span >= Duration::from_millis(1100) && span < Duration::from_secs(5),
+        "{span:?}"
+    );
+    assert!(msgs[2].at.duration_since(first) < Duration::from_millis(150));
+    for r in receipts {
+        r.wait(SOON).unwrap();
+    }
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn a_full_send_queue_refuses_with_the_message_back() {
+    let fake = fake();
+    let client = builder(&fake)
+        .send_rate(1, Duration::from_secs(30))
+        .send_queue_capacity(2)
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    for i in 0..3 {
+        h.send_message("C1", &format!("m{i}")).unwrap();
+    }
+    let e = h
+        .send_over_websocket(json!({"type": "message", "channel": "C1", "text": "m3"}))
+        .unwrap_err();
+    assert_eq!(e.kind(), &SendErrorKind::QueueFull);
+    assert_eq!(
+        e.into_payload(),
+        json!({"type": "message", "channel": "C1", "text": "m3"})
+    );
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn messages_sent_before_hello_wait_for_it() {
+    let fake = fake();
+    fake.set_auto_hello(false);
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let r = client.handle().send_message("C1", "early").unwrap();
+    let running = client.spawn().unwrap();
+    next_named(&rx, "open");
+    assert_eq!(fake.frames().len(), 0, "nothing before hello");
+    fake.send_hello();
+    assert_eq!(r.wait(SOON).unwrap().text.as_deref(), Some("early"));
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn presence_subscription_is_sent_again_after_a_reconnect() {
+    let fake = fake();
+    let client = unthrottled(&fake)
+        .batch_presence_aware(true)
+        .presence_sub(true)
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    h.subscribe_presence(&["U1", "U2"]).unwrap();
+    assert!(fake
+        .wait_for_frame(|f| f.conn == 1 && f.text.contains("presence_sub"), SOON)
+        .is_some());
+    fake.drop_all();
+    let again = fake
+        .wait_for_frame(|f| f.conn == 2 && f.text.contains("presence_sub"), SOON)
+        .expect("re-subscribed on the new connection");
+    assert!(again.text.contains("\"U1\"") && again.text.contains("\"U2\""));
+
+    h.presence_query(&["U3"]).unwrap();
+    let change = next_named(&rx, "presence_change");
+    assert_eq!(change["user"], "U3");
+    let call = &fake.api_calls()[0];
+    assert_eq!(call.param("batch_presence_aware"), Some("true"));
+    assert_eq!(call.param("presence_sub"), Some("true"));
+    running.stop();
+    running.join().unwrap();
+}
