@@ -1,7 +1,7 @@
 //! TLS options as data, applied to both the websocket (a native-tls connector) and the Web API
 //! (ureq's TLS config with the native-tls provider).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
 
@@ -13,6 +13,9 @@ pub(crate) struct TlsOptions {
     roots_der: Vec<Vec<u8>>,
     /// PEM certificate chain and PKCS#8 PEM key.
     identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// The websocket's connector, built on first use: loading the system store takes tens of
+    /// milliseconds, too much for every reconnect. Replaced whenever the options change.
+    connector: Arc<Mutex<Option<native_tls::TlsConnector>>>,
 }
 
 impl std::fmt::Debug for TlsOptions {
@@ -40,6 +43,7 @@ impl TlsOptions {
                 .map_err(|e| Error::Config(format!("root_certificate: {e}")))?;
             self.roots_der.push(der);
         }
+        self.connector = Arc::default();
         Ok(())
     }
 
@@ -51,11 +55,22 @@ impl TlsOptions {
             ))
         })?;
         self.identity = Some((cert_pem.to_vec(), key_pem.to_vec()));
+        self.connector = Arc::default();
         Ok(())
     }
 
-    /// The websocket's TLS connector.
+    /// The websocket's TLS connector (built once, then shared).
     pub(crate) fn native_connector(&self) -> Result<native_tls::TlsConnector, Error> {
+        let mut cached = self.connector.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.clone());
+        }
+        let connector = self.build_connector()?;
+        *cached = Some(connector.clone());
+        Ok(connector)
+    }
+
+    fn build_connector(&self) -> Result<native_tls::TlsConnector, Error> {
         let mut b = native_tls::TlsConnector::builder();
         if !self.roots_der.is_empty() {
             b.disable_built_in_roots(true);
@@ -105,5 +120,45 @@ impl TlsOptions {
             b = b.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
         Ok(b.build())
+    }
+}
+
+/// The TLS layer's complaint inside an I/O error, if it is one: native-tls reports TLS failures
+/// after the handshake (a TLS 1.3 server refusing the client certificate, a bad record) as an
+/// `Other` error wrapping the TLS library's error, while socket errors carry an OS code.
+pub(crate) fn tls_layer_error(e: &std::io::Error) -> Option<String> {
+    if e.kind() != std::io::ErrorKind::Other {
+        return None;
+    }
+    e.get_ref().map(|inner| inner.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_wrapped_errors_are_tls_layer_errors() {
+        let os = std::io::Error::from_raw_os_error(104);
+        assert_eq!(tls_layer_error(&os), None);
+        let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(tls_layer_error(&timeout), None);
+        let tls = std::io::Error::other("tlsv13 alert certificate required");
+        assert_eq!(
+            tls_layer_error(&tls).as_deref(),
+            Some("tlsv13 alert certificate required")
+        );
+    }
+
+    #[test]
+    fn the_connector_is_built_once_and_shared_by_clones() {
+        let o = TlsOptions::default();
+        let copy = o.clone();
+        o.native_connector().unwrap();
+        assert!(copy.connector.lock().unwrap().is_some());
+        assert!(matches!(
+            TlsOptions::default().add_roots(b"not pem"),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -143,16 +143,21 @@ impl WebClient {
 
     /// The client for a [`NetConfig`] (used by the RTM client, which owns one).
     pub(crate) fn from_net(net: &NetConfig) -> Result<WebClient, Error> {
+        // ureq's deadlines overflow (and panic) on a timeout like `Duration::MAX`.
+        let timeout = net.timeout.min(crate::transport::MAX_TIMEOUT);
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(net.timeout))
-            .timeout_connect(Some(net.timeout))
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout))
             .tls_config(net.tls.ureq_config()?)
             .user_agent(USER_AGENT);
-        // With no explicit proxy the default config keeps ureq's `Proxy::try_from_env()`.
-        if let Some(proxy) = &net.proxy {
-            config = config.proxy(Some(proxy.clone()));
-        }
+        // The websocket makes the same choice (`transport::proxy`): the explicit proxy, else
+        // the environment's if it is an http:// one (ureq applies its NO_PROXY per request).
+        let proxy = match &net.proxy {
+            Some(proxy) => Some(proxy.clone()),
+            None => crate::transport::proxy::env_proxy(),
+        };
+        config = config.proxy(proxy);
         let agent: ureq::Agent = config.build().into();
         let headers = net
             .headers
@@ -702,7 +707,10 @@ fn map_ureq_error(e: ureq::Error, host: &str) -> Error {
     };
     match e {
         ureq::Error::Timeout(_) => Error::Timeout { phase: Phase::Http },
-        ureq::Error::Io(e) => Error::io(Phase::Http, e),
+        ureq::Error::Io(e) => match crate::tls::tls_layer_error(&e) {
+            Some(reason) => tls(reason),
+            None => Error::io(Phase::Http, e),
+        },
         ureq::Error::Tls(reason) => tls(reason.to_string()),
         ureq::Error::NativeTls(e) => tls(e.to_string()),
         ureq::Error::Der(e) => tls(format!("bad certificate or key: {e}")),

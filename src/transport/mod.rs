@@ -6,7 +6,7 @@ pub(crate) mod proxy;
 pub(crate) mod stream;
 
 use std::io::Read;
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,10 @@ use tungstenite::{Message, Utf8Bytes, WebSocket};
 use crate::config::NetConfig;
 use crate::error::{Error, Phase};
 use stream::{WireStream, WsStream};
+
+/// The longest bound a phase gets, here and in the Web API: a longer `timeout`
+/// (`Duration::MAX` as "forever") is cut to this, so deadlines never overflow.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// One frame received from the server.
 #[derive(Debug)]
@@ -83,10 +87,24 @@ impl Target {
             port,
         })
     }
+
+    /// `host[:port]` as the URL gives it (no user info), to name the server in errors; the Web
+    /// API names its server the same way.
+    pub(crate) fn authority(&self) -> String {
+        let authority = self.uri.authority().map_or("", |a| a.as_str());
+        authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host)
+            .to_string()
+    }
 }
 
 /// Connects to the websocket at `url`. Returns the shared connection and the socket the reader
 /// thread reads from (its read timeout set to `read_tick`).
+///
+/// The phases (resolve and TCP connect, proxy `CONNECT`, TLS, websocket handshake) share one
+/// deadline, `net.timeout` from the start: each is bounded by it, the whole connect too, and a
+/// timeout names the phase that was running.
 pub(crate) fn open(
     url: &str,
     net: &NetConfig,
@@ -94,72 +112,67 @@ pub(crate) fn open(
     read_tick: Duration,
 ) -> Result<(Connection, TcpStream), Error> {
     let target = Target::parse(url)?;
-    let timeout = net.timeout;
+    let request = target
+        .uri
+        .to_string()
+        .into_client_request()
+        .map_err(|e| Error::Url(format!("the websocket url is not usable: {e}")))?;
+    // Built (once per client) before the clock starts: loading the system store is not the
+    // server's time.
+    let connector = if target.tls {
+        Some(net.tls.native_connector()?)
+    } else {
+        None
+    };
     let proxy = proxy::proxy_for(net.proxy.as_ref(), &target.uri);
+    let timeout = net.timeout.min(MAX_TIMEOUT);
+    let deadline = Instant::now() + timeout;
 
+    let io = |phase| move |e| Error::io(phase, e);
     let sock = match &proxy {
         Some(p) => {
-            let mut s = tcp_connect(p.host(), p.port(), timeout)?;
+            let mut s = tcp_connect(p.host(), p.port(), deadline)?;
             log::debug!(
                 "tunnelling to {}:{} through a proxy",
                 target.host,
                 target.port
             );
-            proxy::tunnel(
-                &mut s,
-                p,
-                &target.host,
-                target.port,
-                Instant::now() + timeout,
-            )?;
+            proxy::tunnel(&mut s, p, &target.host, target.port, deadline)?;
             s
         }
-        None => tcp_connect(&target.host, target.port, timeout)?,
+        None => tcp_connect(&target.host, target.port, deadline)?,
     };
-    let io = |phase| move |e| Error::io(phase, e);
     sock.set_nodelay(true).map_err(io(Phase::Connect))?;
-    sock.set_write_timeout(Some(timeout))
-        .map_err(io(Phase::Connect))?;
     let ctl = sock.try_clone().map_err(io(Phase::Connect))?;
     let reader = sock.try_clone().map_err(io(Phase::Connect))?;
 
-    let mut wire = WireStream::new(sock);
-    let stream = if target.tls {
-        wire.set_direct(Some(Instant::now() + timeout));
-        let connector = net.tls.native_connector()?;
-        let started = Instant::now();
-        match connector.connect(&target.host, wire) {
+    let mut wire = WireStream::new(sock, timeout).map_err(io(Phase::Connect))?;
+    wire.set_direct(Some(deadline));
+    let mut stream = match connector {
+        None => WsStream::Plain(wire),
+        Some(connector) => match connector.connect(&target.host, wire) {
             Ok(s) => WsStream::Tls(Box::new(s)),
             Err(native_tls::HandshakeError::Failure(e)) => {
-                if started.elapsed() >= timeout {
+                if is_timeout(&e) || Instant::now() >= deadline {
                     return Err(Error::Timeout { phase: Phase::Tls });
                 }
                 return Err(Error::Tls {
-                    host: target.host.clone(),
+                    host: target.authority(),
                     reason: e.to_string(),
                 });
             }
             Err(native_tls::HandshakeError::WouldBlock(_)) => {
                 return Err(Error::Timeout { phase: Phase::Tls })
             }
-        }
-    } else {
-        WsStream::Plain(wire)
+        },
     };
-
-    let mut stream = stream;
-    stream.wire_mut().set_direct(Some(Instant::now() + timeout));
-    let request = target
-        .uri
-        .to_string()
-        .into_client_request()
-        .map_err(|e| Error::Url(format!("the websocket url is not usable: {e}")))?;
+    stream.wire_mut().set_direct(Some(deadline));
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size));
     let mut ws = match tungstenite::client::client_with_config(request, stream, Some(config)) {
         Ok((ws, _response)) => ws,
-        Err(HandshakeError::Failure(e)) => return Err(handshake_error(e)),
+        Err(HandshakeError::Failure(e)) => return Err(handshake_error(e, &target)),
         Err(HandshakeError::Interrupted(_)) => {
             return Err(Error::Timeout {
                 phase: Phase::Handshake,
@@ -179,9 +192,17 @@ pub(crate) fn open(
     ))
 }
 
-fn handshake_error(e: tungstenite::Error) -> Error {
+fn handshake_error(e: tungstenite::Error, target: &Target) -> Error {
     match e {
-        tungstenite::Error::Io(e) => Error::io(Phase::Handshake, e),
+        // A TLS 1.3 server refuses a client certificate after the client finished its side of
+        // the TLS handshake: the refusal arrives here.
+        tungstenite::Error::Io(e) => match crate::tls::tls_layer_error(&e) {
+            Some(reason) => Error::Tls {
+                host: target.authority(),
+                reason,
+            },
+            None => Error::io(Phase::Handshake, e),
+        },
         tungstenite::Error::Http(resp) => Error::WebSocket(format!(
             "the server refused the upgrade with http {}",
             resp.status().as_u16()
@@ -190,13 +211,26 @@ fn handshake_error(e: tungstenite::Error) -> Error {
     }
 }
 
-/// Resolves `host` and connects to the first address that answers, within `timeout` overall.
-fn tcp_connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Error> {
-    let deadline = Instant::now() + timeout;
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::io(Phase::Connect, e))?
-        .collect();
+/// True when a TLS handshake failed because a read or write hit the phase's deadline.
+fn is_timeout(e: &native_tls::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Resolves `host` and connects to the first address that answers, by `deadline`.
+fn tcp_connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, Error> {
+    let addrs = resolve(host, port, deadline)?;
     let mut last = None;
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -212,14 +246,51 @@ fn tcp_connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Er
     }
     Err(match last {
         Some(e) => Error::io(Phase::Connect, e),
-        None => Error::Io {
-            phase: Phase::Connect,
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{host} resolved to no address"),
-            ),
-        },
+        None => connect_error(format!("{host} resolved to no address")),
     })
+}
+
+/// The addresses of `host` (a name, an IP address, or an IPv6 address in brackets), by
+/// `deadline`.
+///
+/// The system resolver cannot be interrupted, so a name is resolved on a helper thread
+/// (`rtm-resolve`) and waited for until the deadline; when it passes the thread is left to
+/// finish on its own (it holds nothing but the name and ends when the resolver gives up).
+/// This is the one thread the client does not join; ureq resolves the same way for the Web
+/// API. IP addresses need no thread.
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let name = bare.to_string();
+    std::thread::Builder::new()
+        .name("rtm-resolve".into())
+        .spawn(move || {
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(found);
+        })
+        .map_err(|e| Error::io(Phase::Connect, e))?;
+    match rx.recv_deadline(deadline) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(connect_error(format!("cannot resolve {bare}: {e}"))),
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+            phase: Phase::Connect,
+        }),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(connect_error(format!(
+            "cannot resolve {bare}: the resolver thread ended without an answer"
+        ))),
+    }
+}
+
+fn connect_error(msg: String) -> Error {
+    Error::Io {
+        phase: Phase::Connect,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, msg),
+    }
 }
 
 impl Connection {
@@ -227,11 +298,14 @@ impl Connection {
         self.ws.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends one text frame; it is on the wire when this returns.
+    /// Sends one text frame; it is on the wire when this returns, or the write timeout expired
+    /// (the connection is then unusable: part of the frame may have been written).
     pub(crate) fn send_text(&self, text: String) -> Result<(), Error> {
-        self.lock()
-            .send(Message::text(text))
-            .map_err(|e| ws_error(Phase::Write, e))
+        let mut ws = self.lock();
+        ws.get_mut().wire_mut().begin_write();
+        let sent = ws.send(Message::text(text));
+        ws.get_mut().wire_mut().end_write();
+        sent.map_err(|e| ws_error(Phase::Write, e))
     }
 
     /// Feeds bytes read from the socket and decodes every complete frame into `out`; `eof`
@@ -307,10 +381,12 @@ impl Connection {
             code: CloseCode::from(code),
             reason: reason.to_string().into(),
         };
+        ws.get_mut().wire_mut().begin_write();
         if let Err(e) = ws.close(Some(frame)) {
             log::debug!("sending the close frame failed: {e}");
         }
         let _ = ws.flush();
+        ws.get_mut().wire_mut().end_write();
     }
 
     /// Ends the socket's read side so a blocked read returns at once; writes (the close frame)
@@ -370,6 +446,12 @@ mod tests {
         assert!(!t.tls);
         let t = Target::parse("wss://wss-primary.slack.com/websocket/abc").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("wss-primary.slack.com", 443));
+        assert_eq!(t.authority(), "wss-primary.slack.com");
+        let t = Target::parse("wss://u:p@[::1]:8443/ws").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.authority().as_str()),
+            ("::1", "[::1]:8443")
+        );
         assert!(Target::parse("http://example.com/").is_err());
     }
 }

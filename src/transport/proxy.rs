@@ -31,16 +31,22 @@ pub(crate) fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
 }
 
 /// The proxy to use for `target`: the explicit one if given, else the one from the environment
-/// (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, lower case too, in ureq's order) unless `NO_PROXY`
-/// exempts the host. Non-HTTP proxies from the environment are ignored with a warning.
+/// (see [`env_proxy`]) unless `NO_PROXY` exempts the host.
 pub(crate) fn proxy_for(explicit: Option<&ureq::Proxy>, target: &Uri) -> Option<ureq::Proxy> {
     if let Some(p) = explicit {
         return Some(p.clone());
     }
+    env_proxy().filter(|p| !p.is_no_proxy(target))
+}
+
+/// The proxy from the environment, as ureq reads it: the first of `ALL_PROXY`, `all_proxy`,
+/// `HTTPS_PROXY`, `https_proxy`, `HTTP_PROXY`, `http_proxy` that holds a proxy URL, whatever
+/// the target's scheme, carrying `NO_PROXY`/`no_proxy` for the caller to apply per target.
+///
+/// Only `http://` proxies are supported: any other is ignored with a warning, on both paths
+/// (the Web API is configured with this function's answer, not with ureq's default).
+pub(crate) fn env_proxy() -> Option<ureq::Proxy> {
     let p = ureq::Proxy::try_from_env()?;
-    if p.is_no_proxy(target) {
-        return None;
-    }
     if p.protocol() != ureq::ProxyProtocol::Http {
         log::warn!("ignoring the proxy from the environment: only http:// proxies are supported");
         return None;
@@ -63,12 +69,24 @@ pub(crate) fn tunnel(
         format!("{host}:{port}")
     };
     let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-    if let Some(user) = proxy.username() {
-        let creds = format!("{}:{}", user, proxy.password().unwrap_or(""));
+    // As ureq does: credentials when the URL has a user or a password.
+    if proxy.username().is_some() || proxy.password().is_some() {
+        let creds = format!(
+            "{}:{}",
+            proxy.username().unwrap_or(""),
+            proxy.password().unwrap_or("")
+        );
         let b64 = base64::engine::general_purpose::STANDARD.encode(creds);
         req.push_str(&format!("Proxy-Authorization: Basic {b64}\r\n"));
     }
     req.push_str("\r\n");
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout {
+            phase: Phase::Proxy,
+        });
+    }
+    sock.set_write_timeout(Some(left)).map_err(io)?;
     sock.write_all(req.as_bytes()).map_err(io)?;
 
     // Read the answer head byte by byte so no tunnelled byte is consumed.

@@ -5,10 +5,14 @@
 //! waits on the network. Writes go straight to the socket, under that same lock, so a send leaves
 //! at once and TLS records are never reordered. During the handshakes the stream reads the socket
 //! directly, bounded by the phase's deadline.
+//!
+//! Every write is bounded as a whole, not per system call: a peer that drains a byte now and
+//! then cannot stretch a write past its deadline (the phase's during a handshake, one write
+//! timeout for a frame, see [`WireStream::begin_write`]).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A socket whose read side is an in-memory buffer (see the module docs).
 #[derive(Debug)]
@@ -19,22 +23,46 @@ pub(crate) struct WireStream {
     eof: bool,
     /// While set, reads go to the socket directly and fail with `TimedOut` past this instant.
     direct_until: Option<Instant>,
+    /// The bound on one write when no deadline is set.
+    write_timeout: Duration,
+    /// While set, writes fail with `TimedOut` past this instant.
+    write_deadline: Option<Instant>,
+    /// The write timeout the socket is configured with now.
+    sock_write_timeout: Duration,
 }
 
 impl WireStream {
-    pub(crate) fn new(sock: TcpStream) -> WireStream {
-        WireStream {
+    /// Wraps `sock`; each write finishes within `write_timeout` (or the deadline in force).
+    pub(crate) fn new(sock: TcpStream, write_timeout: Duration) -> io::Result<WireStream> {
+        sock.set_write_timeout(Some(write_timeout))?;
+        Ok(WireStream {
             sock,
             inbuf: Vec::new(),
             pos: 0,
             eof: false,
             direct_until: None,
-        }
+            write_timeout,
+            write_deadline: None,
+            sock_write_timeout: write_timeout,
+        })
     }
 
     /// Reads the socket directly until `deadline` (handshakes), or from the buffer (`None`).
+    /// Writes meanwhile must also finish by `deadline`.
     pub(crate) fn set_direct(&mut self, deadline: Option<Instant>) {
         self.direct_until = deadline;
+        self.write_deadline = deadline;
+    }
+
+    /// Starts one logical write (a frame, maybe several TLS records): everything written until
+    /// [`end_write`](Self::end_write) must be on the wire within the write timeout.
+    pub(crate) fn begin_write(&mut self) {
+        self.write_deadline = Some(Instant::now() + self.write_timeout);
+    }
+
+    /// Ends the logical write started by [`begin_write`](Self::begin_write).
+    pub(crate) fn end_write(&mut self) {
+        self.write_deadline = None;
     }
 
     /// Appends bytes the reader thread read from the socket.
@@ -85,9 +113,35 @@ impl Read for WireStream {
 
 impl Write for WireStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Blocking, bounded by the socket's write timeout. A timeout must not look like
-        // `WouldBlock`, which the protocol layers would take as "try again later".
-        self.sock.write_all(buf).map_err(timed_out)?;
+        // Blocking, until all of `buf` is written or the deadline passes. A timeout must not
+        // look like `WouldBlock`, which the protocol layers would take as "try again later".
+        let deadline = self
+            .write_deadline
+            .unwrap_or_else(|| Instant::now() + self.write_timeout);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            // The socket keeps the full write timeout while at most a tenth of it is spent (no
+            // system call on the common path); past that it gets what is left.
+            let wanted = if left >= self.write_timeout - self.write_timeout / 10 {
+                self.write_timeout
+            } else {
+                left
+            };
+            if wanted != self.sock_write_timeout {
+                self.sock.set_write_timeout(Some(wanted))?;
+                self.sock_write_timeout = wanted;
+            }
+            match self.sock.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(timed_out(e)),
+            }
+        }
         Ok(buf.len())
     }
 
@@ -160,7 +214,7 @@ mod tests {
     #[test]
     fn empty_buffer_would_block_then_eof_reads_zero() {
         let (a, _b) = pair();
-        let mut w = WireStream::new(a);
+        let mut w = WireStream::new(a, Duration::from_secs(5)).unwrap();
         let mut buf = [0u8; 8];
         assert_eq!(
             w.read(&mut buf).unwrap_err().kind(),
@@ -177,7 +231,7 @@ mod tests {
     #[test]
     fn writes_reach_the_socket_at_once() {
         let (a, mut b) = pair();
-        let mut w = WireStream::new(a);
+        let mut w = WireStream::new(a, Duration::from_secs(5)).unwrap();
         w.write_all(b"hello").unwrap();
         let mut buf = [0u8; 5];
         b.read_exact(&mut buf).unwrap();
@@ -187,14 +241,48 @@ mod tests {
     #[test]
     fn direct_reads_time_out_at_the_deadline() {
         let (a, _b) = pair();
-        let mut w = WireStream::new(a);
-        w.set_direct(Some(Instant::now() + std::time::Duration::from_millis(50)));
+        let mut w = WireStream::new(a, Duration::from_secs(5)).unwrap();
+        w.set_direct(Some(Instant::now() + Duration::from_millis(50)));
         let mut buf = [0u8; 4];
         let started = Instant::now();
         assert_eq!(
             w.read(&mut buf).unwrap_err().kind(),
             io::ErrorKind::TimedOut
         );
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_write_is_bounded_as_a_whole_even_when_the_peer_trickles() {
+        // The peer drains 64 KiB every 20 ms: every system call makes progress, so only a
+        // bound on the whole write stops a 64 MiB write early.
+        let (a, mut b) = pair();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let peer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 << 10];
+                b.set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = b.read(&mut buf);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        let mut w = WireStream::new(a, Duration::from_millis(300)).unwrap();
+        let big = vec![b'x'; 64 << 20];
+        let started = Instant::now();
+        w.begin_write();
+        let err = w.write(&big).unwrap_err();
+        w.end_write();
+        let took = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        peer.join().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
     }
 }
