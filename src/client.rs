@@ -73,6 +73,8 @@ pub(crate) struct Link {
     pub(crate) conn: Connection,
     /// Set by the dispatcher when `hello` arrives, before the `hello` handlers run.
     pub(crate) hello: AtomicBool,
+    /// When the websocket opened: `hello` is due within the timeout.
+    pub(crate) opened: Instant,
     pub(crate) keepalive: Mutex<Keepalive>,
     /// Why the client itself ended this connection (missed pong, goodbye, ...).
     end_reason: Mutex<Option<String>>,
@@ -83,6 +85,7 @@ impl Link {
         Link {
             conn,
             hello: AtomicBool::new(false),
+            opened: Instant::now(),
             keepalive: Mutex::new(keepalive),
             end_reason: Mutex::new(None),
         }

@@ -250,10 +250,12 @@ impl RtmClientBuilder {
         })
     }
 
-    /// The bound on each network phase: TCP connect, proxy `CONNECT`, TLS handshake, websocket
-    /// handshake, each Web API request, and each websocket write.
+    /// The bound on every network wait: each Web API request (`rtm.connect` included), the
+    /// websocket connect as a whole (TCP connect, proxy `CONNECT`, TLS handshake and websocket
+    /// handshake share one deadline), each websocket write, and the wait for `hello` after the
+    /// handshake. A timeout error names the phase that expired (see the crate docs).
     ///
-    /// Defaults to 30 seconds. Must not be zero.
+    /// Defaults to 30 seconds. Must not be zero; longer than a year counts as a year.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.with(|c| {
             if timeout.is_zero() {

@@ -44,6 +44,16 @@ impl<'a> Payload<'a> {
     pub fn raw(&self) -> Option<&'a str> {
         self.raw
     }
+
+    /// The event, typed: [`Event::Message`](crate::Event::Message) for a `message`,
+    /// [`Event::Open`](crate::Event::Open) for the `open` pseudo-event, and so on. Never fails:
+    /// a type this crate does not model is [`Event::Unknown`](crate::Event::Unknown) and a
+    /// known type that does not decode is [`Event::Malformed`](crate::Event::Malformed), both
+    /// with the JSON kept. Decodes [`data`](Payload::data) on each call. See
+    /// [`event`](crate::event) for the rules.
+    pub fn as_event(&self) -> crate::Event {
+        crate::event::from_dispatched(self.event, self.data, self.raw.is_some())
+    }
 }
 
 /// A registered handler.

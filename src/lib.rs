@@ -157,11 +157,42 @@
 //! # Proxies and TLS
 //!
 //! [`RtmClientBuilder::proxy`] takes an `http://` proxy used for both the Web API and the
-//! websocket (an HTTP `CONNECT` tunnel); without it, the `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY`
-//! variables (and `NO_PROXY`) apply as in ureq. TLS uses native-tls (OpenSSL on Linux) for both
-//! paths: the system store by default (`SSL_CERT_FILE`/`SSL_CERT_DIR` apply), replaced by
-//! [`RtmClientBuilder::root_certificate`] when given; certificates and host names are always
-//! verified, and `wss://` means TLS whatever the port.
+//! websocket (an HTTP `CONNECT` tunnel, with `Proxy-Authorization: Basic` when the URL has
+//! credentials); it is always used, `NO_PROXY` notwithstanding. Without it, both paths take
+//! the proxy from the environment as ureq reads it: the first of `ALL_PROXY`, `all_proxy`,
+//! `HTTPS_PROXY`, `https_proxy`, `HTTP_PROXY`, `http_proxy` that is set, whatever the target's
+//! scheme, unless `NO_PROXY` (or `no_proxy`: host names, `.suffix`/`*.suffix`, `*`) names the
+//! host. A proxy from the environment that is not `http://` is ignored, with a warning, by
+//! both paths. A refused tunnel is [`Error::Proxy`] (`407 proxy authentication required`,
+//! say); proxy credentials never appear in errors or logs.
+//!
+//! TLS uses native-tls (OpenSSL on Linux) for both paths: the system store by default
+//! (`SSL_CERT_FILE`/`SSL_CERT_DIR` apply), replaced by [`RtmClientBuilder::root_certificate`]
+//! when given; certificates and host names are always verified, and `wss://` means TLS
+//! whatever the port. [`RtmClientBuilder::client_identity`] presents a client certificate on
+//! both paths. A failed handshake is [`Error::Tls`] with the server (`host[:port]`) and the
+//! reason; so is a server's refusal that arrives just after the handshake (a TLS 1.3 server
+//! refusing the client certificate), unless the server resets the connection instead of
+//! sending its alert, which shows as [`Error::Io`].
+//!
+//! Every wait is bounded by [`RtmClientBuilder::timeout`] (default 30 s), and a timeout names
+//! its [`Phase`]:
+//!
+//! | phase | bound | default | when it expires |
+//! |---|---|---|---|
+//! | Web API request (`rtm.connect`, every [`WebClient`] call): DNS, TCP, proxy `CONNECT`, TLS, request and response | `timeout` for the whole request | 30 s | [`Error::Timeout`] `{ phase: Phase::Http }` |
+//! | websocket: DNS and TCP connect (to the proxy, if any) | one deadline, `timeout` after the websocket connect starts, shared by its four phases | 30 s in all | `Timeout { phase: Phase::Connect }` |
+//! | websocket: proxy `CONNECT` | (the same deadline) | | `Timeout { phase: Phase::Proxy }` |
+//! | websocket: TLS handshake (`wss://`) | (the same deadline) | | `Timeout { phase: Phase::Tls }` |
+//! | websocket: HTTP upgrade handshake | (the same deadline) | | `Timeout { phase: Phase::Handshake }` |
+//! | websocket write: one frame (a send, a ping, the close frame) | `timeout` per frame, however slowly the peer reads | 30 s | the send fails with [`SendErrorKind::Io`] (`websocket write timed out`) and the connection is replaced |
+//! | websocket read | the pong deadline (see above) | the ping interval, at most 10 s | the connection is replaced |
+//!
+//! So a server or proxy that accepts TCP and then says nothing costs at most one `timeout`
+//! per phase it stalls, and `start()` never hangs on it. Host names for the websocket are
+//! resolved on a short-lived helper thread so that DNS, too, is bounded (ureq does the same
+//! for the Web API); if the system resolver hangs past the deadline, that thread finishes on
+//! its own later. A `timeout` longer than a year counts as a year.
 //!
 //! # Logging
 //!
@@ -209,6 +240,7 @@ mod backoff;
 mod client;
 mod config;
 mod error;
+pub mod event;
 mod handlers;
 mod messaging;
 mod outbox;
@@ -226,6 +258,7 @@ pub mod testing;
 pub use client::{RtmClient, RtmHandle, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
+pub use event::Event;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

@@ -17,6 +17,15 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
         wait = IDLE;
         let Some(link) = shared.link() else { continue };
         if !link.hello.load(Ordering::Acquire) {
+            // Slack's first frame is `hello`; a server that never sends it is as good as dead.
+            let limit = shared.config.net.timeout;
+            if link.opened.elapsed() >= limit {
+                log::warn!(
+                    "no hello within {} ms of connecting: dropping the connection",
+                    limit.as_millis()
+                );
+                link.end("no hello from Slack", false);
+            }
             continue;
         }
         if let Some(next) = release_messages(&shared, &link) {
