@@ -346,8 +346,8 @@ impl RtmClientBuilder {
         })
     }
 
-    /// The reconnect backoff: the delay before attempt `n` is drawn uniformly from
-    /// `0..=min(cap, base * 2^n)` (full jitter).
+    /// The reconnect backoff: after the `k`-th failure in a row, the delay is drawn uniformly
+    /// from `0..=min(cap, base * 2^(k-1))` (full jitter); a `Retry-After` is a floor.
     ///
     /// Defaults to a 1 second base and a 60 second cap.
     pub fn backoff(self, base: Duration, cap: Duration) -> Self {
