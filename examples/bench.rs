@@ -1,0 +1,742 @@
+//! End-to-end benchmark of the client against the fake Slack in its own process
+//! (`slack-rtm serve --bench`, spawned here). See BENCHMARKS.md for the definitions.
+//!
+//! ```text
+//! cargo build --release --bin slack-rtm --example bench
+//! target/release/examples/bench                    # full: 1M events per flood
+//! target/release/examples/bench --events 100000    # quick (~1 min)
+//! ```
+//!
+//! It measures, in this order: idle CPU, threads and RSS over `--idle-secs` right after
+//! `hello`; the handler→send round trip (`!rtt`, back to back, then `--rtt-gap-us` apart); a flood of small, then large `message`
+//! events; the peak RSS; and (unless `--no-ceiling`) the single-thread in-memory
+//! decode + parse ceiling on the same events. It prints a summary, then one `RESULT <json>`
+//! line with the same fields as the peer clients in `benches/peers/`.
+//!
+//! `--client raw` runs a minimal single-thread tungstenite + `serde_json::Value` client
+//! instead of the library: the end-to-end ceiling of a one-thread design in this setup, and the
+//! round-trip floor. `--client sink` only decodes frames (no JSON parse for `message`
+//! events): what the fake server and loopback can deliver at most.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use serde_json::{json, Value};
+use slack_rtm::{Payload, RtmClient, Running};
+use tungstenite::Message;
+
+const TOKEN: &str = "xoxb-bench-token";
+
+const USAGE: &str = "\
+Usage: bench [flags]
+
+Flags:
+  --server PATH      the slack-rtm binary (default: ../slack-rtm next to this program)
+  --client C         slack-rtm (default); raw (tungstenite + serde_json, one thread);
+                     sink (tungstenite decode only: the server's limit)
+  --events N         events per flood (default 1000000; 100000 is a quick run)
+  --sizes LIST       floods to run, in order (default small,large)
+  --rtt N            round trips (default 2000)
+  --rtt-gap-us US    pause between round trips in the second series (default 1000;
+                     the first series is back to back)
+  --idle-secs S      idle window for CPU and RSS (default 10)
+  --stall-secs S     give a flood up after S seconds without progress (default 10)
+  --no-ceiling       skip the in-memory decode + parse ceiling
+  --channel-capacity N   the library's reader→dispatcher queue, in socket reads
+                     (RtmClientBuilder::channel_capacity; default: the library's)
+  -h, --help         show this help";
+
+struct Args {
+    server: Option<String>,
+    client: String,
+    events: u64,
+    sizes: Vec<String>,
+    rtt: u64,
+    rtt_gap_us: u64,
+    idle_secs: u64,
+    stall_secs: u64,
+    ceiling: bool,
+    channel_capacity: Option<usize>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut a = Args {
+        server: None,
+        client: "slack-rtm".into(),
+        events: 1_000_000,
+        sizes: vec!["small".into(), "large".into()],
+        rtt: 2000,
+        rtt_gap_us: 1000,
+        idle_secs: 10,
+        stall_secs: 10,
+        ceiling: true,
+        channel_capacity: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let number = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag} needs a number, got {v:?}"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--server" => a.server = Some(value()?),
+            "--client" => {
+                a.client = value()?;
+                if !["slack-rtm", "raw", "sink"].contains(&a.client.as_str()) {
+                    return Err(format!(
+                        "--client must be slack-rtm, raw or sink, got {:?}",
+                        a.client
+                    ));
+                }
+            }
+            "--events" => a.events = number(value()?)?.max(1),
+            "--sizes" => {
+                a.sizes = value()?.split(',').map(str::to_string).collect();
+                if let Some(bad) = a.sizes.iter().find(|s| *s != "small" && *s != "large") {
+                    return Err(format!("--sizes takes small and large, got {bad:?}"));
+                }
+            }
+            "--rtt" => a.rtt = number(value()?)?,
+            "--rtt-gap-us" => a.rtt_gap_us = number(value()?)?,
+            "--idle-secs" => a.idle_secs = number(value()?)?,
+            "--stall-secs" => a.stall_secs = number(value()?)?.max(1),
+            "--no-ceiling" => a.ceiling = false,
+            "--channel-capacity" => a.channel_capacity = Some(number(value()?)?.max(1) as usize),
+            other => return Err(format!("unknown flag {other:?}")),
+        }
+    }
+    Ok(Some(a))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("bench: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+// ----- the fake Slack, in its own process -----
+
+/// `slack-rtm serve --bench`, killed (by pid) when dropped.
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    url: String,
+}
+
+impl Server {
+    fn spawn(path: &str) -> Result<Server, String> {
+        let mut child = Command::new(path)
+            .args(["serve", "--bench"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot run {path:?}: {e} (build it: cargo build --release --bin slack-rtm)"
+                )
+            })?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stdin = child.stdin.take();
+        let (tx, lines) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("bench-server-out".into())
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        let mut server = Server {
+            child,
+            stdin,
+            lines,
+            url: String::new(),
+        };
+        let first = server
+            .lines
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the server printed no SLACK_API_URL line within 10 s".to_string())?;
+        server.url = first
+            .strip_prefix("SLACK_API_URL=")
+            .ok_or_else(|| format!("unexpected first server line {first:?}"))?
+            .to_string();
+        Ok(server)
+    }
+
+    /// Sends a `!` command and waits for its `BENCH` answer.
+    fn command(&mut self, cmd: &str, timeout: Duration) -> Result<Value, String> {
+        let stdin = self.stdin.as_mut().ok_or("the server's stdin is closed")?;
+        writeln!(stdin, "{cmd}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("cannot write to the server: {e}"))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .map_err(|_| format!("no answer to {cmd:?} within {timeout:?}"))?;
+            if let Some(answer) = line.strip_prefix("BENCH ") {
+                let v: Value = serde_json::from_str(answer).map_err(|e| e.to_string())?;
+                if v["cmd"] == "error" {
+                    return Err(format!("the server refused {cmd:?}: {}", v["message"]));
+                }
+                return Ok(v);
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // EOF on stdin stops a --bench server; kill it if it is still there after 2 s.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ----- the client under test -----
+
+/// What the handlers share with the driver.
+struct Counters {
+    /// `message` events counted since the last reset.
+    count: AtomicU64,
+    /// Bytes of `text` read by the handler (a checksum that the handler really read).
+    touched: AtomicU64,
+    /// The count at which `done_at` is stamped and `done` signalled.
+    target: AtomicU64,
+    done_at: Mutex<Option<Instant>>,
+    done: Sender<()>,
+    hello: Sender<()>,
+}
+
+impl Counters {
+    fn on_message(&self, event: &Value) {
+        self.counted(common::touch(event));
+    }
+
+    fn counted(&self, touched: usize) {
+        self.touched.fetch_add(touched as u64, Ordering::Relaxed);
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.target.load(Ordering::Relaxed) {
+            *self.done_at.lock().unwrap() = Some(Instant::now());
+            let _ = self.done.try_send(());
+        }
+    }
+
+    fn reset(&self, target: u64) {
+        self.target.store(u64::MAX, Ordering::SeqCst);
+        self.count.store(0, Ordering::SeqCst);
+        self.touched.store(0, Ordering::SeqCst);
+        *self.done_at.lock().unwrap() = None;
+        self.target.store(target, Ordering::SeqCst);
+    }
+}
+
+/// The reply to a round-trip probe.
+fn typing_reply(probe: &Value) -> Value {
+    json!({"type": "typing", "channel": probe["channel"], "seq": probe["seq"]})
+}
+
+enum Client {
+    Library(Running),
+    Raw {
+        stop: Arc<AtomicBool>,
+        thread: JoinHandle<()>,
+    },
+}
+
+impl Client {
+    fn start(args: &Args, api_url: &str, counters: &Arc<Counters>) -> Result<Client, String> {
+        if args.client != "slack-rtm" {
+            return start_raw(api_url, counters.clone(), args.client == "raw");
+        }
+        let mut builder = RtmClient::builder(TOKEN)
+            .base_url(api_url)
+            .handle_signals(false);
+        if let Some(n) = args.channel_capacity {
+            builder = builder.channel_capacity(n);
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        let k = counters.clone();
+        client.on("hello", move |_p: &Payload| {
+            let _ = k.hello.try_send(());
+        });
+        let k = counters.clone();
+        client.on("message", move |p: &Payload| k.on_message(p.data));
+        client.on("user_typing", |p: &Payload| {
+            if let Err(e) = p.rtm_client.send_over_websocket(typing_reply(p.data)) {
+                eprintln!("bench: the round-trip answer was not sent: {e}");
+            }
+        });
+        client
+            .spawn()
+            .map(Client::Library)
+            .map_err(|e| e.to_string())
+    }
+
+    fn stop(self) {
+        match self {
+            Client::Library(running) => {
+                running.stop();
+                if let Err(e) = running.join() {
+                    eprintln!("bench: the client ended with {e}");
+                }
+            }
+            Client::Raw { stop, thread } => {
+                stop.store(true, Ordering::SeqCst);
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// One thread: `rtm.connect`, then blocking tungstenite reads, `Value` parse, the same handlers.
+/// Without `parse`, `message` events are only counted (recognised by their first bytes).
+fn start_raw(api_url: &str, counters: Arc<Counters>, parse: bool) -> Result<Client, String> {
+    let answer: Value = ureq::get(format!("{api_url}rtm.connect"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_json()
+        .map_err(|e| e.to_string())?;
+    let url = answer["url"]
+        .as_str()
+        .ok_or("rtm.connect gave no url")?
+        .to_string();
+    let addr = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.split('/').next())
+        .ok_or("not a ws:// url")?;
+    let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    sock.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (mut ws, _) = tungstenite::client::client(url.as_str(), sock)
+        .map_err(|e| format!("websocket handshake: {e}"))?;
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("raw-client".into())
+        .spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                let text = match ws.read() {
+                    Ok(Message::Text(t)) => t,
+                    Ok(_) => continue,
+                    Err(tungstenite::Error::Io(e))
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        continue
+                    }
+                    Err(_) => return,
+                };
+                if !parse && text.starts_with(r#"{"type":"message""#) {
+                    counters.counted(0);
+                    continue;
+                }
+                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                match event["type"].as_str() {
+                    Some("message") => counters.on_message(&event),
+                    Some("hello") => {
+                        let _ = counters.hello.try_send(());
+                    }
+                    Some("user_typing") => {
+                        let reply = Message::text(typing_reply(&event).to_string());
+                        if ws.send(reply).is_err() {
+                            return;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let _ = ws.close(None);
+            let _ = ws.flush();
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(Client::Raw { stop, thread })
+}
+
+// ----- process measurements (Linux /proc) -----
+
+/// Sets the CPU affinity of every thread of `pids` (`taskset -a -p -c CPUS PID`); false (with a
+/// note) when taskset is missing or refuses.
+fn set_affinity(pids: &[u32], cpus: &str) -> bool {
+    pids.iter().all(|pid| {
+        let ok = Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("bench: taskset -a -p -c {cpus} {pid} failed; skipping the pinned series");
+        }
+        ok
+    })
+}
+
+/// utime + stime of this process from /proc/self/stat, in ms (USER_HZ = 100: 10 ms steps).
+fn cpu_ticks_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of the file; `after` starts at field 3.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 * 10.0)
+}
+
+/// CPU time of all live threads from /proc/self/task/*/schedstat, in ms (ns precision).
+fn cpu_sched_ms() -> Option<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let s = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        ns += s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(ns as f64 / 1e6)
+}
+
+/// A `/proc/self/status` field's number (kB for the Vm* fields).
+fn status(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The names of this process's threads.
+fn thread_names() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+// ----- the run -----
+
+struct Flood {
+    done: u64,
+    secs: f64,
+    eps: f64,
+    touched: u64,
+    stalled: bool,
+}
+
+fn flood(
+    server: &mut Server,
+    counters: &Counters,
+    done: &Receiver<()>,
+    n: u64,
+    size: &str,
+    stall: Duration,
+) -> Result<Flood, String> {
+    while done.try_recv().is_ok() {}
+    counters.reset(n);
+    let started = Instant::now();
+    server.command(&format!("!flood {n} {size}"), Duration::from_secs(10))?;
+    let mut last = (0, Instant::now());
+    let stalled = loop {
+        match done.recv_timeout(Duration::from_millis(500)) {
+            Ok(()) => break false,
+            Err(RecvTimeoutError::Disconnected) => return Err("the counters went away".into()),
+            Err(RecvTimeoutError::Timeout) => {
+                let now = counters.count.load(Ordering::Relaxed);
+                if now != last.0 {
+                    last = (now, Instant::now());
+                } else if last.1.elapsed() >= stall {
+                    break true;
+                }
+            }
+        }
+    };
+    let count = counters.count.load(Ordering::SeqCst);
+    let end = counters.done_at.lock().unwrap().unwrap_or(last.1);
+    let secs = end.duration_since(started).as_secs_f64();
+    Ok(Flood {
+        done: count,
+        secs,
+        eps: count as f64 / secs,
+        touched: counters.touched.load(Ordering::SeqCst),
+        stalled,
+    })
+}
+
+fn default_server() -> String {
+    // target/<profile>/examples/bench → target/<profile>/slack-rtm
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("slack-rtm")))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "slack-rtm".into())
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let server_path = args.server.clone().unwrap_or_else(default_server);
+    let mut server = Server::spawn(&server_path)?;
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    let (hello_tx, hello_rx) = crossbeam_channel::bounded(1);
+    let counters = Arc::new(Counters {
+        count: AtomicU64::new(0),
+        touched: AtomicU64::new(0),
+        target: AtomicU64::new(u64::MAX),
+        done_at: Mutex::new(None),
+        done: done_tx,
+        hello: hello_tx,
+    });
+    let client = Client::start(args, &server.url, &counters)?;
+    let result = measure(args, &mut server, &counters, &done_rx, &hello_rx);
+    client.stop();
+    drop(server);
+    let mut result = result?;
+
+    if args.ceiling {
+        let n = args.events.min(1_000_000) as usize;
+        for size in &args.sizes {
+            let eps = common::ceiling_eps(common::event(size), n);
+            result[format!("ceiling_{size}_eps")] = json!(eps.round());
+        }
+    }
+    print_summary(&result);
+    println!("RESULT {result}");
+    Ok(())
+}
+
+fn measure(
+    args: &Args,
+    server: &mut Server,
+    counters: &Counters,
+    done: &Receiver<()>,
+    hello: &Receiver<()>,
+) -> Result<Value, String> {
+    hello
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| "no hello within 10 s".to_string())?;
+    let mut r = json!({
+        "client": match args.client.as_str() {
+            "raw" => "raw tungstenite+serde_json (1 thread)",
+            "sink" => "sink: tungstenite decode only (1 thread)",
+            _ => "slack-rtm",
+        },
+        "events": args.events,
+    });
+
+    // Idle: right after hello, settled for a second.
+    std::thread::sleep(Duration::from_secs(1));
+    let (ticks0, sched0) = (cpu_ticks_ms(), cpu_sched_ms());
+    std::thread::sleep(Duration::from_secs(args.idle_secs));
+    let (ticks1, sched1) = (cpu_ticks_ms(), cpu_sched_ms());
+    r["idle_secs"] = json!(args.idle_secs);
+    if let (Some(a), Some(b)) = (ticks0, ticks1) {
+        r["idle_cpu_ticks_ms"] = json!(b - a);
+    }
+    if let (Some(a), Some(b)) = (sched0, sched1) {
+        r["idle_cpu_ms"] = json!(((b - a) * 100.0).round() / 100.0);
+    }
+    r["rss_idle_kb"] = json!(status("VmRSS"));
+    let names = thread_names();
+    r["threads_total"] = json!(names.len());
+    // main and bench-server-out are the harness's.
+    r["threads_harness"] = json!(2);
+    r["threads_lib"] = json!(names.iter().filter(|n| n.starts_with("rtm-")).count());
+    r["thread_names"] = json!(names);
+
+    // Warm-up, then the round trips.
+    flood(
+        server,
+        counters,
+        done,
+        10_000,
+        "small",
+        Duration::from_secs(10),
+    )?;
+    // Three series: both processes on one CPU, back to back (`rtt_1cpu_*`); unpinned, back to
+    // back (`rtt_b2b_*`); unpinned, `--rtt-gap-us` apart (`rtt_*`).
+    let all_cpus = format!(
+        "0-{}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+    );
+    let pids = [std::process::id(), server.child.id()];
+    for (prefix, gap_us, pinned) in [
+        ("rtt_1cpu", 0, true),
+        ("rtt_b2b", 0, false),
+        ("rtt", args.rtt_gap_us, false),
+    ] {
+        if args.rtt == 0 {
+            break;
+        }
+        if pinned && !set_affinity(&pids, "0") {
+            continue;
+        }
+        let timeout = Duration::from_secs(30) + Duration::from_micros(gap_us) * 2 * args.rtt as u32;
+        let rtt = server.command(&format!("!rtt {} {gap_us}", args.rtt), timeout);
+        if pinned && !set_affinity(&pids, &all_cpus) {
+            return Err("cannot undo the CPU pinning".into());
+        }
+        let rtt = rtt?;
+        for key in [
+            "n", "done", "timeouts", "gap_us", "min_us", "p50_us", "p90_us", "p99_us", "max_us",
+            "mean_us",
+        ] {
+            r[format!("{prefix}_{key}")] = rtt[key].clone();
+        }
+    }
+
+    for size in &args.sizes {
+        let stall = Duration::from_secs(args.stall_secs);
+        let f = flood(server, counters, done, args.events, size, stall)?;
+        let expected =
+            args.events * common::touch(&serde_json::from_str(common::event(size)).unwrap()) as u64;
+        r[format!("{size}_done")] = json!(f.done);
+        r[format!("{size}_secs")] = json!((f.secs * 1000.0).round() / 1000.0);
+        r[format!("{size}_eps")] = json!(f.eps.round());
+        r[format!("{size}_stalled")] = json!(f.stalled);
+        r[format!("{size}_read_ok")] = if args.client == "sink" {
+            Value::Null
+        } else {
+            json!(f.stalled || f.touched == expected)
+        };
+        if f.stalled {
+            eprintln!(
+                "bench: the {size} flood stalled after {} of {} events",
+                f.done, args.events
+            );
+            break;
+        }
+    }
+    r["rss_peak_kb"] = json!(status("VmHWM"));
+    r["rss_after_kb"] = json!(status("VmRSS"));
+    r["threads_after"] = json!(status("Threads"));
+    Ok(r)
+}
+
+fn print_summary(r: &Value) {
+    let f = |k: &str| match &r[k] {
+        Value::Null => "-".to_string(),
+        v => v.to_string(),
+    };
+    println!("client:            {}", r["client"].as_str().unwrap_or("?"));
+    for size in ["small", "large"] {
+        if !r[format!("{size}_eps")].is_null() {
+            println!(
+                "flood {size:5}:       {} events/s ({} of {} events in {} s{})",
+                f(&format!("{size}_eps")),
+                f(&format!("{size}_done")),
+                f("events"),
+                f(&format!("{size}_secs")),
+                if r[format!("{size}_stalled")] == true {
+                    ", STALLED"
+                } else {
+                    ""
+                }
+            );
+        }
+        if !r[format!("ceiling_{size}_eps")].is_null() {
+            println!(
+                "ceiling {size:5}:     {} events/s (in memory, 1 thread)",
+                f(&format!("ceiling_{size}_eps"))
+            );
+        }
+    }
+    for prefix in ["rtt_1cpu", "rtt_b2b", "rtt"] {
+        let k = |key: &str| f(&format!("{prefix}_{key}"));
+        println!(
+            "round trip:        p50 {} us, p90 {} us, p99 {} us, max {} us ({} of {}, gap {} us{})",
+            k("p50_us"),
+            k("p90_us"),
+            k("p99_us"),
+            k("max_us"),
+            k("done"),
+            k("n"),
+            k("gap_us"),
+            if prefix == "rtt_1cpu" {
+                ", one CPU"
+            } else {
+                ""
+            }
+        );
+    }
+    println!(
+        "idle CPU:          {} ms per {} s (schedstat; /proc/self/stat ticks: {} ms)",
+        f("idle_cpu_ms"),
+        f("idle_secs"),
+        f("idle_cpu_ticks_ms")
+    );
+    println!(
+        "threads:           {} total ({} harness, {} rtm-*): {}",
+        f("threads_total"),
+        f("threads_harness"),
+        f("threads_lib"),
+        r["thread_names"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "))
+            .unwrap_or_default()
+    );
+    println!(
+        "RSS:               {} kB idle, {} kB peak (VmHWM)",
+        f("rss_idle_kb"),
+        f("rss_peak_kb")
+    );
+}
