@@ -208,8 +208,6 @@ impl RtmClient {
     pub(crate) fn from_config(config: Config) -> Result<RtmClient, Error> {
         let web = WebClient::from_net(&config.net)?;
         let outbox = Outbox::new(config.send_rate, config.send_queue);
-        // Check the TLS options once now, so a bad identity fails in build(), not later.
-        config.net.tls.native_connector()?;
         Ok(RtmClient {
             shared: Arc::new(Shared {
                 config,
@@ -291,6 +289,7 @@ impl RtmClient {
             _signals: guard,
         };
         let (tx, rx) = crossbeam_channel::bounded::<Item>(shared.config.channel_capacity);
+        let (pool_tx, pool_rx) = crossbeam_channel::bounded(shared.config.channel_capacity + 2);
         let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
         let io = |e| Error::Io {
             phase: crate::error::Phase::Connect,
@@ -299,7 +298,7 @@ impl RtmClient {
         let (s, h) = (shared.clone(), self.handle());
         running.dispatcher = Some(
             spawn("rtm-dispatch")
-                .spawn(move || threads::dispatcher::run(s, h, rx))
+                .spawn(move || threads::dispatcher::run(s, h, rx, pool_tx))
                 .map_err(io)?,
         );
         let (s, h) = (shared.clone(), self.handle());
@@ -311,7 +310,7 @@ impl RtmClient {
         let s = shared.clone();
         running.reader = Some(
             spawn("rtm-reader")
-                .spawn(move || threads::reader::run(s, tx))
+                .spawn(move || threads::reader::run(s, tx, pool_rx))
                 .map_err(io)?,
         );
         Ok(running)

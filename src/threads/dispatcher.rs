@@ -3,14 +3,14 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value;
 
 use super::{client_error, Item};
 use crate::client::{Link, RtmHandle, Shared};
 use crate::handlers::{event_name, Payload, Snapshot};
 use crate::messaging::{ack_result, MessageError};
-use crate::transport::Frame;
+use crate::transport::{Batch, Frame};
 
 struct Dispatcher {
     shared: Arc<Shared>,
@@ -20,7 +20,9 @@ struct Dispatcher {
     panics: Vec<crate::handlers::Panicked>,
 }
 
-pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle, rx: Receiver<Item>) {
+/// Emptied batches go back to the reader through `pool`, so the receive path does not allocate
+/// in steady state and no buffer is freed on a thread other than the one that made it.
+pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle, rx: Receiver<Item>, pool: Sender<Batch>) {
     let snapshot = shared.handlers.snapshot();
     let mut d = Dispatcher {
         shared,
@@ -36,13 +38,16 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle, rx: Receiver<Item>) {
                 d.link = Some(link);
                 d.dispatch("open", &body);
             }
-            Item::Frames(frames) => {
-                for frame in frames {
+            Item::Frames(mut batch) => {
+                for frame in batch.frames() {
                     // After a stop request, queued events are discarded (as in Python).
                     if d.shared.stopping() {
                         break;
                     }
                     d.frame(frame);
+                }
+                if batch.recycle() {
+                    let _ = pool.try_send(batch);
                 }
             }
             Item::Event { name, data } => {
@@ -68,7 +73,7 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle, rx: Receiver<Item>) {
 }
 
 impl Dispatcher {
-    fn frame(&mut self, frame: Frame) {
+    fn frame(&mut self, frame: Frame<'_>) {
         let text = match frame {
             Frame::Text(t) => t,
             Frame::Binary(len) => {
@@ -78,23 +83,23 @@ impl Dispatcher {
                 return;
             }
         };
-        let value: Value = match serde_json::from_str(text.as_str()) {
+        let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 log::warn!("ignoring a frame that is not JSON: {e}");
                 let msg = format!("received a frame that is not valid JSON: {e}");
-                self.dispatch_raw("error", &client_error("invalid_json", &msg), Some(&text));
+                self.dispatch_raw("error", &client_error("invalid_json", &msg), Some(text));
                 return;
             }
         };
         let Some(name) = event_name(&value) else {
             log::warn!("ignoring a frame that is not a JSON object");
             let msg = "received a JSON frame that is not an object";
-            self.dispatch_raw("error", &client_error("not_an_object", msg), Some(&text));
+            self.dispatch_raw("error", &client_error("not_an_object", msg), Some(text));
             return;
         };
         self.lifecycle(name, &value);
-        self.dispatch_raw(name, &value, Some(&text));
+        self.dispatch_raw(name, &value, Some(text));
     }
 
     /// Connection-level reactions to server events, before the handlers see them.

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::client::Link;
-use crate::transport::Frame;
+use crate::transport::Batch;
 
 /// What the reader hands the dispatcher, in order.
 pub(crate) enum Item {
     /// A websocket opened: dispatch `open` with the `rtm.connect` body.
     Open { link: Arc<Link>, body: Value },
     /// The frames of one socket read.
-    Frames(Vec<Frame>),
+    Frames(Batch),
     /// A pseudo-event the reader produced (`close`, `error`).
     Event { name: &'static str, data: Value },
 }

@@ -4,7 +4,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use serde_json::{json, Value};
 
 use super::{client_error, Item};
@@ -13,7 +13,7 @@ use crate::client::{deliver, Link, Shared};
 use crate::config::{defaults, ConnectMethod};
 use crate::error::Error;
 use crate::session::Keepalive;
-use crate::transport::{self, Ended};
+use crate::transport::{self, Batch, Ended};
 
 /// How a connection ended.
 enum End {
@@ -26,7 +26,12 @@ enum End {
 /// Size of one socket read.
 const READ_BUF: usize = 64 * 1024;
 
-pub(crate) fn run(shared: Arc<Shared>, tx: Sender<Item>) -> Result<(), Error> {
+/// `pool` hands back emptied batches from the dispatcher for reuse.
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    tx: Sender<Item>,
+    pool: Receiver<Batch>,
+) -> Result<(), Error> {
     let cfg = &shared.config;
     let mut policy = Reconnect::new(
         cfg.backoff_base,
@@ -103,7 +108,7 @@ pub(crate) fn run(shared: Arc<Shared>, tx: Sender<Item>) -> Result<(), Error> {
             body,
         };
         let end = if deliver(&shared, Some(&link), &tx, open) {
-            pump(&shared, &link, sock, &tx, &mut buf)
+            pump(&shared, &link, sock, &tx, &pool, &mut buf)
         } else {
             End::Stopped
         };
@@ -192,6 +197,7 @@ fn pump(
     link: &Arc<Link>,
     mut sock: TcpStream,
     tx: &Sender<Item>,
+    pool: &Receiver<Batch>,
     buf: &mut [u8],
 ) -> End {
     let lost = |ended: Ended| {
@@ -224,20 +230,23 @@ fn pump(
     };
     // Frames that came with the handshake answer are already buffered: decode them first.
     let mut n = None;
+    let mut batch = pool.try_recv().unwrap_or_default();
     loop {
         if shared.stopping() {
             return End::Stopped;
         }
-        let mut frames = Vec::new();
         let decoded = match n {
-            None => link.conn.decode(&[], false, &mut frames),
+            None => link.conn.decode(&[], false, &mut batch),
             Some(n) => {
                 link.keepalive().on_inbound(Instant::now());
-                link.conn.decode(&buf[..n], n == 0, &mut frames)
+                link.conn.decode(&buf[..n], n == 0, &mut batch)
             }
         };
-        if !frames.is_empty() && !deliver(shared, Some(link), tx, Item::Frames(frames)) {
-            return End::Stopped;
+        if !batch.is_empty() {
+            let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
+            if !deliver(shared, Some(link), tx, Item::Frames(full)) {
+                return End::Stopped;
+            }
         }
         match decoded {
             Err(ended) => return lost(ended),

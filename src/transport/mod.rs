@@ -15,7 +15,7 @@ use tungstenite::handshake::HandshakeError;
 use tungstenite::http::Uri;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tungstenite::{Message, Utf8Bytes, WebSocket};
+use tungstenite::{Message, WebSocket};
 
 use crate::config::NetConfig;
 use crate::error::{Error, Phase};
@@ -25,13 +25,62 @@ use stream::{WireStream, WsStream};
 /// (`Duration::MAX` as "forever") is cut to this, so deadlines never overflow.
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// One frame received from the server.
-#[derive(Debug)]
-pub(crate) enum Frame {
-    /// A text frame (a complete message; fragments are joined by tungstenite).
-    Text(Utf8Bytes),
-    /// A binary frame; RTM never sends one. Only its length is kept.
+/// The frames of one socket read. Their text is copied out of tungstenite's read buffer into
+/// one string, so that buffer is reused at once (a frame handed on would pin all of it) and one
+/// allocation, recycled, crosses to the dispatcher per read instead of one per frame.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    text: String,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// A text frame ending at this offset of `text` (fragments joined by tungstenite).
+    Text(usize),
+    /// A binary frame (RTM never sends one); only its length is kept.
     Binary(usize),
+}
+
+/// One frame of a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Frame<'a> {
+    Text(&'a str),
+    Binary(usize),
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn push_text(&mut self, t: &str) {
+        self.text.push_str(t);
+        self.entries.push(Entry::Text(self.text.len()));
+    }
+
+    fn push_binary(&mut self, len: usize) {
+        self.entries.push(Entry::Binary(len));
+    }
+
+    pub(crate) fn frames(&self) -> impl Iterator<Item = Frame<'_>> + '_ {
+        let mut start = 0;
+        self.entries.iter().map(move |e| match *e {
+            Entry::Text(end) => {
+                let t = &self.text[start..end];
+                start = end;
+                Frame::Text(t)
+            }
+            Entry::Binary(len) => Frame::Binary(len),
+        })
+    }
+
+    /// Empties the batch for reuse; `false` when it grew too large to keep around.
+    pub(crate) fn recycle(&mut self) -> bool {
+        self.text.clear();
+        self.entries.clear();
+        self.text.capacity() <= 1 << 20
+    }
 }
 
 /// How a connection ended, as seen by the decoder.
@@ -312,12 +361,7 @@ impl Connection {
     /// marks the end of the socket's input. Called with no bytes right after the handshake,
     /// it decodes frames that arrived together with the handshake answer. `Err` means the
     /// connection is over.
-    pub(crate) fn decode(
-        &self,
-        bytes: &[u8],
-        eof: bool,
-        out: &mut Vec<Frame>,
-    ) -> Result<(), Ended> {
+    pub(crate) fn decode(&self, bytes: &[u8], eof: bool, out: &mut Batch) -> Result<(), Ended> {
         let mut ws = self.lock();
         ws.get_mut().wire_mut().feed(bytes);
         if eof {
@@ -325,8 +369,8 @@ impl Connection {
         }
         loop {
             match ws.read() {
-                Ok(Message::Text(t)) => out.push(Frame::Text(t)),
-                Ok(Message::Binary(b)) => out.push(Frame::Binary(b.len())),
+                Ok(Message::Text(t)) => out.push_text(t.as_str()),
+                Ok(Message::Binary(b)) => out.push_binary(b.len()),
                 Ok(Message::Ping(_)) | Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
                 Ok(Message::Close(frame)) => {
                     // tungstenite queued the close reply; send it and report the end.
