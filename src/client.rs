@@ -125,6 +125,8 @@ impl Shared {
 
     pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
         *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+        // The pinger schedules per connection (the hello deadline, pings).
+        self.kick();
     }
 
     pub(crate) fn request_stop(&self) {
@@ -188,10 +190,16 @@ impl Shared {
             if left.is_zero() || (kickable && self.kicks.load(Ordering::SeqCst) != kicks) {
                 return false;
             }
+            // Only a handled signal needs polling; otherwise sleep the whole time.
+            let slice = if self.signals.load(Ordering::Relaxed) {
+                left.min(SLICE)
+            } else {
+                left
+            };
             guard = self
                 .wake
                 .1
-                .wait_timeout(guard, left.min(SLICE))
+                .wait_timeout(guard, slice)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }

@@ -146,8 +146,8 @@ pub(crate) struct Keepalive {
     suspended: bool,
 }
 
-/// How long the pinger sleeps when there is nothing to schedule.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// How long the pinger sleeps when there is nothing to schedule (pings off).
+const IDLE_CHECK: Duration = Duration::from_secs(60);
 
 impl Keepalive {
     pub(crate) fn new(now: Instant, interval: Duration, deadline: Duration) -> Keepalive {
@@ -200,7 +200,7 @@ impl Keepalive {
         if let Some(since) = self.awaiting_since {
             wake = wake.min(since + self.deadline);
         }
-        KeepaliveAction::Wait(wake.saturating_duration_since(now).min(IDLE_CHECK))
+        KeepaliveAction::Wait(wake.saturating_duration_since(now))
     }
 }
 
@@ -266,7 +266,11 @@ mod tests {
     fn pings_every_interval_and_dies_without_an_answer() {
         let t0 = Instant::now();
         let mut k = Keepalive::new(t0, 5 * S, 2 * S);
-        assert_eq!(k.poll(t0), KeepaliveAction::Wait(S));
+        assert_eq!(
+            k.poll(t0),
+            KeepaliveAction::Wait(5 * S),
+            "sleeps until the ping is due"
+        );
         assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
         assert!(matches!(k.poll(t0 + 6 * S), KeepaliveAction::Wait(_)));
         assert!(matches!(k.poll(t0 + 7 * S), KeepaliveAction::Dead(_)));
@@ -299,7 +303,7 @@ mod tests {
         let t0 = Instant::now();
         let mut k = Keepalive::new(t0, Duration::ZERO, 2 * S);
         for s in [0, 10, 1000] {
-            assert_eq!(k.poll(t0 + s * S), KeepaliveAction::Wait(S));
+            assert_eq!(k.poll(t0 + s * S), KeepaliveAction::Wait(IDLE_CHECK));
         }
     }
 }

@@ -74,6 +74,29 @@ fn stop_during_a_backoff_wait_is_prompt_and_dispatches_no_close() {
 }
 
 #[test]
+fn stop_while_connecting_returns_within_the_phase_timeout() {
+    let fake = fake();
+    fake.push_connect_reply(slack_rtm::testing::ConnectReply::Hang);
+    let client = builder(&fake)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_calls("rtm.connect", 1, SOON));
+    let asked = Instant::now();
+    running.stop();
+    running.join().unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_millis(500 + 1500),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(fake.calls_to("rtm.connect"), 1, "no reconnect after stop");
+    assert!(rx.try_iter().all(|(n, _)| n != "close" && n != "open"));
+}
+
+#[test]
 fn a_running_client_refuses_a_second_start_and_can_restart_after_stop() {
     let fake = fake();
     let client = builder(&fake).build().unwrap();

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use crate::client::{write, Link, RtmHandle, Shared};
 use crate::session::KeepaliveAction;
 
-/// The longest the pinger sleeps with nothing scheduled.
-const IDLE: Duration = Duration::from_millis(100);
+/// How long the pinger sleeps with nothing scheduled. Anything that schedules work (a new
+/// connection, `hello`, a queued message, a stop) wakes it early, so this is only a backstop.
+const IDLE: Duration = Duration::from_secs(60);
 
 pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
     let mut wait = IDLE;
@@ -19,12 +20,15 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
         if !link.hello.load(Ordering::Acquire) {
             // Slack's first frame is `hello`; a server that never sends it is as good as dead.
             let limit = shared.config.net.timeout;
-            if link.opened.elapsed() >= limit {
+            let waited = link.opened.elapsed();
+            if waited >= limit {
                 log::warn!(
                     "no hello within {} ms of connecting: dropping the connection",
                     limit.as_millis()
                 );
                 link.end("no hello from Slack", false);
+            } else {
+                wait = limit - waited;
             }
             continue;
         }
