@@ -338,7 +338,8 @@ impl RtmHandle {
         self.send(payload, None, false)
     }
 
-    /// Sends a chat message to `channel` and returns a [`Receipt`] to wait for Slack's ack.
+    /// Sends a chat message to `channel` and returns a [`Receipt`] to wait for Slack's ack
+    /// (not from inside a handler: see [`Receipt::wait`]).
     /// See [`send_message_with`](RtmHandle::send_message_with).
     pub fn send_message(&self, channel: &str, text: &str) -> Result<Receipt, SendError> {
         self.send_message_with(&OutgoingMessage::new(channel, text))
@@ -396,6 +397,10 @@ impl RtmHandle {
 
     /// The one send path: checks, then writes (or queues a throttled `message`).
     fn send(&self, payload: Value, reply: Option<Reply>, queue: bool) -> Result<u64, SendError> {
+        // Refuse early what cannot go out, so a refused send does not use up a message id.
+        if !queue && self.connected_link().is_none() {
+            return Err(SendError::new(SendErrorKind::NotConnected, payload));
+        }
         let prepared = prepare_outbound(payload, &self.shared.ids)?;
         if !prepared.is_message {
             let Some(link) = self.connected_link() else {

@@ -141,6 +141,12 @@ impl Receipt {
     }
 
     /// Waits up to `timeout` for the ack (or the failure).
+    ///
+    /// Acks are read and resolved on the dispatcher thread, the one that runs handlers: waiting
+    /// **inside a handler** blocks that thread, so the ack cannot arrive and the wait times out
+    /// (and every event waits meanwhile). In a handler, keep the receipt and check it later with
+    /// [`try_result`](Receipt::try_result), hand it to another thread, or handle the `reply`
+    /// event whose `reply_to` is [`id`](Receipt::id).
     pub fn wait(&self, timeout: Duration) -> Result<Ack, MessageError> {
         match self.rx.recv_timeout(timeout) {
             Ok(r) => r,

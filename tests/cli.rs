@@ -350,6 +350,11 @@ fn unknown_flags_commands_and_bad_values_are_usage_errors() {
     );
     assert_usage_error(&run(&["tail", "--exit-on"], &token), "--exit-on");
     assert_usage_error(
+        &run(&["tail", "--exit-on", "--no-reconnect"], &token),
+        "--exit-on",
+    );
+    assert_usage_error(&run(&["tail", "--exit-on="], &token), "--exit-on");
+    assert_usage_error(
         &run(&["tail", "--no-reconnect=yes"], &token),
         "--no-reconnect",
     );

@@ -171,3 +171,29 @@ fn a_send_on_an_idle_socket_does_not_wait_for_the_read_tick() {
     running.stop();
     running.join().unwrap();
 }
+
+#[test]
+fn a_refused_send_does_not_use_up_an_id() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ping_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    let h = client.handle();
+    for _ in 0..5 {
+        assert_eq!(
+            h.typing("C1").unwrap_err().kind(),
+            &SendErrorKind::NotConnected
+        );
+    }
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    assert_eq!(
+        h.typing("C1").unwrap(),
+        1,
+        "ids start at 1 after refused sends"
+    );
+    running.stop();
+    running.join().unwrap();
+}

@@ -221,7 +221,15 @@ fn parse_tail(args: &[String]) -> Result<Option<TailArgs>, Usage> {
             "--api-url" => t.api_url = Some(flags.value(flag, inline)?.to_string()),
             "--ca-file" => t.ca_file = Some(flags.value(flag, inline)?.to_string()),
             "--proxy" => t.proxy = Some(flags.value(flag, inline)?.to_string()),
-            "--exit-on" => t.exit_on = Some(flags.value(flag, inline)?.to_string()),
+            "--exit-on" => {
+                let name = flags.value(flag, inline)?;
+                if name.is_empty() || name.starts_with('-') {
+                    return Err(Usage(format!(
+                        "--exit-on needs an event name (e.g. hello), got {name:?}"
+                    )));
+                }
+                t.exit_on = Some(name.to_string());
+            }
             "--no-reconnect" => {
                 no_value(flag, inline)?;
                 t.no_reconnect = true;
@@ -330,6 +338,12 @@ fn tail(args: &[String]) -> Result<ExitCode, Usage> {
     }
 }
 
+/// Reports a stdin line that was not sent: straight to stderr, so it shows whatever
+/// `RUST_LOG` says (SPEC: one clear stderr line per refused line).
+fn skipped(number: u64, why: &str) {
+    eprintln!("stdin line {number} skipped: {why}");
+}
+
 /// Prints a frame on one line: raw line breaks (JSON allows them only as whitespace) removed.
 fn print_frame(raw: &str) {
     let mut out = std::io::stdout().lock();
@@ -370,7 +384,7 @@ fn read_stdin_lines(mut each: impl FnMut(u64, &str) -> bool) {
         }
         number += 1;
         let Ok(line) = std::str::from_utf8(&buf) else {
-            log::error!("stdin line {number} skipped: not UTF-8");
+            skipped(number, "not UTF-8");
             continue;
         };
         let line = line.trim();
@@ -390,8 +404,8 @@ fn spawn_stdin_sender(client: &RtmClient) {
             read_stdin_lines(|number, line| {
                 match serde_json::from_str::<Value>(line) {
                     Ok(v) if v.is_object() => return tx.send((number, v)).is_ok(),
-                    Ok(_) => log::error!("stdin line {number} skipped: not a JSON object"),
-                    Err(e) => log::error!("stdin line {number} skipped: not JSON ({e})"),
+                    Ok(_) => skipped(number, "not a JSON object"),
+                    Err(e) => skipped(number, &format!("not JSON ({e})")),
                 }
                 true
             });
@@ -428,7 +442,7 @@ fn spawn_stdin_sender(client: &RtmClient) {
                             std::thread::sleep(Duration::from_millis(20));
                         }
                         Err(e) => {
-                            log::error!("stdin line {number} skipped: {}", e.kind());
+                            skipped(number, &e.kind().to_string());
                             break;
                         }
                     }
@@ -503,7 +517,7 @@ fn serve(args: &[String]) -> Result<ExitCode, Usage> {
                         let n = s.send_text(line);
                         log::info!("stdin line {number} sent to {n} client(s)");
                     }
-                    Err(e) => log::error!("stdin line {number} skipped: not JSON ({e})"),
+                    Err(e) => skipped(number, &format!("not JSON ({e})")),
                 }
                 true
             });
