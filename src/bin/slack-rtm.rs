@@ -43,7 +43,7 @@ Flags:
   --ping-interval SECS   seconds between RTM pings; 0 disables pings (default 30)
   --connect-method M     rtm.connect (default) or rtm.start
   --proxy URL            http:// proxy for the Web API and the websocket
-                         (else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, with NO_PROXY)
+                         (else ALL_PROXY, HTTPS_PROXY or HTTP_PROXY, with NO_PROXY)
   --exit-on NAME         exit 0 right after the first event dispatched as NAME (e.g. hello)
   -h, --help             show this help
 
