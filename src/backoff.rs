@@ -65,7 +65,11 @@ impl Reconnect {
         if self.max_attempts.is_some_and(|m| self.attempt >= m) {
             return None;
         }
-        Some(self.delay(jitter).max(retry_after.unwrap_or_default()))
+        // A Retry-After beyond an hour is not believed (it would park the client for good).
+        let floor = retry_after
+            .unwrap_or_default()
+            .min(Duration::from_secs(3600));
+        Some(self.delay(jitter).max(floor))
     }
 
     /// An open connection ended. A connection that stayed up for `healthy_after` resets the

@@ -73,8 +73,11 @@ pub(crate) struct Link {
     pub(crate) conn: Connection,
     /// Set by the dispatcher when `hello` arrives, before the `hello` handlers run.
     pub(crate) hello: AtomicBool,
-    /// When the websocket opened: `hello` is due within the timeout.
+    /// When the websocket opened: the first frame (`hello`) is due within the timeout.
     pub(crate) opened: Instant,
+    /// Set by the reader when the first frame arrives, so a dispatcher busy with slow handlers
+    /// never makes a live connection look like one that never said hello.
+    pub(crate) first_frame: AtomicBool,
     pub(crate) keepalive: Mutex<Keepalive>,
     /// Why the client itself ended this connection (missed pong, goodbye, ...).
     end_reason: Mutex<Option<String>>,
@@ -86,6 +89,7 @@ impl Link {
             conn,
             hello: AtomicBool::new(false),
             opened: Instant::now(),
+            first_frame: AtomicBool::new(false),
             keepalive: Mutex::new(keepalive),
             end_reason: Mutex::new(None),
         }
@@ -168,26 +172,34 @@ impl Shared {
 
     /// Sleeps up to `d`, waking early on a stop request. Returns `stopping()`.
     pub(crate) fn wait(&self, d: Duration) -> bool {
-        self.wait_until(d, false)
+        self.wait_until(d, None)
     }
 
-    /// Like [`Shared::wait`], also returning early (with `false`) on a [`Shared::kick`].
-    pub(crate) fn wait_kickable(&self, d: Duration) -> bool {
-        self.wait_until(d, true)
+    /// The kick counter; sample it before doing the work a kick asks for.
+    pub(crate) fn kicks(&self) -> u64 {
+        self.kicks.load(Ordering::SeqCst)
     }
 
-    fn wait_until(&self, d: Duration, kickable: bool) -> bool {
-        let kicks = self.kicks.load(Ordering::SeqCst);
+    /// Like [`Shared::wait`], also returning early (with `false`) once the kick counter differs
+    /// from `seen` — including a kick that came before this call, so none is lost.
+    pub(crate) fn wait_kickable(&self, d: Duration, seen: u64) -> bool {
+        self.wait_until(d, Some(seen))
+    }
+
+    fn wait_until(&self, d: Duration, seen: Option<u64>) -> bool {
         // Signals only set a flag, so look at it at least every 100 ms.
         const SLICE: Duration = Duration::from_millis(100);
-        let deadline = Instant::now() + d;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(d.min(crate::transport::MAX_TIMEOUT))
+            .unwrap_or(now);
         let mut guard = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.stopping() {
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || (kickable && self.kicks.load(Ordering::SeqCst) != kicks) {
+            if left.is_zero() || seen.is_some_and(|k| self.kicks.load(Ordering::SeqCst) != k) {
                 return false;
             }
             // Only a handled signal needs polling; otherwise sleep the whole time.
@@ -350,7 +362,9 @@ impl RtmHandle {
     /// Unlike [`send_over_websocket`](RtmHandle::send_over_websocket), this queues the message
     /// while the client is disconnected or reconnecting (up to
     /// [`send_queue_capacity`](RtmClientBuilder::send_queue_capacity)) and sends it after the
-    /// next `hello`. A message written to a connection that ends before its ack fails with
+    /// next `hello` — also before the first start or after a stop, when it waits for the next
+    /// `start()`/`spawn()` (a stop fails only what was queued at that moment, with
+    /// [`MessageError::Stopped`]). A message written to a connection that ends before its ack fails with
     /// [`MessageError::ConnectionLost`]: it is never sent twice silently. Text over 4,000
     /// characters is refused ([`SendErrorKind::TooLong`]); see
     /// [`send_long_message`](RtmHandle::send_long_message).

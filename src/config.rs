@@ -33,6 +33,11 @@ pub(crate) mod defaults {
     pub const READ_TICK: Duration = Duration::from_secs(1);
 }
 
+/// Durations beyond a year count as a year, so no deadline arithmetic can overflow.
+fn capped(d: Duration) -> Duration {
+    d.min(crate::transport::MAX_TIMEOUT)
+}
+
 /// The token, kept out of every `Debug` and `Display` output.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Token(String);
@@ -261,7 +266,7 @@ impl RtmClientBuilder {
             if timeout.is_zero() {
                 return Err(Error::Config("timeout must not be zero".into()));
             }
-            c.net.timeout = timeout;
+            c.net.timeout = capped(timeout);
             Ok(())
         })
     }
@@ -272,7 +277,7 @@ impl RtmClientBuilder {
     /// Defaults to 30 seconds.
     pub fn ping_interval(self, interval: Duration) -> Self {
         self.with(|c| {
-            c.ping_interval = interval;
+            c.ping_interval = capped(interval);
             Ok(())
         })
     }
@@ -286,7 +291,7 @@ impl RtmClientBuilder {
             if timeout.is_zero() {
                 return Err(Error::Config("pong_timeout must not be zero".into()));
             }
-            c.pong_timeout = Some(timeout);
+            c.pong_timeout = Some(capped(timeout));
             Ok(())
         })
     }
@@ -357,8 +362,8 @@ impl RtmClientBuilder {
                     "backoff needs a non-zero base and a cap no smaller than the base".into(),
                 ));
             }
-            c.backoff_base = base;
-            c.backoff_cap = cap;
+            c.backoff_base = capped(base);
+            c.backoff_cap = capped(cap);
             Ok(())
         })
     }
@@ -368,7 +373,7 @@ impl RtmClientBuilder {
     /// Defaults to 30 seconds.
     pub fn healthy_after(self, after: Duration) -> Self {
         self.with(|c| {
-            c.healthy_after = after;
+            c.healthy_after = capped(after);
             Ok(())
         })
     }
@@ -385,7 +390,7 @@ impl RtmClientBuilder {
                 ));
             }
             c.connect_burst = burst;
-            c.connect_interval = interval;
+            c.connect_interval = capped(interval);
             Ok(())
         })
     }
@@ -447,7 +452,7 @@ impl RtmClientBuilder {
             if burst == 0 {
                 return Err(Error::Config("send_rate burst must be at least 1".into()));
             }
-            c.send_rate = Some((burst, interval));
+            c.send_rate = Some((burst, capped(interval)));
             Ok(())
         })
     }

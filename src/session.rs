@@ -86,11 +86,15 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
             id
         }
         Some(v) => match v.as_u64() {
-            Some(id) if id > 0 => {
+            // Kept within JSON's exact integer range, so the counter can never wrap.
+            Some(id) if id > 0 && id < 1 << 53 => {
                 ids.observe(id);
                 id
             }
-            _ => return Err(invalid("`id` must be a positive integer", payload)),
+            _ => {
+                let msg = "`id` must be a positive integer below 2^53";
+                return Err(invalid(msg, payload));
+            }
         },
     };
     let text = match serde_json::to_string(&payload) {
@@ -154,7 +158,7 @@ impl Keepalive {
         Keepalive {
             interval,
             deadline,
-            next_ping: now + interval,
+            next_ping: now.checked_add(interval).unwrap_or(now),
             awaiting_since: None,
             suspended: false,
         }
@@ -190,15 +194,16 @@ impl Keepalive {
             }
         }
         if now >= self.next_ping {
-            self.next_ping = now + self.interval;
+            self.next_ping = now.checked_add(self.interval).unwrap_or(now);
             if self.awaiting_since.is_none() {
                 self.awaiting_since = Some(now);
             }
             return KeepaliveAction::Ping;
         }
         let mut wake = self.next_ping;
-        if let Some(since) = self.awaiting_since {
-            wake = wake.min(since + self.deadline);
+        // While suspended there is no deadline to wake for (resume() restarts it).
+        if let (Some(since), false) = (self.awaiting_since, self.suspended) {
+            wake = wake.min(since.checked_add(self.deadline).unwrap_or(wake));
         }
         KeepaliveAction::Wait(wake.saturating_duration_since(now))
     }
@@ -296,6 +301,19 @@ mod tests {
         k.resume(t0 + 61 * S);
         assert!(!matches!(k.poll(t0 + 62 * S), KeepaliveAction::Dead(_)));
         assert!(matches!(k.poll(t0 + 63 * S), KeepaliveAction::Dead(_)));
+    }
+
+    #[test]
+    fn a_suspended_deadline_does_not_make_the_pinger_spin() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
+        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
+        k.suspend();
+        assert_eq!(
+            k.poll(t0 + 8 * S),
+            KeepaliveAction::Wait(2 * S),
+            "sleeps to the next ping"
+        );
     }
 
     #[test]

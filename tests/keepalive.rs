@@ -286,3 +286,24 @@ fn any_inbound_frame_counts_as_life() {
     running.stop();
     running.join().unwrap();
 }
+
+#[test]
+fn a_slow_open_handler_does_not_look_like_a_missing_hello() {
+    let fake = fake();
+    let client = builder(&fake)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    client.on("open", |_p: &slack_rtm::Payload| {
+        std::thread::sleep(Duration::from_millis(600))
+    });
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    // Well past the timeout after hello was received: still the first connection.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fake.connections_total(), 1);
+    assert!(rx.try_iter().all(|(n, _)| n != "close"));
+    running.stop();
+    running.join().unwrap();
+}

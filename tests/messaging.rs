@@ -270,3 +270,18 @@ fn presence_subscription_is_sent_again_after_a_reconnect() {
     running.stop();
     running.join().unwrap();
 }
+
+#[test]
+fn a_message_queued_before_start_is_never_stranded() {
+    // The pinger must not miss the wake-ups sent while it starts (a lost kick held such
+    // messages for a minute).
+    for _ in 0..20 {
+        let fake = fake();
+        let client = unthrottled(&fake).build().unwrap();
+        let r = client.handle().send_message("C1", "early").unwrap();
+        let running = client.spawn().unwrap();
+        assert!(r.wait(SOON).is_ok());
+        running.stop();
+        running.join().unwrap();
+    }
+}

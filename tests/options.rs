@@ -171,3 +171,24 @@ fn clients_are_send_sync_clone_and_never_show_the_token() {
     assert!(!shown.contains("very-secret"), "{shown}");
     assert!(!shown.contains("proxy-pass"), "{shown}");
 }
+
+#[test]
+fn huge_durations_and_retry_after_do_not_break_the_client() {
+    let fake = fake();
+    fake.push_connect_reply(slack_rtm::testing::ConnectReply::RateLimited {
+        retry_after_secs: u64::MAX,
+    });
+    let client = builder(&fake)
+        .timeout(Duration::MAX)
+        .ping_interval(Duration::MAX)
+        .pong_timeout(Duration::MAX)
+        .healthy_after(Duration::MAX)
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    let err = next_named(&rx, "error");
+    assert!(err["delay_ms"].as_u64().unwrap() <= 3_600_000, "{err}");
+    running.stop();
+    running.join().unwrap();
+}

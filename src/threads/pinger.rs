@@ -13,13 +13,17 @@ use crate::session::KeepaliveAction;
 const IDLE: Duration = Duration::from_secs(60);
 
 pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
-    let mut wait = IDLE;
-    while !shared.wait_kickable(wait) {
+    // Work at once on start: kicks sent before this thread ran are not seen.
+    let mut wait = Duration::ZERO;
+    let mut seen = shared.kicks();
+    while !shared.wait_kickable(wait, seen) {
+        // Sampled before the work, so a kick during it wakes the next wait at once.
+        seen = shared.kicks();
         wait = IDLE;
         let Some(link) = shared.link() else { continue };
-        if !link.hello.load(Ordering::Acquire) {
+        if !link.first_frame.load(Ordering::Acquire) {
             // Slack's first frame is `hello`; a server that never sends it is as good as dead.
-            let limit = shared.config.net.timeout;
+            let limit = shared.config.net.timeout.min(crate::transport::MAX_TIMEOUT);
             let waited = link.opened.elapsed();
             if waited >= limit {
                 log::warn!(
@@ -30,6 +34,10 @@ pub(crate) fn run(shared: Arc<Shared>, handle: RtmHandle) {
             } else {
                 wait = limit - waited;
             }
+            continue;
+        }
+        if !link.hello.load(Ordering::Acquire) {
+            // hello has arrived but its handlers have not run yet: nothing to ping or release.
             continue;
         }
         if let Some(next) = release_messages(&shared, &link) {

@@ -243,6 +243,8 @@ fn pump(
             }
         };
         if !batch.is_empty() {
+            link.first_frame
+                .store(true, std::sync::atomic::Ordering::Release);
             let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
             if !deliver(shared, Some(link), tx, Item::Frames(full)) {
                 return End::Stopped;
