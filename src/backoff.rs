@@ -74,11 +74,14 @@ impl Reconnect {
 
     /// An open connection ended. A connection that stayed up for `healthy_after` resets the
     /// attempt counter, and the first retry after it is immediate.
-    pub(crate) fn after_disconnect(&mut self, now: Instant, jitter: f64) -> Duration {
-        let healthy = self
-            .connected_at
-            .take()
-            .is_some_and(|t| now.duration_since(t) >= self.healthy_after);
+    /// `spoke`: the server sent at least one frame (a silent connection is never healthy).
+    pub(crate) fn after_disconnect(&mut self, now: Instant, spoke: bool, jitter: f64) -> Duration {
+        let healthy = spoke
+            && self
+                .connected_at
+                .take()
+                .is_some_and(|t| now.duration_since(t) >= self.healthy_after);
+        self.connected_at = None;
         if healthy {
             self.attempt = 0;
             return Duration::ZERO;
@@ -134,11 +137,14 @@ mod tests {
         r.after_failure(None, 1.0);
         r.on_connected(t0);
         // Dropped after 5 s: not healthy, the counter keeps growing.
-        assert_eq!(r.after_disconnect(t0 + 5 * S, 1.0), 4 * S);
+        assert_eq!(r.after_disconnect(t0 + 5 * S, true, 1.0), 4 * S);
         r.on_connected(t0 + 10 * S);
-        assert_eq!(r.after_disconnect(t0 + 50 * S, 1.0), Duration::ZERO);
+        assert_eq!(r.after_disconnect(t0 + 50 * S, true, 1.0), Duration::ZERO);
         assert_eq!(r.attempt(), 1);
-        assert_eq!(r.after_failure(None, 1.0), Some(S));
+        // A long but silent connection does not reset the counter.
+        r.on_connected(t0 + 60 * S);
+        assert_eq!(r.after_disconnect(t0 + 100 * S, false, 1.0), S);
+        assert_eq!(r.after_failure(None, 1.0), Some(2 * S));
     }
 
     #[test]

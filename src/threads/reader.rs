@@ -113,6 +113,10 @@ pub(crate) fn run(
             End::Stopped
         };
         shared.set_link(None);
+        if matches!(end, End::Lost { .. }) {
+            // Whatever ended it, this socket is done: release it now, not after the backoff.
+            link.conn.kill();
+        }
         let (code, reason, will_reconnect, delay) = match end {
             End::Stopped => {
                 link.conn.close(1000, "client stopped");
@@ -124,7 +128,9 @@ pub(crate) fn run(
                 (code, reason, false, None)
             }
             End::Lost { code, reason } => {
-                let delay = policy.after_disconnect(Instant::now(), rand::random::<f64>());
+                // A connection that never said anything was not healthy, however long it lasted.
+                let spoke = link.first_frame.load(std::sync::atomic::Ordering::Acquire);
+                let delay = policy.after_disconnect(Instant::now(), spoke, rand::random::<f64>());
                 log::warn!(
                     "disconnected: {reason}; reconnecting in {} ms (attempt {})",
                     delay.as_millis(),
