@@ -307,6 +307,7 @@ impl RtmClient {
             pinger: None,
             dispatcher: None,
             _signals: guard,
+            joined: false,
         };
         let (tx, rx) = crossbeam_channel::bounded::<Item>(shared.config.channel_capacity);
         let (pool_tx, pool_rx) = crossbeam_channel::bounded(shared.config.channel_capacity + 2);
@@ -547,6 +548,8 @@ pub struct Running {
     pinger: Option<JoinHandle<()>>,
     dispatcher: Option<JoinHandle<()>>,
     _signals: Option<SignalGuard>,
+    /// Set once the threads were joined (and the client released).
+    joined: bool,
 }
 
 impl Running {
@@ -588,6 +591,7 @@ impl Running {
         self.shared.signals.store(false, Ordering::SeqCst);
         self._signals = None;
         self.shared.running.store(false, Ordering::SeqCst);
+        self.joined = true;
         result
     }
 }
@@ -597,6 +601,9 @@ impl Drop for Running {
         if self.reader.is_some() || self.pinger.is_some() || self.dispatcher.is_some() {
             self.shared.request_stop();
             let _ = self.join_threads();
+        } else if !self.joined {
+            // A launch that failed before its threads started: release the client.
+            self.shared.running.store(false, Ordering::SeqCst);
         }
     }
 }
