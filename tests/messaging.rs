@@ -233,7 +233,9 @@ fn messages_sent_before_hello_wait_for_it() {
     let running = client.spawn().unwrap();
     next_named(&rx, "open");
     assert_eq!(fake.frames().len(), 0, "nothing before hello");
-    fake.send_hello();
+    // `open` can run before the fake has registered its side of the socket: wait for it.
+    assert!(fake.wait_for_open(1, SOON));
+    assert_eq!(fake.send_hello(), 1);
     assert_eq!(r.wait(SOON).unwrap().text.as_deref(), Some("early"));
     running.stop();
     running.join().unwrap();

@@ -129,7 +129,9 @@ fn sends_fail_with_not_connected_before_hello_and_after_stop() {
         &SendErrorKind::NotConnected
     );
     assert!(!h.is_connected());
-    fake.send_hello();
+    // `open` can run before the fake has registered its side of the socket: wait for it.
+    assert!(fake.wait_for_open(1, SOON));
+    assert_eq!(fake.send_hello(), 1);
     next_named(&rx, "hello");
     assert!(h.is_connected());
     h.typing("C1").unwrap();
