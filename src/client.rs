@@ -13,7 +13,7 @@ use crate::error::{Error, SendError, SendErrorKind};
 use crate::handlers::{Payload, Registry};
 use crate::messaging::{split_text, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 use crate::outbox::{Offer, Outbox, Outgoing, Reply};
-use crate::session::{prepare_outbound, Ids, Keepalive};
+use crate::session::{payload_from_text, prepare_outbound, Ids, Keepalive};
 use crate::signals::{self, SignalGuard};
 use crate::threads::{self, Item};
 use crate::transport::Connection;
@@ -427,7 +427,7 @@ impl RtmHandle {
             return write(&link, prepared.id, prepared.text, None, None)
                 .map(|()| prepared.id)
                 .map_err(|(kind, text)| {
-                    SendError::new(kind, payload_of(&prepared.added_id, text))
+                    SendError::new(kind, payload_from_text(&text, prepared.added_id))
                 });
         }
         let id = prepared.id;
@@ -439,30 +439,29 @@ impl RtmHandle {
         };
         let mut outbox = self.shared.outbox();
         let link = self.connected_link();
-        match outbox.offer(Instant::now(), out, link.is_some(), queue) {
-            Offer::SendNow(out) => match link {
-                Some(link) => write(&link, out.id, out.text, out.reply, Some(&mut outbox))
+        let payload = |text: String| payload_from_text(&text, added_id);
+        match (
+            outbox.offer(Instant::now(), out, link.is_some(), queue),
+            link,
+        ) {
+            (Offer::SendNow(out), Some(link)) => {
+                write(&link, out.id, out.text, out.reply, Some(&mut outbox))
                     .map(|()| id)
-                    .map_err(|(kind, text)| SendError::new(kind, payload_of(&added_id, text))),
-                None => Err(SendError::new(
-                    SendErrorKind::NotConnected,
-                    payload_of(&added_id, out.text),
-                )),
-            },
-            Offer::Queued => {
+                    .map_err(|(kind, text)| SendError::new(kind, payload(text)))
+            }
+            (Offer::SendNow(out), None) | (Offer::NotConnected(out), _) => Err(SendError::new(
+                SendErrorKind::NotConnected,
+                payload(out.text),
+            )),
+            (Offer::Queued, _) => {
                 drop(outbox);
                 log::debug!("message {id} queued (throttle or connection)");
                 self.shared.kick();
                 Ok(id)
             }
-            Offer::Full(out) => Err(SendError::new(
-                SendErrorKind::QueueFull,
-                payload_of(&added_id, out.text),
-            )),
-            Offer::NotConnected(out) => Err(SendError::new(
-                SendErrorKind::NotConnected,
-                payload_of(&added_id, out.text),
-            )),
+            (Offer::Full(out), _) => {
+                Err(SendError::new(SendErrorKind::QueueFull, payload(out.text)))
+            }
         }
     }
 
@@ -492,17 +491,6 @@ impl RtmHandle {
             .link()
             .filter(|l| l.hello.load(Ordering::Acquire))
     }
-}
-
-/// Rebuilds the caller's payload from a serialized frame.
-fn payload_of(added_id: &bool, text: String) -> Value {
-    crate::session::Prepared {
-        id: 0,
-        text,
-        is_message: false,
-        added_id: *added_id,
-    }
-    .into_payload()
 }
 
 /// Writes a frame to `link`. A `message` with a receipt is registered (in `outbox`, which the

@@ -48,14 +48,19 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// The caller's payload, rebuilt from the frame (for errors after serialization).
     pub(crate) fn into_payload(self) -> Value {
-        let mut v: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
-        if self.added_id {
-            if let Some(obj) = v.as_object_mut() {
-                obj.remove("id");
-            }
-        }
-        v
+        payload_from_text(&self.text, self.added_id)
     }
+}
+
+/// The caller's payload, rebuilt from a frame we serialized (`added_id`: drop the id we added).
+pub(crate) fn payload_from_text(text: &str, added_id: bool) -> Value {
+    let mut v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if added_id {
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("id");
+        }
+    }
+    v
 }
 
 /// Validates an outbound payload, gives it an id when it has none, and serializes it.
