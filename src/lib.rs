@@ -249,6 +249,7 @@ mod outbox;
 mod rate;
 mod session;
 mod signals;
+pub mod socket_mode;
 mod threads;
 mod tls;
 mod transport;
