@@ -491,8 +491,8 @@ pub enum DisconnectAction {
     /// Close the socket and stop the client with a typed error (`link_disabled`: reconnecting
     /// cannot help until Socket Mode is switched back on).
     Stop,
-    /// Close this socket, do not replace it at once: back off exponentially (see
-    /// [`CapBackoff`]) and report one `error` event.
+    /// Close this socket, do not replace it at once: back off exponentially (from
+    /// 2 s doubling to 5 min, never below half the step) and report one `error` event.
     BackOff,
 }
 

@@ -9,6 +9,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
 use super::http::{Head, Response};
+use super::socket_mode::{self, OpenAnswer};
 use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
 use super::{ApiCall, ConnectReply};
 
@@ -56,8 +57,26 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
             token: token.clone(),
             at: Instant::now(),
         });
+        state.sm.tap_api(method, &Value::Object(params.clone()));
     }
     shared.notify();
+    if method == "apps.connections.open" {
+        // Socket Mode checks app tokens itself (the `token` option is the bot's).
+        return match socket_mode::open_answer(shared, &head.method, token.as_deref()) {
+            OpenAnswer::Json {
+                status,
+                body,
+                retry_after,
+            } => {
+                let response = Response::json(status, &body);
+                Reply::Respond(match retry_after {
+                    Some(secs) => response.with_header("Retry-After", secs.to_string()),
+                    None => response,
+                })
+            }
+            OpenAnswer::Hang => Reply::Hang,
+        };
+    }
 
     let known = matches!(
         method,
