@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -1084,19 +1083,81 @@ fn sigint_sigterm_and_sighup_stop_tail_with_0() {
 #[test]
 fn a_second_sigint_during_the_stop_exits_130() {
     let fake = fake();
-    // rtm.connect never answers: the stop waits for the connect phase, so the second
-    // SIGINT is sure to arrive during it.
-    fake.push_connect_reply(ConnectReply::Hang);
-    let mut p = tail(&fake, &[]);
-    assert!(fake.wait_for_calls("rtm.connect", 1, SOON));
-    p.signal("INT");
-    p.wait_err("stop signal received");
-    p.signal("INT");
-    let f = p.finish();
-    assert_eq!(f.code(), Some(130), "{:?} / {:?}", f.status, f.err);
-    assert_eq!(f.status.signal(), None);
-    assert!(f.out.is_empty());
-    assert!(f.own_err_lines().is_empty(), "{:?}", f.err);
+    // stdout is a pipe nobody reads: once it is full, the handler printing frames is stuck,
+    // so the graceful stop cannot finish and the second SIGINT is sure to arrive during it.
+    let url = fake.api_url();
+    let mut child = command(
+        &["tail", "--api-url", url.as_str()],
+        &[("SLACK_BOT_TOKEN", TOKEN)],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn slack-rtm");
+    let _stdout = child.stdout.take();
+    let (err_rx, _t) = line_reader(child.stderr.take().expect("stderr"));
+    let mut err = Vec::new();
+    let mut wait_err = |needle: &str| {
+        let deadline = Instant::now() + SOON;
+        while !err.iter().any(|l: &String| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match err_rx.recv_timeout(left) {
+                Ok(l) => err.push(l),
+                Err(_) => panic!("no {needle:?} on stderr: {err:?}"),
+            }
+        }
+    };
+    let pid = child.id().to_string();
+    if !fake.wait_for_open(1, SOON) {
+        let _ = child.kill();
+        panic!("tail never connected");
+    }
+    let kill = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    };
+    // 4 MB of events: far more than a pipe holds.
+    fake.flood(
+        &format!(r#"{{"type":"message","text":"{}"}}"#, "x".repeat(200)),
+        20_000,
+    );
+    // Wait (bounded) until one of its threads is blocked writing the full pipe.
+    let blocked = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| {
+                std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("pipe"))
+            })
+    };
+    let deadline = Instant::now() + SOON;
+    while !blocked() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("tail never blocked on its stdout pipe");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill("-INT");
+    wait_err("stop signal received");
+    kill("-INT");
+    let deadline = Instant::now() + SOON;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("slack-rtm did not exit after the second SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
 }
 
 // ----- serve -----
