@@ -308,7 +308,37 @@ fn spawn_stdin_sender(client: &RtmClient) {
 
 #[cfg(test)]
 mod tests {
-    use super::read_lines;
+    use std::sync::{mpsc, Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::{read_lines, Budget, MAX_HELD_BYTES};
+
+    #[test]
+    fn the_budget_holds_the_reader_back_until_lines_are_sent() {
+        let budget = Arc::new(Budget {
+            held: Mutex::new(0),
+            freed: Condvar::new(),
+        });
+        // A line larger than the budget still passes when nothing is held.
+        budget.take(MAX_HELD_BYTES + 1);
+        budget.give(MAX_HELD_BYTES + 1);
+        budget.take(MAX_HELD_BYTES - 10);
+        let (done_tx, done) = mpsc::channel();
+        let b = budget.clone();
+        let t = std::thread::spawn(move || {
+            b.take(100);
+            done_tx.send(()).unwrap();
+        });
+        assert!(
+            done.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the reader must wait while the budget is used up"
+        );
+        budget.give(MAX_HELD_BYTES - 10);
+        done.recv_timeout(Duration::from_secs(10))
+            .expect("the reader goes on once lines are sent");
+        t.join().unwrap();
+        assert_eq!(*budget.held.lock().unwrap(), 100);
+    }
 
     fn lines(input: &[u8], max: usize) -> Vec<(u64, String)> {
         let mut seen = Vec::new();
