@@ -241,16 +241,19 @@
 mod backoff;
 mod client;
 mod config;
+mod engine;
 mod error;
 pub mod event;
+mod handle;
 mod handlers;
 mod messaging;
 mod outbox;
 mod rate;
+mod registry;
+mod rtm;
 mod session;
 mod signals;
 pub mod socket_mode;
-mod threads;
 mod tls;
 mod transport;
 mod web;
@@ -258,10 +261,11 @@ mod web;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{RtmClient, RtmHandle, Running};
+pub use client::{RtmClient, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
+pub use handle::RtmHandle;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};
