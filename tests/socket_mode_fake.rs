@@ -723,6 +723,10 @@ fn raw_frames_reach_every_socket() {
     assert!(matches!(ws.read().unwrap(), Message::Binary(b) if &b[..] == b"\x00\x01"));
     assert!(fake.send_socket_disconnect(1, "socket_restart"));
     assert_eq!(next_json(&mut ws)["reason"], "socket_restart");
+    let (mut other, _) = connect(&fake);
+    assert!(fake.disconnect_socket(2, "too_many_websockets", Duration::from_millis(50)));
+    assert_eq!(next_json(&mut other)["reason"], "too_many_websockets");
+    assert!(matches!(other.read(), Ok(Message::Close(_))));
     assert!(fake.close_socket(1, 4000, "bye"));
     match ws.read().unwrap() {
         Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 4000),

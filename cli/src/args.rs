@@ -91,15 +91,28 @@ Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage e
 pub fn serve_usage() -> String {
     format!(
         "\
-Usage: slack-rtm serve [--port P] [--token T] [--bench]
+Usage: slack-rtm serve [--port P] [--token T] [--frames] [--bench]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
 as the first line on stdout. Each JSON line typed on stdin (at most {MAX_LINE} bytes) is sent
-as an event to every connected client. Ctrl-C stops it.
+as an event to every connected RTM client. Ctrl-C stops it.
+
+It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
+stdin lines each go to one Socket Mode connection (held until one says hello):
+  !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
+                         events_api envelope with a fresh envelope_id and event_id
+  !command /NAME TEXT    a slash command
+  !interactive JSON      an interaction payload (block_actions, view_submission, shortcut, ...)
+  !disconnect REASON     disconnect with REASON (warning, refresh_requested, link_disabled,
+                         too_many_websockets, ...) to the newest connection; for any reason but
+                         warning the connection is closed 1 s later
 
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token)
+  --frames        print every frame a client sends and every Web API call on stdout, one JSON
+                  line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
+                  and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
   --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
                   and stop when stdin closes
   -h, --help      show this help

@@ -7,13 +7,15 @@
 //! 129 SIGHUP).
 //!
 //! One file per command (`tail`, `serve`, `demo`), plus `args` (flags and usage texts),
-//! `logging`, `signals` and `bench` (the `serve --bench` driver protocol).
+//! `logging`, `signals`, `bench` (the `serve --bench` driver protocol) and `serve_socket`
+//! (`serve`'s Socket Mode stdin commands and `--frames`).
 
 mod args;
 mod bench;
 mod demo;
 mod logging;
 mod serve;
+mod serve_socket;
 mod signals;
 mod tail;
 

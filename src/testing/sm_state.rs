@@ -177,8 +177,9 @@ pub(crate) enum SmCmd {
     Text(Utf8Bytes),
     /// Write a binary frame.
     Binary(Vec<u8>),
-    /// Send `disconnect` with this reason (the socket then gets no more envelopes).
-    Disconnect(String),
+    /// Send `disconnect` with this reason (the socket then gets no more envelopes), and close
+    /// cleanly this long after, if given.
+    Disconnect(String, Option<Duration>),
     /// warning (after `warning_lead`, if any), then refresh_requested, then close.
     Refresh {
         warning_lead: Option<Duration>,

@@ -470,9 +470,12 @@ impl Session {
             }
             SmCmd::Text(text) => self.write(Message::Text(text))?,
             SmCmd::Binary(bytes) => self.write(Message::Binary(Bytes::from(bytes)))?,
-            SmCmd::Disconnect(reason) => {
+            SmCmd::Disconnect(reason, close_after) => {
                 self.set_accepting(false);
                 self.write(Message::text(disconnect_frame(self.id, &reason)))?;
+                if let Some(after) = close_after {
+                    self.timers.push((Instant::now() + after, Timer::Close));
+                }
             }
             SmCmd::Refresh {
                 warning_lead,

@@ -707,7 +707,17 @@ impl FakeSlack {
     /// [`FakeSlack::close_socket`], or use [`FakeSlack::refresh_socket`] for the whole
     /// sequence). False if `conn` is not open.
     pub fn send_socket_disconnect(&self, conn: u64, reason: &str) -> bool {
-        self.to_socket(conn, SmCmd::Disconnect(reason.to_owned()))
+        self.to_socket(conn, SmCmd::Disconnect(reason.to_owned(), None))
+    }
+
+    /// Sends `disconnect` with `reason` on socket `conn` like
+    /// [`FakeSlack::send_socket_disconnect`], then closes it cleanly `close_after` later, as
+    /// Slack does. False if `conn` is not open.
+    pub fn disconnect_socket(&self, conn: u64, reason: &str, close_after: Duration) -> bool {
+        self.to_socket(
+            conn,
+            SmCmd::Disconnect(reason.to_owned(), Some(close_after)),
+        )
     }
 
     /// Refreshes socket `conn` like Slack every few hours: `disconnect` `warning` (when
@@ -800,8 +810,10 @@ impl FakeSlack {
         if disabled {
             for conn in state.sm.conns.values_mut() {
                 conn.accepting = false;
-                let _ = conn.tx.send(SmCmd::Disconnect("link_disabled".into()));
-                let _ = conn.tx.send(SmCmd::Close(1000, Utf8Bytes::from_static("")));
+                let _ = conn.tx.send(SmCmd::Disconnect(
+                    "link_disabled".into(),
+                    Some(Duration::ZERO),
+                ));
             }
         }
     }
