@@ -99,6 +99,8 @@ pub enum AckErrorKind {
     ConnectionGone,
     /// The client is stopping.
     Stopped,
+    /// The request is not an envelope (`hello`, `disconnect`, a pseudo-event): nothing to ack.
+    NotAnEnvelope,
 }
 
 impl fmt::Display for AckErrorKind {
@@ -123,6 +125,7 @@ impl fmt::Display for AckErrorKind {
                 f.write_str("the connection the envelope came on has gone")
             }
             AckErrorKind::Stopped => f.write_str("the client is stopping"),
+            AckErrorKind::NotAnEnvelope => f.write_str("only envelopes are acked"),
         }
     }
 }
@@ -252,6 +255,7 @@ impl AckSlot {
     }
 
     /// An envelope the reader acked on arrival (its `AckMode::Immediate` ack is already out).
+    #[cfg(test)]
     pub(crate) fn acked_on_arrival(envelope_id: &str, arrived: Instant) -> AckSlot {
         AckSlot {
             envelope_id: envelope_id.to_owned(),
@@ -262,6 +266,7 @@ impl AckSlot {
     }
 
     /// The envelope id.
+    #[cfg(test)]
     pub(crate) fn envelope_id(&self) -> &str {
         &self.envelope_id
     }

@@ -62,11 +62,13 @@ impl Dedupe {
     }
 
     /// Duplicates suppressed so far.
+    #[cfg(test)]
     pub(crate) fn duplicates(&self) -> u64 {
         self.duplicates
     }
 
     /// Ids remembered now.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.seen.len()
     }

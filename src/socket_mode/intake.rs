@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use super::ack::{acked_by_reader, bare_ack, AckMode};
 use super::dedupe::Dedupe;
-use super::rules::{Envelope, EnvelopeKind, Frame, Peek};
+#[cfg(test)]
+use super::rules::Frame;
+use super::rules::{Envelope, EnvelopeKind, Peek};
 
 /// What the reader knows about an envelope, from [`Peek`] or from a full [`Frame`].
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,7 @@ impl<'a> Arrival<'a> {
     }
 
     /// The envelope facts of a parsed frame, if it is an envelope.
+    #[cfg(test)]
     pub(crate) fn from_frame(frame: &'a Frame) -> Option<Arrival<'a>> {
         match frame {
             Frame::Envelope(envelope) => Some(Arrival::from_envelope(envelope)),

@@ -47,33 +47,22 @@
 //! last 10 minutes ([`DEDUPE_TTL`]) is acked and not dispatched again; a retry of an event never
 //! seen is dispatched like a first delivery.
 
-// The crate-private halves of these modules are used by the client on the engine branch; until
-// it lands only the unit tests call them.
-#[allow(dead_code)] // reason: crate-private API wired in by SocketModeClient (engine branch)
 mod ack;
-#[allow(dead_code)] // reason: crate-private API wired in by SocketModeClient (engine branch)
+mod client;
+mod config;
 mod dedupe;
-#[allow(dead_code)] // reason: crate-private API wired in by SocketModeClient (engine branch)
+mod dispatch;
 mod intake;
-#[allow(dead_code)] // reason: crate-private API wired in by SocketModeClient (engine branch)
+mod request;
 mod rules;
 
 pub use ack::{AckError, AckErrorKind, AckMode, AckedBy, DEFAULT_ACK_DEADLINE, MAX_ACK_BYTES};
+pub use client::{Running, SocketModeClient, SocketModeHandle};
+pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
+pub use request::Request;
 pub use rules::{
     is_fatal_open_code, DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
     DEFAULT_CONNECTION_TIME, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS,
     MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
-};
-
-#[allow(unused_imports)] // reason: wired in by SocketModeClient on the engine branch
-pub(crate) use ack::{acked_by_reader, build_ack, AckSlot};
-#[allow(unused_imports)] // reason: wired in by SocketModeClient on the engine branch
-pub(crate) use dedupe::Dedupe;
-#[allow(unused_imports)] // reason: wired in by SocketModeClient on the engine branch
-pub(crate) use intake::{intake, Arrival, Intake};
-#[allow(unused_imports)] // reason: wired in by SocketModeClient on the engine branch
-pub(crate) use rules::{
-    check_ack_deadline, check_app_token, check_connections, check_keepalive, judge_open_answer,
-    open_error_is_fatal, peek, with_debug_reconnects, CapBackoff, Keepalive, OpenVerdict, Peek,
 };

@@ -109,115 +109,11 @@ pub(crate) fn with_debug_reconnects(url: &str) -> String {
 
 // ----- apps.connections.open -----
 
-/// `apps.connections.open` error codes that no retry can fix: one call, then a typed error.
-///
-/// Authentication and permission failures, retired methods and malformed requests; `ok:false`
-/// codes not listed here (and HTTP 429, 5xx, network errors, an answer without `url`) are
-/// retried with backoff.
-pub const OPEN_FATAL_CODES: &[&str] = &[
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "no_permission",
-    "missing_scope",
-    "not_allowed_token_type",
-    "missing_args",
-    "is_bot",
-    "forbidden_team",
-    "access_denied",
-    "ekm_access_denied",
-    "two_factor_setup_required",
-    "enterprise_is_restricted",
-    "user_removed_from_team",
-    "team_disabled",
-    "method_deprecated",
-    "deprecated_endpoint",
-    "insecure_request",
-    "invalid_arguments",
-    "invalid_arg_name",
-    "invalid_array_arg",
-    "invalid_charset",
-    "invalid_form_data",
-    "invalid_post_type",
-    "missing_post_type",
-    "invalid_json",
-    "json_not_object",
-    "unknown_method",
-];
-
-/// What to do with one `apps.connections.open` answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OpenVerdict {
-    /// Dial this single-use websocket URL now.
-    Dial(String),
-    /// Stop: no retry can fix this (`code` is Slack's error code or `http_<status>`).
-    Fatal {
-        /// Slack's error code, or `http_<status>`.
-        code: String,
-    },
-    /// Back off and call again (with a fresh call: tickets are single-use).
-    Retry {
-        /// Slack's error code, `http_<status>`, or `no_url`.
-        code: String,
-        /// The `Retry-After` header, a floor for the backoff.
-        retry_after: Option<Duration>,
-    },
-}
-
-/// Judges an `apps.connections.open` answer from its HTTP status, its body (parsed JSON, or
-/// `Value::Null` when it was not JSON) and its `Retry-After` header.
-pub(crate) fn judge_open_answer(
-    status: u16,
-    body: &Value,
-    retry_after: Option<Duration>,
-) -> OpenVerdict {
-    let code = body
-        .get("error")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("http_{status}"));
-    if status == 429 {
-        return OpenVerdict::Retry { code, retry_after };
-    }
-    if matches!(status, 401 | 403 | 404) {
-        return OpenVerdict::Fatal { code };
-    }
-    if !(200..300).contains(&status) {
-        return OpenVerdict::Retry { code, retry_after };
-    }
-    if body.get("ok").and_then(Value::as_bool) != Some(true) {
-        return if is_fatal_open_code(&code) {
-            OpenVerdict::Fatal { code }
-        } else {
-            OpenVerdict::Retry { code, retry_after }
-        };
-    }
-    match body.get("url").and_then(Value::as_str) {
-        Some(url) if !url.is_empty() => OpenVerdict::Dial(url.to_owned()),
-        _ => OpenVerdict::Retry {
-            code: "no_url".into(),
-            retry_after,
-        },
-    }
-}
+pub use crate::error::OPEN_FATAL_CODES;
 
 /// Whether an `apps.connections.open` error code is fatal (see [`OPEN_FATAL_CODES`]).
 pub fn is_fatal_open_code(code: &str) -> bool {
     OPEN_FATAL_CODES.contains(&code)
-}
-
-/// Whether a failed `apps.connections.open` call must stop the client: an [`Error::Api`] with a
-/// fatal code or HTTP 401/403/404, or a configuration error. Everything else is retried.
-pub(crate) fn open_error_is_fatal(error: &Error) -> bool {
-    match error {
-        Error::Api { status, code, .. } => {
-            *status != 429 && (matches!(status, 401 | 403 | 404) || is_fatal_open_code(code))
-        }
-        Error::Config(_) | Error::Url(_) => true,
-        _ => false,
-    }
 }
 
 // ----- frames -----
@@ -636,56 +532,6 @@ pub(crate) fn peek(text: &str) -> Peek<'_> {
 
 // ----- keepalive and backoff -----
 
-/// The keepalive clock of one socket: websocket pings every `ping_interval`, and any inbound
-/// frame (Slack's pings, pongs, data) as life. Dead after `pong_timeout` of silence, unless the
-/// verdict is suspended (the reader waits behind slow handlers).
-#[derive(Debug, Clone)]
-pub(crate) struct Keepalive {
-    ping_interval: Duration,
-    pong_timeout: Duration,
-    last_inbound: Instant,
-    last_ping: Instant,
-}
-
-impl Keepalive {
-    /// A clock for a socket opened at `now`.
-    pub(crate) fn new(ping_interval: Duration, pong_timeout: Duration, now: Instant) -> Keepalive {
-        Keepalive {
-            ping_interval,
-            pong_timeout,
-            last_inbound: now,
-            last_ping: now,
-        }
-    }
-
-    /// Any frame arrived (a ping, a pong, data).
-    pub(crate) fn on_inbound(&mut self, now: Instant) {
-        self.last_inbound = self.last_inbound.max(now);
-    }
-
-    /// When the next ping is due.
-    pub(crate) fn ping_due(&self) -> Instant {
-        self.last_ping + self.ping_interval
-    }
-
-    /// A ping was written at `now`.
-    pub(crate) fn on_ping(&mut self, now: Instant) {
-        self.last_ping = now;
-    }
-
-    /// When the socket counts as dead if nothing arrives before.
-    pub(crate) fn dead_at(&self) -> Instant {
-        self.last_inbound + self.pong_timeout
-    }
-
-    /// Whether the socket is dead at `now`. `suspended`: the reader is blocked behind slow
-    /// handlers, so silence proves nothing; the clock restarts when it resumes (call
-    /// [`Keepalive::on_inbound`]).
-    pub(crate) fn is_dead(&self, now: Instant, suspended: bool) -> bool {
-        !suspended && now >= self.dead_at()
-    }
-}
-
 /// The delay after `too_many_websockets`: exponential from [`CAP_BACKOFF_BASE`] to
 /// [`CAP_BACKOFF_CAP`], with *equal* jitter (never below half the step), so that a client over
 /// the cap never storms Slack. Reset once a socket says `hello`.
@@ -792,60 +638,14 @@ mod tests {
     }
 
     #[test]
-    fn open_answers_are_judged() {
-        let ra = Some(7 * S);
-        let table: Vec<(u16, Value, OpenVerdict)> = vec![
-            (
-                200,
-                json!({"ok": true, "url": "wss://x/link/?ticket=1"}),
-                OpenVerdict::Dial("wss://x/link/?ticket=1".into()),
-            ),
-            (
-                200,
-                json!({"ok": true}),
-                OpenVerdict::Retry {
-                    code: "no_url".into(),
-                    retry_after: ra,
-                },
-            ),
-            (
-                429,
-                json!({"ok": false, "error": "ratelimited"}),
-                OpenVerdict::Retry {
-                    code: "ratelimited".into(),
-                    retry_after: ra,
-                },
-            ),
-            (
-                503,
-                Value::Null,
-                OpenVerdict::Retry {
-                    code: "http_503".into(),
-                    retry_after: ra,
-                },
-            ),
-            (
-                401,
-                Value::Null,
-                OpenVerdict::Fatal {
-                    code: "http_401".into(),
-                },
-            ),
-            (
-                404,
-                Value::Null,
-                OpenVerdict::Fatal {
-                    code: "http_404".into(),
-                },
-            ),
-        ];
-        for (status, body, expected) in table {
-            assert_eq!(
-                judge_open_answer(status, &body, ra),
-                expected,
-                "{status} {body}"
-            );
-        }
+    fn open_errors_are_classified_by_the_socket_mode_list() {
+        let api = |status, code: &str| Error::Api {
+            method: OPEN_METHOD.into(),
+            status,
+            code: code.into(),
+            body: Value::Null,
+            retry_after: None,
+        };
         let fatal = [
             "invalid_auth",
             "not_authed",
@@ -868,12 +668,8 @@ mod tests {
             "missing_post_type",
         ];
         for code in fatal {
-            let body = json!({"ok": false, "error": code});
-            assert_eq!(
-                judge_open_answer(200, &body, None),
-                OpenVerdict::Fatal { code: code.into() },
-                "{code}"
-            );
+            assert!(api(200, code).is_fatal(), "{code}");
+            assert!(is_fatal_open_code(code), "{code}");
         }
         let retryable = [
             "internal_error",
@@ -886,35 +682,23 @@ mod tests {
             "something_new",
         ];
         for code in retryable {
-            let body = json!({"ok": false, "error": code});
-            assert!(
-                matches!(
-                    judge_open_answer(200, &body, None),
-                    OpenVerdict::Retry { .. }
-                ),
-                "{code}"
-            );
+            assert!(!api(200, code).is_fatal(), "{code}");
+            assert!(api(200, code).is_retryable(), "{code}");
         }
-    }
-
-    #[test]
-    fn open_errors_from_the_web_layer_are_classified() {
-        let api = |status, code: &str| Error::Api {
-            method: OPEN_METHOD.into(),
-            status,
-            code: code.into(),
+        assert!(api(403, "http_403").is_fatal());
+        assert!(api(404, "http_404").is_fatal());
+        assert!(!api(429, "ratelimited").is_fatal());
+        assert!(!api(500, "http_500").is_fatal());
+        assert!(Error::LinkDisabled.is_fatal());
+        // The RTM rule is unchanged: accesslimited stays fatal for rtm.connect.
+        let rtm = Error::Api {
+            method: "rtm.connect".into(),
+            status: 200,
+            code: "accesslimited".into(),
             body: Value::Null,
             retry_after: None,
         };
-        assert!(open_error_is_fatal(&api(200, "invalid_auth")));
-        assert!(open_error_is_fatal(&api(200, "missing_args")));
-        assert!(open_error_is_fatal(&api(403, "http_403")));
-        assert!(!open_error_is_fatal(&api(200, "accesslimited")));
-        assert!(!open_error_is_fatal(&api(429, "ratelimited")));
-        assert!(!open_error_is_fatal(&api(500, "http_500")));
-        assert!(!open_error_is_fatal(&Error::NoUrl {
-            method: OPEN_METHOD.into()
-        }));
+        assert!(rtm.is_fatal());
     }
 
     fn envelope(frame: Value) -> Envelope {
@@ -1098,21 +882,6 @@ mod tests {
         ] {
             assert_eq!(peek(unclear), Peek::Unclear, "{unclear}");
         }
-    }
-
-    #[test]
-    fn keepalive_counts_any_inbound_frame_and_can_be_suspended() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(10 * S, 20 * S, t0);
-        assert_eq!(k.ping_due(), t0 + 10 * S);
-        k.on_ping(t0 + 10 * S);
-        assert_eq!(k.ping_due(), t0 + 20 * S);
-        assert!(!k.is_dead(t0 + 19 * S, false));
-        assert!(k.is_dead(t0 + 20 * S, false));
-        assert!(!k.is_dead(t0 + 30 * S, true), "suspended behind handlers");
-        k.on_inbound(t0 + 15 * S);
-        k.on_inbound(t0 + 12 * S); // late report of an older frame: ignored
-        assert_eq!(k.dead_at(), t0 + 35 * S);
     }
 
     #[test]
