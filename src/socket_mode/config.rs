@@ -10,37 +10,21 @@ use super::rules::{
     check_ack_deadline, check_app_token, check_connections, check_keepalive, DEFAULT_PING_INTERVAL,
     DEFAULT_PONG_TIMEOUT,
 };
+use super::settings::SmConfig;
 use crate::config::{defaults, NetConfig, Token};
 use crate::error::Error;
 
-/// The full configuration of a [`SocketModeClient`].
-#[derive(Debug, Clone)]
-pub(crate) struct SmConfig {
-    /// The app token and everything about reaching Slack.
-    pub net: NetConfig,
-    /// The bot token for handlers' Web API client.
-    pub bot_token: Option<Token>,
-    pub auto_reconnect: bool,
-    pub ping_interval: Duration,
-    pub pong_timeout: Duration,
-    pub handle_signals: bool,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
-    pub healthy_after: Duration,
-    pub connect_burst: u32,
-    pub connect_interval: Duration,
-    pub max_attempts: Option<u32>,
-    pub max_message_size: usize,
-    pub channel_capacity: usize,
-    pub connections: usize,
-    pub debug_reconnects: bool,
-    pub ack_deadline: Duration,
-    pub event_ack: AckMode,
-    pub dedupe: bool,
-}
-
 fn capped(d: Duration) -> Duration {
     d.min(crate::transport::MAX_TIMEOUT)
+}
+
+impl SocketModeClient {
+    /// Starts building a client for `app_token`, an app-level token (`xapp-…`, scope
+    /// `connections:write`). A bot or user token is a [`build`](SocketModeClientBuilder::build)
+    /// error.
+    pub fn builder(app_token: &str) -> SocketModeClientBuilder {
+        SocketModeClientBuilder::new(app_token)
+    }
 }
 
 /// Builds a [`SocketModeClient`]. Created by [`SocketModeClient::builder`].

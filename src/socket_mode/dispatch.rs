@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::ack::{acked_by_reader, AckedBy};
-use super::client::{SocketMode, SocketModeHandle};
 use super::request::{Acker, Request, SmHandler};
 use super::rules::{DisconnectReason, Envelope, Frame};
+use super::state::{SocketMode, SocketModeHandle};
 use crate::engine::link::Link;
 use crate::engine::protocol::Dispatch;
 use crate::engine::rules::client_error;

@@ -55,9 +55,11 @@ mod dispatch;
 mod intake;
 mod request;
 mod rules;
+mod settings;
+mod state;
 
 pub use ack::{AckError, AckErrorKind, AckMode, AckedBy, DEFAULT_ACK_DEADLINE, MAX_ACK_BYTES};
-pub use client::{Running, SocketModeClient, SocketModeHandle};
+pub use client::{Running, SocketModeClient};
 pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
 pub use request::Request;
@@ -66,3 +68,4 @@ pub use rules::{
     DEFAULT_CONNECTION_TIME, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS,
     MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
 };
+pub use state::SocketModeHandle;

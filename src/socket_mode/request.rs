@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::ack::{AckError, AckErrorKind, AckedBy};
-use super::client::{SocketMode, SocketModeHandle};
+use super::state::{SocketMode, SocketModeHandle};
 use crate::web::WebClient;
 
 /// What a Socket Mode handler receives: the name it was dispatched under, the envelope (or the
