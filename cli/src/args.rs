@@ -33,6 +33,7 @@ Usage: slack-rtm <command> [flags]
 
 Commands:
   tail    connect and print every frame Slack sends, one per line; send stdin lines
+  socket  the same in Socket Mode (SLACK_APP_TOKEN): print every frame, ack every envelope
   serve   run the embedded fake Slack on loopback
   demo    run the hello bot against the embedded fake Slack and print the conversation
 

@@ -17,6 +17,7 @@ mod logging;
 mod serve;
 mod serve_socket;
 mod signals;
+mod socket;
 mod tail;
 
 use std::process::ExitCode;
@@ -34,13 +35,14 @@ fn main() -> ExitCode {
     };
     let Some((command, rest)) = args.split_first() else {
         eprintln!(
-            "slack-rtm: missing command (tail, serve or demo); run `slack-rtm --help` for usage"
+            "slack-rtm: missing command (tail, socket, serve or demo); run `slack-rtm --help` for usage"
         );
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
         "tail" => tail::run(rest),
         "serve" => serve::run(rest),
+        "socket" => socket::run(rest),
         "demo" => demo::run(rest),
         "-h" | "--help" | "help" => {
             println!("{}", args::usage());
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
         Err(Usage(msg)) => {
             // One line: the contract is "one clear line on stderr" for every failure.
             let help = match command.as_str() {
-                "tail" | "serve" | "demo" => format!("slack-rtm {command} --help"),
+                "tail" | "serve" | "demo" | "socket" => format!("slack-rtm {command} --help"),
                 _ => "slack-rtm --help".to_string(),
             };
             eprintln!("slack-rtm: {msg}; run `{help}` for usage");
