@@ -230,6 +230,76 @@
 //! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
 //! client, not on the class; `start()` returns an error instead of raising in a loop.
 //!
+//! # Socket Mode
+//!
+//! RTM is closed to new Slack apps; **Socket Mode** is how an app receives Events API events,
+//! slash commands and interactions over a websocket it opens itself (no public URL). The
+//! [`socket_mode::SocketModeClient`] runs on the same engine as [`RtmClient`] (the same three
+//! threads, transport, proxy and TLS options, reconnect policy, signals and stop):
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use slack_rtm::socket_mode::{Request, SocketModeClient};
+//! use slack_rtm::PostMessage;
+//!
+//! let client = SocketModeClient::builder(&std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
+//!     .bot_token(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! client.on("app_mention", |r: &Request| {
+//!     let Some(event) = r.event() else { return };
+//!     let channel = event["channel"].as_str().unwrap_or_default();
+//!     let ts = event["ts"].as_str().unwrap_or_default();
+//!     r.web_client
+//!         .chat_post_message_with(&PostMessage::new(channel, "Hi!").thread_ts(ts))
+//!         .ok();
+//! });
+//! client.on("/deploy", |r: &Request| {
+//!     r.ack_with(json!({"text": "deploying"})).ok();
+//! });
+//! client.start()?; // until Ctrl-C
+//! # Ok::<(), slack_rtm::Error>(())
+//! ```
+//!
+//! - **Tokens.** The app-level token (`xapp-…`, scope `connections:write`) opens the socket;
+//!   a bot or user token there is a `build()` error. The bot token (`xoxb-…`,
+//!   [`bot_token`](socket_mode::SocketModeClientBuilder::bot_token)) is for the handlers' Web
+//!   API calls.
+//! - **Connecting.** Every connection starts with a fresh `apps.connections.open` (the URL is
+//!   single-use). Fatal answers ([`socket_mode::OPEN_FATAL_CODES`], HTTP 401/403/404) stop after
+//!   one call; others are retried with the RTM backoff and connect-rate gate.
+//! - **Names.** Each envelope is dispatched under its inner name (`app_mention`, `/deploy`,
+//!   `block_actions`, ...; `app_rate_limited` for an `events_api` envelope without an event),
+//!   then its type (`events_api`, `slash_commands`, `interactive`), then `"*"`; unknown types
+//!   as `unknown`. Also `hello`, `disconnect`, and the pseudo-events `open`, `close`, `error`.
+//! - **Acks and the 3 s rule.** Slack redelivers events not acked within 3 s. Events are acked
+//!   by the reader thread as soon as they arrive ([`socket_mode::AckMode::Immediate`]), so slow
+//!   handlers never delay an ack. Slash commands and interactions wait for their handlers, which
+//!   may answer with [`Request::ack_with`](socket_mode::Request::ack_with); when the handlers
+//!   return without acking, a bare ack goes at once; at the ack deadline (2.5 s) a bare ack goes
+//!   anyway, an `error` event of kind `late_ack` follows, and a later `ack_with` fails. An ack of
+//!   20,480 bytes or more is refused locally (Slack drops it) and the payload comes back.
+//! - **Retries and dedupe.** A redelivered event (`retry_attempt` 1–3, `retry_reason`
+//!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
+//!   dispatched again; a retry of an event never seen is dispatched.
+//! - **Refresh.** Slack refreshes each socket about every 5 hours (`disconnect` `warning`, then
+//!   `refresh_requested`); the client reconnects with a fresh URL. Events in flight are
+//!   redelivered by Slack; for now the client closes the old socket before opening the new one.
+//!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
+//!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
+//!   never below half the step) with one `error` event.
+//! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
+//!   ~10 s) counts as life; 20 s of silence replaces the connection.
+//!
+//! | Python `slack_sdk.socket_mode` / Bolt | slack-rtm |
+//! |---|---|
+//! | `SocketModeClient(app_token=..., web_client=WebClient(token=...))` | [`SocketModeClient::builder`](socket_mode::SocketModeClient::builder)`(app_token).bot_token(..).build()?` |
+//! | `client.socket_mode_request_listeners.append(f)` | `client.on("*", f)` (or by name) |
+//! | `client.send_socket_mode_response(SocketModeResponse(envelope_id))` | automatic; or [`Request::ack`](socket_mode::Request::ack) |
+//! | `SocketModeResponse(envelope_id, payload={...})` / Bolt `ack({...})` | [`Request::ack_with`](socket_mode::Request::ack_with)`(json!({...}))` |
+//! | `req.type`, `req.envelope_id`, `req.payload`, `req.retry_attempt` | `r.kind`, `r.envelope_id`, `r.payload`, `r.retry_attempt` |
+//! | Bolt `@app.event("app_mention")`, `@app.command("/deploy")`, `@app.action(...)` | `client.on("app_mention", ..)`, `client.on("/deploy", ..)`, `client.on("block_actions", ..)` |
+//! | `client.connect()` / `SocketModeHandler(app, token).start()` | [`spawn`](socket_mode::SocketModeClient::spawn) / [`start`](socket_mode::SocketModeClient::start) |
+//!
 //! # Testing your bot
 //!
 //! [`testing::FakeSlack`] (feature `testing`, on by default) is a real local server on

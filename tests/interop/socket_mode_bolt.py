@@ -4,10 +4,22 @@ payload. Runs until its stdin closes. Environment: SLACK_API_URL, SLACK_APP_TOKE
 SLACK_BOT_TOKEN."""
 import os
 import sys
+import threading
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.web import WebClient
+
+
+_lock = threading.Lock()
+
+
+def emit(line: str) -> None:
+    """One whole line per call: listeners run on a thread pool."""
+    with _lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
 
 token = os.environ["SLACK_BOT_TOKEN"]
 app = App(token=token, client=WebClient(token=token, base_url=os.environ["SLACK_API_URL"]))
@@ -16,18 +28,18 @@ app = App(token=token, client=WebClient(token=token, base_url=os.environ["SLACK_
 @app.event("app_mention")
 def mention(event, say):
     say(text="hi from bolt", thread_ts=event["ts"])
-    print("event", event["type"], flush=True)
+    emit(f"event {event['type']}")
 
 
 @app.command("/deploy")
 def deploy(ack, command):
     ack("deploying " + command["text"])
-    print("command", command["command"], flush=True)
+    emit(f"command {command['command']}")
 
 
 handler = SocketModeHandler(app, os.environ["SLACK_APP_TOKEN"])
 handler.connect()
-print("connected", flush=True)
+emit("connected")
 sys.stdin.read()
 handler.close()
-print("closed", flush=True)
+emit("closed")
