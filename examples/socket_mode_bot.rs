@@ -32,7 +32,10 @@ fn on_mention(r: &Request) {
 
 /// `/deploy TARGET`: the answer travels in the ack, within Slack's 3 seconds.
 fn on_deploy(r: &Request) {
-    let target = r.payload["text"].as_str().filter(|t| !t.is_empty()).unwrap_or("staging");
+    let target = r.payload["text"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("staging");
     let answer = json!({"response_type": "in_channel", "text": format!("Deploying to {target}…")});
     if let Err(e) = r.ack_with(answer) {
         eprintln!("the /deploy answer was not sent: {e}");
@@ -57,7 +60,11 @@ fn register(client: &SocketModeClient) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let env = |name| std::env::var(name).ok().filter(|t: &String| !t.trim().is_empty());
+    let env = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|t: &String| !t.trim().is_empty())
+    };
     match (env("SLACK_APP_TOKEN"), env("SLACK_BOT_TOKEN")) {
         (Some(app), Some(bot)) => run_for_real(&app, &bot),
         _ => run_offline(),
@@ -104,9 +111,15 @@ fn run_offline() -> Result<(), Box<dyn std::error::Error>> {
     running.join()?;
     for ack in fake.socket_acks() {
         let latency = ack.latency.unwrap_or_default();
-        println!("ack of {} after {latency:?}: {:?}", ack.envelope_id, ack.payload);
+        println!(
+            "ack of {} after {latency:?}: {:?}",
+            ack.envelope_id, ack.payload
+        );
     }
-    println!("/deploy answered in its ack: {}", answer.payload.unwrap_or_default());
+    println!(
+        "/deploy answered in its ack: {}",
+        answer.payload.unwrap_or_default()
+    );
     for m in fake.posted_messages() {
         println!("fake Slack received chat.postMessage: {m}");
     }
