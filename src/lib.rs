@@ -282,8 +282,10 @@
 //!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
 //!   dispatched again; a retry of an event never seen is dispatched.
 //! - **Refresh.** Slack refreshes each socket about every 5 hours (`disconnect` `warning`, then
-//!   `refresh_requested`); the client reconnects with a fresh URL. Events in flight are
-//!   redelivered by Slack; for now the client closes the old socket before opening the new one.
+//!   about 10 s later `refresh_requested`). The client keeps using the socket after `warning`
+//!   and reconnects with a fresh URL at `refresh_requested`; for now it closes the old socket
+//!   before opening the new one (one reconnect's gap: events sent meanwhile are redelivered by
+//!   Slack).
 //!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
 //!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
 //!   never below half the step) with one `error` event.

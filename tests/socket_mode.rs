@@ -367,11 +367,22 @@ fn a_refresh_reconnects_and_loses_no_envelope() {
     assert!(fake.wait_for_socket_ready(1, SOON));
     assert!(fake.refresh_socket(
         1,
-        Some(Duration::from_millis(50)),
+        Some(Duration::from_millis(400)),
         Duration::from_millis(500)
     ));
     let disconnect = wait_for(&all, "disconnect");
     assert_eq!(disconnect.3["reason"], "warning");
+    // After `warning` the socket stays in use: this envelope is handled and acked on it.
+    let between = fake.send_event(json!({"type": "message", "text": "after the warning"}));
+    let ack = fake.wait_for_socket_ack(&between, SOON).expect("acked");
+    assert_eq!(ack.conn, 1);
+    assert_eq!(
+        fake.socket_connections_total(),
+        1,
+        "no reconnect at the warning"
+    );
+    let disconnect = wait_for(&all, "disconnect");
+    assert_eq!(disconnect.3["reason"], "refresh_requested");
     // Sent while the client replaces the socket: delivered on the new one (if the old socket
     // swallowed it, Slack redelivers it there as a retry).
     let id = fake.send_event(json!({"type": "message", "text": "during the refresh"}));

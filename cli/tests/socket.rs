@@ -125,8 +125,8 @@ fn prints_every_frame_once_and_acks_every_envelope() {
 
     fake.send_shortcut("s");
     assert_eq!(socket.next_json()["payload"]["type"], "shortcut");
-    assert!(fake.send_socket_disconnect(1, "warning"));
-    assert_eq!(socket.next_json()["reason"], "warning");
+    assert!(fake.send_socket_disconnect(1, "refresh_requested"));
+    assert_eq!(socket.next_json()["reason"], "refresh_requested");
     // The client reconnects after the disconnect; then the command ends it (--exit-on).
     assert!(fake.wait_for_socket_ready(1, SOON));
     let cmd = fake.send_slash_command("/deploy", "prod");

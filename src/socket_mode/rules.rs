@@ -365,9 +365,10 @@ impl DisconnectReason {
         match self {
             DisconnectReason::LinkDisabled => DisconnectAction::Stop,
             DisconnectReason::TooManyWebsockets => DisconnectAction::BackOff,
-            DisconnectReason::Warning
-            | DisconnectReason::RefreshRequested
-            | DisconnectReason::Other(_) => DisconnectAction::Refresh,
+            DisconnectReason::Warning => DisconnectAction::Warned,
+            DisconnectReason::RefreshRequested | DisconnectReason::Other(_) => {
+                DisconnectAction::Refresh
+            }
         }
     }
 }
@@ -380,7 +381,11 @@ impl fmt::Display for DisconnectReason {
 
 /// What a `disconnect` asks of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DisconnectAction {
+    /// `warning`: keep using the socket, Slack still delivers on it; `refresh_requested`
+    /// follows in about 10 s. (A client with a spare socket opens the replacement now.)
+    Warned,
     /// Make before break: open the replacement socket now; when its `hello` arrives, stop
     /// reading envelopes from the old one, let its acks go out, then close it (bounded).
     Refresh,
@@ -822,7 +827,7 @@ mod tests {
     #[test]
     fn disconnect_reasons_map_to_actions() {
         let table = [
-            ("warning", DisconnectAction::Refresh),
+            ("warning", DisconnectAction::Warned),
             ("refresh_requested", DisconnectAction::Refresh),
             ("link_disabled", DisconnectAction::Stop),
             ("too_many_websockets", DisconnectAction::BackOff),

@@ -151,8 +151,14 @@ impl SocketMode {
     }
 
     /// What a `disconnect` asks of the reader.
-    fn disconnect(&self, reason: &DisconnectReason) -> Ending {
+    fn disconnect(&self, reason: &DisconnectReason) -> Option<Ending> {
         match reason.action() {
+            DisconnectAction::Warned => {
+                // Slack keeps delivering here until `refresh_requested`: reconnect then, so the
+                // gap is one reconnect, not ten seconds.
+                log::info!("Slack will refresh this socket soon (disconnect: warning)");
+                return None;
+            }
             DisconnectAction::Refresh => {}
             DisconnectAction::Stop => {
                 log::error!("Slack switched Socket Mode off for this app (link_disabled)");
@@ -168,10 +174,10 @@ impl SocketMode {
                 cap.1 = Some(wait);
             }
         }
-        Ending {
+        Some(Ending {
             reason: format!("disconnect: {reason}"),
             graceful: true,
-        }
+        })
     }
 
     /// Whether the reader must skip this envelope (a duplicate it acked); consumes the mark.
@@ -286,7 +292,7 @@ impl Protocol for SocketMode {
         let p = peek(text);
         match &p {
             Peek::Hello => seen.ready = true,
-            Peek::Disconnect(reason) => seen.end = Some(self.disconnect(reason)),
+            Peek::Disconnect(reason) => seen.end = self.disconnect(reason),
             Peek::Envelope { .. } => {
                 if let Some(arrival) = Arrival::from_peek(&p) {
                     self.arrive(link, arrival);
@@ -296,7 +302,7 @@ impl Protocol for SocketMode {
             Peek::Unclear => match Frame::parse(text) {
                 Some(Frame::Hello(_)) => seen.ready = true,
                 Some(Frame::Disconnect { reason, .. }) => {
-                    seen.end = Some(self.disconnect(&reason));
+                    seen.end = self.disconnect(&reason);
                 }
                 Some(Frame::Envelope(envelope)) => {
                     self.arrive(link, Arrival::from_envelope(&envelope));
