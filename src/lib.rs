@@ -281,11 +281,12 @@
 //! - **Retries and dedupe.** A redelivered event (`retry_attempt` 1–3, `retry_reason`
 //!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
 //!   dispatched again; a retry of an event never seen is dispatched.
-//! - **Refresh.** Slack refreshes each socket about every 5 hours (`disconnect` `warning`, then
-//!   about 10 s later `refresh_requested`). The client keeps using the socket after `warning`
-//!   and reconnects with a fresh URL at `refresh_requested`; for now it closes the old socket
-//!   before opening the new one (one reconnect's gap: events sent meanwhile are redelivered by
-//!   Slack).
+//! - **Refresh without a gap.** Slack refreshes each socket about every 5 hours (`disconnect`
+//!   `warning`, then about 10 s later `refresh_requested`). On either, the client opens the
+//!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
+//!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
+//!   lets the acks of what it delivered go out, and closes it (a `close` event with
+//!   `"replaced": true`). Never more than two sockets.
 //!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
 //!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
 //!   never below half the step) with one `error` event.

@@ -18,6 +18,8 @@ pub(crate) struct Names {
     pub dispatcher: &'static str,
     /// The short-lived thread of each connect call.
     pub dial: &'static str,
+    /// The thread that reads a replaced connection until it can close (make before break).
+    pub drain: &'static str,
 }
 
 /// What the engine needs to know of a client's configuration.

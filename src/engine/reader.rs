@@ -18,6 +18,19 @@ use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND};
 
 /// Size of one socket read.
 const READ_BUF: usize = 64 * 1024;
+/// How long a replaced connection is read at most (Slack closes a refreshed socket within
+/// about 10 s of its warning).
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// The read tick of a draining connection: how soon it notices that its replacement is ready.
+const DRAIN_TICK: Duration = Duration::from_millis(50);
+
+/// How [`pump`] ended.
+enum Pumped {
+    /// The connection ended.
+    Ended(End),
+    /// The protocol asked for a replacement (make before break): the socket to drain.
+    Handover(TcpStream),
+}
 
 /// `pool` hands back emptied batches from the dispatcher for reuse.
 pub(crate) fn run<P: Protocol>(
@@ -36,6 +49,8 @@ pub(crate) fn run<P: Protocol>(
         cfg.connect_interval,
     );
     let mut buf = vec![0u8; READ_BUF];
+    // The replaced connection being drained, if any: at most one at a time.
+    let mut drain: Option<std::thread::JoinHandle<()>> = None;
     let result = loop {
         if core.stopping() {
             break Ok(());
@@ -118,7 +133,19 @@ pub(crate) fn run<P: Protocol>(
             body,
         };
         let end = if deliver(core, Some(&link), &tx, open) {
-            pump(&p, &link, sock, &tx, &pool, &mut buf)
+            match pump(&p, &link, sock, &tx, &pool, &mut buf) {
+                Pumped::Ended(end) => end,
+                Pumped::Handover(sock) => {
+                    // The previous drain must end first: never more than one extra socket.
+                    if let Some(d) = drain.take() {
+                        let _ = d.join();
+                    }
+                    log::info!("opening a replacement connection (make before break)");
+                    core.set_link(None);
+                    drain = start_drain(&p, link, sock, &tx);
+                    continue;
+                }
+            }
         } else {
             End::Stopped
         };
@@ -179,9 +206,122 @@ pub(crate) fn run<P: Protocol>(
             }
         }
     };
-    // Wakes the pinger; the dispatcher ends when `tx` drops.
+    // Wakes the pinger (and a drain thread); the dispatcher ends when `tx` drops.
     core.request_stop();
+    if let Some(d) = drain.take() {
+        let _ = d.join();
+    }
     result
+}
+
+/// Starts the drain thread of a replaced connection (see [`drain`]); `None` (after closing it)
+/// when the thread cannot start.
+fn start_drain<P: Protocol>(
+    p: &Arc<P>,
+    link: Arc<Link>,
+    sock: TcpStream,
+    tx: &Sender<Item>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let (worker, tx) = (p.clone(), tx.clone());
+    let closer = link.clone();
+    let spawned = std::thread::Builder::new()
+        .name(p.core().settings.names.drain.to_string())
+        .spawn(move || drain(&worker, &link, sock, &tx));
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            log::warn!("cannot start the drain thread ({e}): closing the replaced connection");
+            closer.conn.close_and_drop(1000, "replaced", CLOSE_BOUND);
+            None
+        }
+    }
+}
+
+/// Reads a replaced connection until its replacement is ready (Slack may still deliver on it
+/// meanwhile), then waits until the protocol is quiet on it (acks of what it delivered went
+/// out), and closes it — or until it ends, a stop, or [`DRAIN_LIMIT`].
+fn drain<P: Protocol>(p: &Arc<P>, link: &Arc<Link>, mut sock: TcpStream, tx: &Sender<Item>) {
+    let core = p.core();
+    let started = Instant::now();
+    let _ = sock.set_read_timeout(Some(DRAIN_TICK));
+    let mut buf = vec![0u8; READ_BUF];
+    let mut batch = Batch::default();
+    // Frames already buffered in the connection are decoded first, before any read.
+    let mut buffered = true;
+    let reason = loop {
+        if core.stopping() {
+            break "client stopped".to_string();
+        }
+        if started.elapsed() >= DRAIN_LIMIT {
+            break "replaced (drain limit)".to_string();
+        }
+        let replaced = core
+            .link()
+            .is_some_and(|l| !Arc::ptr_eq(&l, link) && l.is_ready());
+        if replaced {
+            // No new envelopes from here on: only what it delivered may still be acked.
+            if p.quiet(link) {
+                break "replaced by a new connection".to_string();
+            }
+            if link.conn.has_pending_writes() {
+                let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
+            }
+            std::thread::sleep(DRAIN_TICK);
+            continue;
+        }
+        let (len, eof) = if std::mem::take(&mut buffered) {
+            (0, false)
+        } else {
+            match transport::read_socket(&mut sock, &mut buf) {
+                Ok(None) => continue,
+                Ok(Some(n)) => (n, n == 0),
+                Err(e) => break e.to_string(),
+            }
+        };
+        let decoded = link.conn.decode(&buf[..len], eof, &mut batch);
+        if !batch.is_empty() {
+            for frame in batch.frames() {
+                if let Frame::Text(text) = frame {
+                    let _ = p.inspect(link, text);
+                }
+            }
+            if link.conn.has_pending_writes() {
+                let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
+            }
+            let full = std::mem::take(&mut batch);
+            if !deliver(core, None, tx, Item::Frames(full)) {
+                break "client stopped".to_string();
+            }
+        } else if link.conn.has_pending_writes() {
+            // Control replies (pongs).
+            let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
+        }
+        match decoded {
+            Err(Ended::Closed { reason, .. }) => break reason,
+            Err(Ended::Failed(e)) => break e.to_string(),
+            Ok(()) if eof => break "the connection closed".to_string(),
+            Ok(()) => {}
+        }
+    };
+    log::info!("closing the replaced connection: {reason}");
+    link.conn.close_and_drop(1000, "replaced", CLOSE_BOUND);
+    let data = json!({
+        "code": 1000,
+        "reason": reason,
+        "will_reconnect": false,
+        "attempt": 0,
+        "delay_ms": 0,
+        "replaced": true,
+    });
+    let _ = deliver(
+        core,
+        None,
+        tx,
+        Item::Event {
+            name: "close",
+            data,
+        },
+    );
 }
 
 /// Runs the protocol's connect call and handshake on a short-lived thread, so a stop never
@@ -226,7 +366,22 @@ fn pump<P: Protocol>(
     tx: &Sender<Item>,
     pool: &Receiver<Batch>,
     buf: &mut [u8],
-) -> End {
+) -> Pumped {
+    match pump_until(p, link, &mut sock, tx, pool, buf) {
+        Some(end) => Pumped::Ended(end),
+        None => Pumped::Handover(sock),
+    }
+}
+
+/// [`pump`]'s loop: `None` when the protocol asked for a handover.
+fn pump_until<P: Protocol>(
+    p: &Arc<P>,
+    link: &Arc<Link>,
+    sock: &mut TcpStream,
+    tx: &Sender<Item>,
+    pool: &Receiver<Batch>,
+    buf: &mut [u8],
+) -> Option<End> {
     let core = p.core();
     let lost = |ended: Ended| {
         let (code, reason) = match ended {
@@ -261,7 +416,7 @@ fn pump<P: Protocol>(
     let mut batch = pool.try_recv().unwrap_or_default();
     loop {
         if core.stopping() {
-            return End::Stopped;
+            return Some(End::Stopped);
         }
         let decoded = match n {
             None => link.conn.decode(&[], false, &mut batch),
@@ -273,6 +428,7 @@ fn pump<P: Protocol>(
         if !batch.is_empty() {
             link.set_spoke();
             let mut ending = None;
+            let mut handover = false;
             for frame in batch.frames() {
                 let Frame::Text(text) = frame else { continue };
                 let seen = p.inspect(link, text);
@@ -284,17 +440,20 @@ fn pump<P: Protocol>(
                 if ending.is_none() {
                     ending = seen.end;
                 }
+                handover |= seen.handover;
             }
             let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
             if link.conn.has_pending_writes() {
                 core.kick();
             }
             if !deliver(core, Some(link), tx, Item::Frames(full)) {
-                return End::Stopped;
+                return Some(End::Stopped);
             }
             if let Some(e) = ending {
                 log::info!("ending the connection: {}", e.reason);
                 link.end(&e.reason, e.graceful);
+            } else if handover {
+                return None;
             }
         }
         if link.conn.has_pending_writes() {
@@ -303,28 +462,28 @@ fn pump<P: Protocol>(
             core.kick();
         }
         match decoded {
-            Err(ended) => return lost(ended),
+            Err(ended) => return Some(lost(ended)),
             Ok(()) if n == Some(0) => {
-                return lost(Ended::Closed {
+                return Some(lost(Ended::Closed {
                     code: None,
                     reason: "the connection closed".into(),
-                })
+                }))
             }
             Ok(()) => {}
         }
         n = loop {
             if core.stopping() {
-                return End::Stopped;
+                return Some(End::Stopped);
             }
-            let read = transport::read_socket(&mut sock, buf);
+            let read = transport::read_socket(sock, buf);
             if core.stopping() {
                 // Also how `stop()` wakes us: it shuts the socket's read side.
-                return End::Stopped;
+                return Some(End::Stopped);
             }
             match read {
                 Ok(None) => continue,
                 Ok(Some(n)) => break Some(n),
-                Err(e) => return lost(Ended::Failed(e)),
+                Err(e) => return Some(lost(Ended::Failed(e))),
             }
         };
     }

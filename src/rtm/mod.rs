@@ -31,6 +31,7 @@ const NAMES: Names = Names {
     pinger: "rtm-pinger",
     dispatcher: "rtm-dispatch",
     dial: "rtm-connect",
+    drain: "rtm-drain",
 };
 
 impl Rtm {

@@ -70,11 +70,13 @@ impl SmDispatch {
         };
         match frame {
             Frame::Hello(hello) => {
-                if hello.more_sockets_than(1) && !self.warned_ghosts {
+                // One socket, plus its replacement during a refresh.
+                if hello.more_sockets_than(2) && !self.warned_ghosts {
                     self.warned_ghosts = true;
                     log::warn!(
-                        "Slack counts {} sockets for this app and this client holds 1: other \
-                         instances, or ghost sockets Slack has not noticed are gone",
+                        "Slack counts {} sockets for this app and this client holds 1 (2 during \
+                         a refresh): other instances, or ghost sockets Slack has not noticed \
+                         are gone",
                         hello.num_connections.unwrap_or_default()
                     );
                 }

@@ -383,8 +383,8 @@ impl fmt::Display for DisconnectReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DisconnectAction {
-    /// `warning`: keep using the socket, Slack still delivers on it; `refresh_requested`
-    /// follows in about 10 s. (A client with a spare socket opens the replacement now.)
+    /// `warning`: `refresh_requested` follows in about 10 s. Make before break, as for
+    /// [`DisconnectAction::Refresh`]: Slack still delivers on this socket meanwhile.
     Warned,
     /// Make before break: open the replacement socket now; when its `hello` arrives, stop
     /// reading envelopes from the old one, let its acks go out, then close it (bounded).

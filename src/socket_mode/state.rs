@@ -31,6 +31,7 @@ const NAMES: Names = Names {
     pinger: "sm-pinger",
     dispatcher: "sm-dispatch",
     dial: "sm-connect",
+    drain: "sm-drain",
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -103,7 +104,7 @@ impl SocketMode {
 
     /// An envelope arrived on `link` (reader thread): ack it now or leave the ack to the
     /// handlers, and note duplicates.
-    fn arrive(&self, link: &Link, arrival: Arrival<'_>) {
+    fn arrive(&self, link: &Arc<Link>, arrival: Arrival<'_>) {
         let now = Instant::now();
         let decision = {
             let mut dedupe = self.dedupe.as_ref().map(lock);
@@ -130,9 +131,6 @@ impl SocketMode {
         if acked_now {
             return;
         }
-        let Some(current) = self.core.link().filter(|l| std::ptr::eq(&**l, link)) else {
-            return;
-        };
         let slot = AckSlot::new(
             arrival.envelope_id,
             arrival.accepts_response_payload,
@@ -143,23 +141,22 @@ impl SocketMode {
             arrival.envelope_id.to_owned(),
             Pending {
                 slot,
-                link: current,
+                link: link.clone(),
             },
         );
         // The pinger keeps the ack deadline.
         self.core.kick();
     }
 
-    /// What a `disconnect` asks of the reader.
-    fn disconnect(&self, reason: &DisconnectReason) -> Option<Ending> {
+    /// What a `disconnect` asks of the reader: make before break for a refresh (the socket is
+    /// read until its replacement says `hello`), an end otherwise.
+    fn disconnect(&self, reason: &DisconnectReason, seen: &mut Inspect) {
         match reason.action() {
-            DisconnectAction::Warned => {
-                // Slack keeps delivering here until `refresh_requested`: reconnect then, so the
-                // gap is one reconnect, not ten seconds.
-                log::info!("Slack will refresh this socket soon (disconnect: warning)");
-                return None;
+            DisconnectAction::Warned | DisconnectAction::Refresh => {
+                log::info!("Slack refreshes this socket (disconnect: {reason}): replacing it");
+                seen.handover = true;
+                return;
             }
-            DisconnectAction::Refresh => {}
             DisconnectAction::Stop => {
                 log::error!("Slack switched Socket Mode off for this app (link_disabled)");
                 self.disabled.store(true, Ordering::SeqCst);
@@ -174,10 +171,10 @@ impl SocketMode {
                 cap.1 = Some(wait);
             }
         }
-        Some(Ending {
+        seen.end = Some(Ending {
             reason: format!("disconnect: {reason}"),
             graceful: true,
-        })
+        });
     }
 
     /// Whether the reader must skip this envelope (a duplicate it acked); consumes the mark.
@@ -212,10 +209,8 @@ impl SocketMode {
         let frame = entry.slot.ack(payload)?;
         let link = entry.link.clone();
         drop(pending);
-        let current = self.core.link().is_some_and(|l| Arc::ptr_eq(&l, &link));
-        if !current {
-            return Err(AckError::new(AckErrorKind::ConnectionGone, backup));
-        }
+        // On the envelope's own connection, even while it drains after a refresh; a closed
+        // one fails.
         link.conn
             .send_text(frame)
             .map_err(|_| AckError::new(AckErrorKind::ConnectionGone, backup))
@@ -287,12 +282,12 @@ impl Protocol for SocketMode {
         Ok(Dial { conn, sock, body })
     }
 
-    fn inspect(&self, link: &Link, text: &str) -> Inspect {
+    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect {
         let mut seen = Inspect::default();
         let p = peek(text);
         match &p {
             Peek::Hello => seen.ready = true,
-            Peek::Disconnect(reason) => seen.end = self.disconnect(reason),
+            Peek::Disconnect(reason) => self.disconnect(reason, &mut seen),
             Peek::Envelope { .. } => {
                 if let Some(arrival) = Arrival::from_peek(&p) {
                     self.arrive(link, arrival);
@@ -302,7 +297,7 @@ impl Protocol for SocketMode {
             Peek::Unclear => match Frame::parse(text) {
                 Some(Frame::Hello(_)) => seen.ready = true,
                 Some(Frame::Disconnect { reason, .. }) => {
-                    seen.end = self.disconnect(&reason);
+                    self.disconnect(&reason, &mut seen);
                 }
                 Some(Frame::Envelope(envelope)) => {
                     self.arrive(link, Arrival::from_envelope(&envelope));
@@ -311,6 +306,12 @@ impl Protocol for SocketMode {
             },
         }
         seen
+    }
+
+    fn quiet(&self, link: &Link) -> bool {
+        !lock(&self.pending)
+            .values()
+            .any(|e| std::ptr::eq(&*e.link, link) && e.slot.deadline().is_some())
     }
 
     fn on_ready(&self, _link: &Arc<Link>) {
