@@ -255,6 +255,9 @@ fn drain<P: Protocol>(p: &Arc<P>, link: &Arc<Link>, mut sock: TcpStream, tx: &Se
         if started.elapsed() >= DRAIN_LIMIT {
             break "replaced (drain limit)".to_string();
         }
+        // The protocol's timers (Socket Mode's ack deadline) for what this connection
+        // delivered: the pinger serves only the current connection.
+        let _ = p.on_timer(link, Instant::now());
         let replaced = core
             .link()
             .is_some_and(|l| !Arc::ptr_eq(&l, link) && l.is_ready());
