@@ -519,6 +519,7 @@ fn stop_is_bounded_even_when_slack_never_answers_the_close() {
     running.stop();
     running.join().unwrap();
     let took = t0.elapsed();
+    eprintln!("stop with an unanswered close took {took:?}");
     assert!(took < Duration::from_millis(2500), "stop took {took:?}");
     assert!(
         fake.wait_for_socket_open(0, SOON),
@@ -557,4 +558,47 @@ fn the_tokens_never_appear_in_the_logs() {
         }
         assert!(!line.contains("SeKrEt"), "a token in the logs: {line}");
     }
+}
+
+#[test]
+fn repeated_refreshes_lose_nothing_and_never_hold_more_than_two_sockets() {
+    let fake = FakeSlack::builder()
+        .app_token(APP_TOKEN)
+        .token(BOT_TOKEN)
+        .socket_lifetime(Some(Duration::from_millis(500)))
+        .socket_redelivery(Redelivery::compressed(
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        ))
+        .start()
+        .unwrap();
+    let client = builder(&fake).build().unwrap();
+    let (tx, handled) = crossbeam_channel::unbounded();
+    client.on("message", move |r: &Request| {
+        let _ = tx.send(r.event().unwrap()["text"].as_str().unwrap().to_string());
+    });
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let mut most_open = 0;
+    let count = 200;
+    for i in 0..count {
+        fake.send_event(json!({"type": "message", "text": format!("event {i}")}));
+        most_open = most_open.max(fake.socket_connections_open());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < count {
+        let text = handled.recv_timeout(SOON).expect("every event handled");
+        assert!(seen.insert(text.clone()), "{text} handled twice");
+    }
+    let refreshes = fake.socket_connections_total() - 1;
+    assert!(refreshes >= 3, "only {refreshes} refreshes");
+    assert!(most_open <= 2, "{most_open} sockets open at once");
+    let retries = fake
+        .socket_deliveries()
+        .iter()
+        .filter(|d| d.retry_attempt > 0)
+        .count();
+    eprintln!("{count} events over {refreshes} refreshes: {retries} redelivered, none lost");
+    drop(running);
 }
