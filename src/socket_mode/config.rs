@@ -14,6 +14,11 @@ use super::settings::SmConfig;
 use crate::config::{defaults, NetConfig, Token};
 use crate::error::Error;
 
+/// The default queue between the reader and the dispatcher, in socket reads. Much deeper than
+/// RTM's: the reader acks events as it reads them, so it must keep reading while handlers are
+/// slow (a socket read usually carries one envelope of a few KB).
+pub(crate) const CHANNEL_CAPACITY: usize = 4096;
+
 fn capped(d: Duration) -> Duration {
     d.min(crate::transport::MAX_TIMEOUT)
 }
@@ -54,7 +59,7 @@ impl SocketModeClientBuilder {
                 connect_interval: defaults::CONNECT_INTERVAL,
                 max_attempts: None,
                 max_message_size: defaults::MAX_MESSAGE_SIZE,
-                channel_capacity: defaults::CHANNEL_CAPACITY,
+                channel_capacity: CHANNEL_CAPACITY,
                 connections: 1,
                 debug_reconnects: false,
                 ack_deadline: DEFAULT_ACK_DEADLINE,
@@ -250,10 +255,13 @@ impl SocketModeClientBuilder {
         })
     }
 
-    /// The capacity of the channel between the reader and the dispatcher, in socket reads.
-    /// Acks of events never wait for it (see [`AckMode::Immediate`]).
+    /// The capacity of the queue between the reader and the dispatcher, in socket reads. The
+    /// reader acks events as it reads them ([`AckMode::Immediate`]) and keeps reading while
+    /// handlers are slow, until this many reads wait for the handlers; only then does it stop
+    /// reading (and acking), and TCP pushes back on Slack.
     ///
-    /// Defaults to 16.
+    /// Defaults to 4096 (a read usually carries one envelope: thousands of envelopes may wait
+    /// behind slow handlers without delaying an ack).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
             if capacity == 0 {
