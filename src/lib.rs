@@ -292,6 +292,10 @@
 //!   never below half the step) with one `error` event.
 //! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
 //!   ~10 s) counts as life; 20 s of silence replaces the connection.
+//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch`, plus `sm-drain` while a replaced
+//!   socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
+//!   socket reads ([`channel_capacity`](socket_mode::SocketModeClientBuilder::channel_capacity)),
+//!   already acked; only a fuller queue makes the reader pause.
 //!
 //! | Python `slack_sdk.socket_mode` / Bolt | slack-rtm |
 //! |---|---|
