@@ -530,6 +530,7 @@ pub(crate) fn write(
 
 /// A client running on background threads, from [`RtmClient::spawn`]. Dropping it stops the
 /// client and joins its threads.
+#[must_use = "dropping `Running` stops the client; keep it, or call `join()`"]
 pub struct Running {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<Result<(), Error>>>,
