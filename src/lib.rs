@@ -278,7 +278,8 @@ mod web;
 pub mod testing;
 
 // The README's Rust snippets, compiled (and run unless marked `no_run`) by `cargo test --doc`.
-#[cfg(doctest)]
+// They use the fake Slack, which this repository's tests always have.
+#[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
