@@ -204,6 +204,7 @@ impl Config {
 /// Every option has a default; [`build`](RtmClientBuilder::build) validates them all and reports
 /// the first problem as [`Error::Config`].
 #[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
 pub struct RtmClientBuilder {
     config: Result<Config, Error>,
 }

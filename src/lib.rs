@@ -268,11 +268,30 @@
 //!
 //! # Testing your bot
 //!
-//! [`testing::FakeSlack`] (feature `testing`, on by default) is a real local server on
-//! `127.0.0.1:0` that speaks the Web API and the RTM websocket; script it and read what your bot
-//! sent. See the [`testing`] module.
+//! [`testing::FakeSlack`] (feature `testing`) is a real local server on `127.0.0.1:0` that
+//! speaks the Web API and the RTM websocket; script it and read what your bot sent. See the
+//! [`testing`] module. The feature is off by default, so a bot's own build compiles no fake
+//! server; turn it on where the tests are:
+//!
+//! ```toml
+//! [dependencies]
+//! slack-rtm = "0.1"
+//!
+//! [dev-dependencies]
+//! slack-rtm = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `testing` | off | [`testing::FakeSlack`], the embedded fake Slack (no extra dependencies) |
+//!
+//! The command-line tool `slack-rtm` is a separate package of the repository (`cli/`), so its
+//! dependencies (a logger) never reach a library user's build.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;
 mod client;
@@ -294,7 +313,14 @@ mod transport;
 mod web;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+// The README's Rust snippets, compiled (and run unless marked `no_run`) by `cargo test --doc`.
+// They use the fake Slack, which this repository's tests always have.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub use client::{RtmClient, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};

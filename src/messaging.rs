@@ -18,6 +18,7 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 /// [`RtmHandle::send_message_with`]: crate::RtmHandle::send_message_with
 /// [`WebClient::chat_post_message_with`]: crate::WebClient::chat_post_message_with
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a message does nothing until it is sent"]
 pub struct OutgoingMessage<'a> {
     /// The channel (`C…`, `G…`) or DM (`D…`) id.
     pub channel: &'a str,
@@ -125,6 +126,7 @@ impl std::error::Error for MessageError {}
 ///
 /// [`RtmHandle::send_message`]: crate::RtmHandle::send_message
 #[derive(Debug)]
+#[must_use = "a `Receipt` is how you learn whether Slack accepted the message"]
 pub struct Receipt {
     id: u64,
     rx: Receiver<Result<Ack, MessageError>>,

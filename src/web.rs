@@ -354,6 +354,7 @@ impl WebClient {
 ///
 /// Every option has a default; [`build`](WebClientBuilder::build) reports the first invalid
 /// option as [`Error::Config`].
+#[must_use = "a builder does nothing until `build()`"]
 pub struct WebClientBuilder {
     net: Result<NetConfig, Error>,
 }
@@ -504,6 +505,7 @@ impl SlackResponse {
 /// assert_eq!(msg.thread_ts, Some("1700000000.000100"));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[must_use = "a message does nothing until it is posted"]
 pub struct PostMessage<'a> {
     /// The channel, private group or IM channel ID (or name) to post to.
     pub channel: &'a str,

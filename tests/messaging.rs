@@ -209,7 +209,7 @@ fn a_full_send_queue_refuses_with_the_message_back() {
     next_named(&rx, "hello");
     let h = client.handle();
     for i in 0..3 {
-        h.send_message("C1", &format!("m{i}")).unwrap();
+        let _ = h.send_message("C1", &format!("m{i}")).unwrap();
     }
     let e = h.send_message("C1", "m3").unwrap_err();
     assert_eq!(e.kind(), &SendErrorKind::QueueFull);
