@@ -87,6 +87,7 @@ fn stop_while_rtm_connect_hangs_is_prompt_whatever_the_timeout() {
     running.stop();
     let (result, took) = join_within(running, SOON);
     result.unwrap();
+    println!("stop while rtm.connect hangs: {took:?}");
     assert!(took < Duration::from_millis(1500), "stop took {took:?}");
     assert_eq!(fake.calls_to("rtm.connect"), 1, "no reconnect after stop");
     assert!(rx.try_iter().all(|(n, _)| n != "close" && n != "open"));
@@ -108,6 +109,7 @@ fn stop_while_the_websocket_handshake_hangs_is_prompt() {
     running.stop();
     let (result, took) = join_within(running, SOON);
     result.unwrap();
+    println!("stop while the websocket handshake hangs: {took:?}");
     assert!(took < Duration::from_millis(1500), "stop took {took:?}");
 }
 

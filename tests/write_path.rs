@@ -88,6 +88,7 @@ fn a_server_that_stops_reading_blocks_only_the_writer() {
     running.stop();
     let (result, took) = join_within(running, SOON);
     result.unwrap();
+    println!("stop while a write is blocked: {took:?}");
     assert!(took < Duration::from_secs(3), "stop took {took:?}");
     for s in senders {
         s.join().unwrap();
