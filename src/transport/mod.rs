@@ -93,6 +93,11 @@ pub(crate) enum Ended {
     Failed(Error),
 }
 
+/// tungstenite's read buffer. Its default, 128 KiB, is zero-filled up to capacity on every
+/// read, so an idle connection would hold 128 KiB of touched memory; 16 KiB costs nothing
+/// measurable in throughput (the buffer grows for a larger frame) and an eighth of the memory.
+const WS_READ_BUFFER: usize = 16 * 1024;
+
 /// How much encoded data may wait for the socket before sends are refused
 /// ([`WriteError::Full`]): a server that stops reading costs at most this much memory.
 pub(crate) const OUTBOUND_LIMIT: usize = 1 << 20;
@@ -259,7 +264,8 @@ pub(crate) fn open(
     stream.wire_mut().set_direct(Some(deadline));
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_message_size));
+        .max_frame_size(Some(max_message_size))
+        .read_buffer_size(WS_READ_BUFFER);
     let mut ws = match tungstenite::client::client_with_config(request, stream, Some(config)) {
         Ok((ws, _response)) => ws,
         Err(HandshakeError::Failure(e)) => return Err(handshake_error(e, &target)),
