@@ -198,13 +198,21 @@ fn dial<P: Protocol>(p: &Arc<P>) -> Option<Result<Dial, Error>> {
         .spawn(move || {
             let _ = tx.send(worker.dial());
         });
-    if let Err(e) = spawned {
-        log::warn!("cannot start the connect thread ({e}): connecting on the reader");
-        return Some(p.dial());
-    }
+    let thread = match spawned {
+        Ok(t) => t,
+        Err(e) => {
+            log::warn!("cannot start the connect thread ({e}): connecting on the reader");
+            return Some(p.dial());
+        }
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(result) => return Some(result),
+            Ok(result) => {
+                // It has sent its answer and is ending: joined, so no thread outlives a run
+                // but one a stop abandoned.
+                let _ = thread.join();
+                return Some(result);
+            }
             Err(RecvTimeoutError::Timeout) => {
                 if core.stopping() {
                     log::debug!("stop requested while connecting: the connect call is abandoned");
