@@ -55,7 +55,10 @@
 //! | `error` | a client-side problem: a failed connection attempt, a frame that is not a JSON object, a binary frame, a handler that panicked | `{"source": "client", "kind", "message"}` (+ `attempt`, `delay_ms` for connection attempts) |
 //!
 //! A server `{"type":"error"}` frame is dispatched as `error` too; its data has no
-//! `"source": "client"`. [`Payload::raw`] gives a server frame's text exactly as received, and
+//! `"source": "client"`. A frame whose type no handler wants (no handler of that name and no
+//! `"*"` handler) is skipped without being parsed, at the cost of a prefix check: busy
+//! workspaces send many events a bot never handles (`user_typing`, `presence_change`, ...).
+//! So a malformed frame of such a type is not reported either. [`Payload::raw`] gives a server frame's text exactly as received, and
 //! [`Payload::as_event`] the same event typed ([`Event`], see the [`event`] module) without
 //! losing anything: unknown types and malformed known ones keep their JSON.
 //!
