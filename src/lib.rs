@@ -239,6 +239,7 @@
 #![deny(missing_docs)]
 
 mod backoff;
+mod chat;
 mod client;
 mod config;
 mod error;
@@ -257,10 +258,11 @@ mod web;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use chat::ChatMessage;
 pub use client::{RtmClient, RtmHandle, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
-pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};
+pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

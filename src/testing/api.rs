@@ -8,8 +8,8 @@ use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-use super::http::{Head, Response};
 use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
+use super::wire::{Head, Response};
 use super::{ApiCall, ConnectReply};
 
 /// What to do with an API request.

@@ -107,6 +107,7 @@ mod api;
 mod http;
 mod net;
 mod state;
+mod wire;
 mod ws;
 
 use std::fmt;

@@ -21,9 +21,7 @@ use crate::config::NetConfig;
 use crate::error::{Error, Phase};
 use stream::{WireStream, WsStream};
 
-/// The longest bound a phase gets, here and in the Web API: a longer `timeout`
-/// (`Duration::MAX` as "forever") is cut to this, so deadlines never overflow.
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) use crate::config::net::MAX_TIMEOUT;
 
 /// The frames of one socket read. Their text is copied out of tungstenite's read buffer into
 /// one string, so that buffer is reused at once (a frame handed on would pin all of it) and one
@@ -173,7 +171,7 @@ pub(crate) fn open(
     } else {
         None
     };
-    let proxy = proxy::proxy_for(net.proxy.as_ref(), &target.uri);
+    let proxy = crate::config::net::proxy_for(net.proxy.as_ref(), &target.uri);
     let timeout = net.timeout.min(MAX_TIMEOUT);
     let deadline = Instant::now() + timeout;
 
