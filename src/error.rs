@@ -148,6 +148,19 @@ impl Error {
         }
     }
 
+    /// Slack's `response_metadata.messages` of a Web API error answer (what is wrong with a
+    /// `blocks` array, say), empty when there are none or the error is not [`Error::Api`].
+    pub fn response_messages(&self) -> Vec<&str> {
+        match self {
+            Error::Api { body, .. } => body
+                .pointer("/response_metadata/messages")
+                .and_then(serde_json::Value::as_array)
+                .map(|m| m.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     /// A short machine-readable name for the variant, used as `kind` in `error` events.
     pub(crate) fn kind_name(&self) -> &'static str {
         match self {

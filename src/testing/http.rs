@@ -110,18 +110,23 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             }
         };
         let close = head.wants_close();
-        let reply = match head.path.strip_prefix("/api/") {
-            Some(method) => api::handle(&shared, &head, method, &body),
-            None => Reply::Respond(Response::json(
+        let reply = if let Some(method) = head.path.strip_prefix("/api/") {
+            api::handle(&shared, &head, method, &body)
+        } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
+            api::upload(&shared, &head, file_id, &body)
+        } else {
+            Reply::Respond(Response::json(
                 404,
                 &json!({ "ok": false, "error": "not_found" }),
-            )),
+            ))
         };
         match reply {
             Reply::Hang => {
                 shared.wait_for_stop();
                 return;
             }
+            // The socket guard shuts the connection down.
+            Reply::Drop => return,
             Reply::Respond(response) => {
                 if let Err(e) = client.respond(&response, close) {
                     debug!("fake slack: writing a response failed: {e}");
@@ -374,7 +379,8 @@ impl Client {
         let mut out = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         let _ = write!(
             out,
-            "Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n",
+            "Content-Type: {}\r\nContent-Length: {}\r\n",
+            response.content_type,
             body.len()
         );
         for (name, value) in &response.headers {

@@ -62,6 +62,8 @@ pub(crate) struct Response {
     /// Extra header fields (besides content type, length and connection).
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The `Content-Type`.
+    pub content_type: &'static str,
 }
 
 impl Response {
@@ -75,6 +77,17 @@ impl Response {
             },
             headers: Vec::new(),
             body: value.to_string(),
+            content_type: "application/json; charset=utf-8",
+        }
+    }
+
+    /// A plain text response (the upload host answers `OK - <length>`).
+    pub fn text(status: u16, body: String) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body,
+            content_type: "text/plain; charset=utf-8",
         }
     }
 
