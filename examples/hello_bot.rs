@@ -11,34 +11,12 @@
 use std::time::Duration;
 
 use slack_rtm::testing::FakeSlack;
-use slack_rtm::{Payload, PostMessage, RtmClient};
+use slack_rtm::{Payload, RtmClient};
 
-fn say_hello(p: &Payload) {
-    let data = p.data;
-    // Skip edits, joins and other bots (including our own replies).
-    if data["subtype"].is_string() || data["bot_id"].is_string() {
-        return;
-    }
-    let text = data["text"].as_str().unwrap_or_default();
-    if !text.contains("Hello") {
-        return;
-    }
-    let (Some(channel), Some(user), Some(ts)) = (
-        data["channel"].as_str(),
-        data["user"].as_str(),
-        data["ts"].as_str(),
-    ) else {
-        return;
-    };
-    let reply = format!("Hi <@{user}>!");
-    match p
-        .web_client
-        .chat_post_message_with(&PostMessage::new(channel, &reply).thread_ts(ts))
-    {
-        Ok(_) => println!("replied to <@{user}> in {channel}: {reply}"),
-        Err(e) => eprintln!("could not reply: {e}"),
-    }
-}
+// The handler itself, shared with `slack-rtm demo`.
+#[path = "support/say_hello.rs"]
+mod support;
+use support::say_hello;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger_init();

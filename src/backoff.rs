@@ -40,7 +40,7 @@ impl Reconnect {
 
     /// The number of the next attempt, counted from 1 after each healthy connection.
     pub(crate) fn attempt(&self) -> u32 {
-        self.attempt + 1
+        self.attempt.saturating_add(1)
     }
 
     /// How long to wait before calling `rtm.connect` (the rate gate), and records the call.
@@ -61,8 +61,8 @@ impl Reconnect {
         retry_after: Option<Duration>,
         jitter: f64,
     ) -> Option<Duration> {
-        self.attempt += 1;
-        if self.max_attempts.is_some_and(|m| self.attempt >= m) {
+        self.attempt = self.attempt.saturating_add(1);
+        if self.exhausted() {
             return None;
         }
         // A Retry-After beyond an hour is not believed (it would park the client for good).
@@ -72,10 +72,20 @@ impl Reconnect {
         Some(self.delay(jitter).max(floor))
     }
 
+    fn exhausted(&self) -> bool {
+        self.max_attempts.is_some_and(|m| self.attempt >= m)
+    }
+
     /// An open connection ended. A connection that stayed up for `healthy_after` resets the
-    /// attempt counter, and the first retry after it is immediate.
+    /// attempt counter, and the first retry after it is immediate. One that never became
+    /// healthy counts as a failed attempt: `None` when that exhausts `max_attempts`.
     /// `spoke`: the server sent at least one frame (a silent connection is never healthy).
-    pub(crate) fn after_disconnect(&mut self, now: Instant, spoke: bool, jitter: f64) -> Duration {
+    pub(crate) fn after_disconnect(
+        &mut self,
+        now: Instant,
+        spoke: bool,
+        jitter: f64,
+    ) -> Option<Duration> {
         let healthy = spoke
             && self
                 .connected_at
@@ -84,10 +94,13 @@ impl Reconnect {
         self.connected_at = None;
         if healthy {
             self.attempt = 0;
-            return Duration::ZERO;
+            return Some(Duration::ZERO);
         }
-        self.attempt += 1;
-        self.delay(jitter)
+        self.attempt = self.attempt.saturating_add(1);
+        if self.exhausted() {
+            return None;
+        }
+        Some(self.delay(jitter))
     }
 
     /// Full jitter: uniform in `0..=min(cap, base * 2^(attempt-1))`.
@@ -137,13 +150,16 @@ mod tests {
         r.after_failure(None, 1.0);
         r.on_connected(t0);
         // Dropped after 5 s: not healthy, the counter keeps growing.
-        assert_eq!(r.after_disconnect(t0 + 5 * S, true, 1.0), 4 * S);
+        assert_eq!(r.after_disconnect(t0 + 5 * S, true, 1.0), Some(4 * S));
         r.on_connected(t0 + 10 * S);
-        assert_eq!(r.after_disconnect(t0 + 50 * S, true, 1.0), Duration::ZERO);
+        assert_eq!(
+            r.after_disconnect(t0 + 50 * S, true, 1.0),
+            Some(Duration::ZERO)
+        );
         assert_eq!(r.attempt(), 1);
         // A long but silent connection does not reset the counter.
         r.on_connected(t0 + 60 * S);
-        assert_eq!(r.after_disconnect(t0 + 100 * S, false, 1.0), S);
+        assert_eq!(r.after_disconnect(t0 + 100 * S, false, 1.0), Some(S));
         assert_eq!(r.after_failure(None, 1.0), Some(2 * S));
     }
 
@@ -152,6 +168,42 @@ mod tests {
         let mut r = Reconnect::new(S, 8 * S, 30 * S, Some(2), 3, 60 * S);
         assert!(r.after_failure(None, 1.0).is_some());
         assert!(r.after_failure(None, 1.0).is_none());
+    }
+
+    #[test]
+    fn connections_that_never_became_healthy_count_toward_max_attempts() {
+        let t0 = Instant::now();
+        let mut r = Reconnect::new(S, 8 * S, 30 * S, Some(3), 3, 60 * S);
+        r.on_connected(t0);
+        assert!(r.after_disconnect(t0, true, 1.0).is_some());
+        r.on_connected(t0);
+        assert!(r.after_disconnect(t0, false, 1.0).is_some());
+        r.on_connected(t0);
+        assert_eq!(
+            r.after_disconnect(t0, true, 1.0),
+            None,
+            "third quick drop gives up"
+        );
+        // A healthy connection resets the count.
+        let mut r = Reconnect::new(S, 8 * S, 30 * S, Some(2), 3, 60 * S);
+        r.on_connected(t0);
+        assert!(r.after_disconnect(t0, true, 1.0).is_some());
+        r.on_connected(t0);
+        assert_eq!(
+            r.after_disconnect(t0 + 60 * S, true, 1.0),
+            Some(Duration::ZERO)
+        );
+        r.on_connected(t0 + 61 * S);
+        assert!(r.after_disconnect(t0 + 61 * S, true, 1.0).is_some());
+    }
+
+    #[test]
+    fn the_attempt_counter_saturates() {
+        let mut r = Reconnect::new(S, 8 * S, 30 * S, None, 3, 60 * S);
+        r.attempt = u32::MAX - 1;
+        assert!(r.after_failure(None, 1.0).is_some());
+        assert!(r.after_failure(None, 1.0).is_some());
+        assert_eq!(r.attempt(), u32::MAX);
     }
 
     #[test]

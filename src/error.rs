@@ -108,6 +108,23 @@ pub enum Error {
     AlreadyRunning,
     /// A send was refused; see [`SendErrorKind`].
     Send(SendErrorKind),
+    /// The connect call answered with a websocket URL that cannot be used (the server's
+    /// fault, so it is retried like an answer without a URL).
+    BadUrl {
+        /// The connect method, e.g. `rtm.connect`.
+        method: String,
+        /// What is wrong with the URL (the URL itself is a credential and is not shown).
+        reason: String,
+    },
+    /// `Running::join` was called on one of the client's own threads (from a handler): a
+    /// thread cannot wait for itself. The client stops; join from another thread.
+    JoinFromClientThread,
+    /// One of the client's threads panicked (a bug in this crate, or a handler panic that
+    /// escaped); the client stopped.
+    ThreadPanicked {
+        /// The thread's name, e.g. `rtm-reader`.
+        thread: String,
+    },
 }
 
 impl Error {
@@ -135,6 +152,7 @@ impl Error {
             | Error::Proxy { .. }
             | Error::WebSocket(_)
             | Error::Http(_)
+            | Error::BadUrl { .. }
             | Error::Disconnected { .. } => true,
             _ => false,
         }
@@ -177,6 +195,9 @@ impl Error {
             Error::Disconnected { .. } => "disconnected",
             Error::AlreadyRunning => "already_running",
             Error::Send(_) => "send",
+            Error::BadUrl { .. } => "bad_url",
+            Error::JoinFromClientThread => "join_from_client_thread",
+            Error::ThreadPanicked { .. } => "thread_panicked",
         }
     }
 
@@ -262,6 +283,17 @@ impl fmt::Display for Error {
             },
             Error::AlreadyRunning => f.write_str("the client is already running"),
             Error::Send(kind) => write!(f, "send failed: {kind}"),
+            Error::BadUrl { method, reason } => {
+                write!(
+                    f,
+                    "{method} answered with an unusable websocket url: {reason}"
+                )
+            }
+            Error::JoinFromClientThread => f.write_str(
+                "join called from one of the client's own threads (a handler): the client \
+                 is stopping; join it from another thread",
+            ),
+            Error::ThreadPanicked { thread } => write!(f, "the {thread} thread panicked"),
         }
     }
 }
@@ -300,6 +332,13 @@ pub enum SendErrorKind {
     },
     /// The send queue (messages waiting for the throttle or the connection) is full.
     QueueFull,
+    /// A chat `message` sent with `send_over_websocket` while the send throttle holds messages
+    /// back: that method never queues. Use `send_message` (which queues and gives a receipt),
+    /// or send again later.
+    Throttled,
+    /// Too much data already waits for the socket (the server is not reading): the frame was
+    /// not queued.
+    OutboundFull,
     /// Writing to the socket failed; the connection will be replaced.
     Io(String),
 }
@@ -319,6 +358,12 @@ impl fmt::Display for SendErrorKind {
                 )
             }
             SendErrorKind::QueueFull => f.write_str("the send queue is full"),
+            SendErrorKind::Throttled => {
+                f.write_str("throttled: messages are held back by the send rate")
+            }
+            SendErrorKind::OutboundFull => {
+                f.write_str("the socket's outbound buffer is full (the server is not reading)")
+            }
             SendErrorKind::Io(msg) => write!(f, "write failed: {msg}"),
         }
     }

@@ -136,16 +136,39 @@ pub(crate) fn ack_result(reply_to: u64, data: &Value) -> Result<Ack, MessageErro
     }
 }
 
-/// Splits `text` into pieces of at most `max` characters, preferring a line break, then a
-/// space, in the second half of each piece.
-pub(crate) fn split_text(text: &str, max: usize) -> Vec<&str> {
+/// The bytes `c` takes inside a JSON string.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Splits `text` into pieces of at most `max` characters whose JSON-escaped form takes at most
+/// `max_bytes`, preferring a line break, then a space, in the second half of each piece.
+pub(crate) fn split_text(text: &str, max: usize, max_bytes: usize) -> Vec<&str> {
     let max = max.max(1);
+    let max_bytes = max_bytes.max(6);
     let mut pieces = Vec::new();
     let mut rest = text;
-    while rest.chars().count() > max {
-        let hard = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+    loop {
+        // The end of the longest prefix within both limits.
+        let mut bytes = 0;
+        let mut hard = rest.len();
+        for (n, (i, c)) in rest.char_indices().enumerate() {
+            bytes += escaped_len(c);
+            if n == max || bytes > max_bytes {
+                hard = i;
+                break;
+            }
+        }
+        if hard == rest.len() {
+            break;
+        }
         let window = &rest[..hard];
-        let half = window.char_indices().nth(max / 2).map_or(0, |(i, _)| i);
+        let chars = window.chars().count();
+        let half = window.char_indices().nth(chars / 2).map_or(0, |(i, _)| i);
         let cut = window[half..]
             .rfind('\n')
             .or_else(|| window[half..].rfind(' '))
@@ -195,17 +218,29 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_split_within_the_frame_limit() {
+        let text = "\u{1}".repeat(9000);
+        let parts = split_text(&text, MAX_TEXT_CHARS, 16_000);
+        assert_eq!(parts.concat(), text);
+        for p in &parts {
+            let json = serde_json::to_string(p).unwrap();
+            assert!(json.len() <= 16_002, "{}", json.len());
+        }
+        assert!(parts.len() >= 4);
+    }
+
+    #[test]
     fn long_text_splits_on_boundaries_within_the_limit() {
         let text = format!("{} {}\n{}", "a".repeat(30), "b".repeat(30), "c".repeat(30));
-        let pieces = split_text(&text, 40);
+        let pieces = split_text(&text, 40, usize::MAX);
         assert!(pieces.iter().all(|p| p.chars().count() <= 40), "{pieces:?}");
         assert_eq!(pieces.concat(), text, "nothing lost");
         assert!(pieces[0].ends_with(' '));
         // Multi-byte characters count as one and are never cut.
         let emoji = "😀".repeat(10);
-        let pieces = split_text(&emoji, 4);
+        let pieces = split_text(&emoji, 4, usize::MAX);
         assert_eq!(pieces.len(), 3);
         assert_eq!(pieces.concat(), emoji);
-        assert_eq!(split_text("", 4), [""]);
+        assert_eq!(split_text("", 4, usize::MAX), [""]);
     }
 }

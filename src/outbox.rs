@@ -9,8 +9,11 @@ use crossbeam_channel::Sender;
 use crate::messaging::{Ack, MessageError};
 use crate::rate::TokenBucket;
 
+/// A receipt's answer.
+pub(crate) type Answer = Result<Ack, MessageError>;
+
 /// Where a receipt's answer goes.
-pub(crate) type Reply = Sender<Result<Ack, MessageError>>;
+pub(crate) type Reply = Sender<Answer>;
 
 /// A serialized frame of type `message` on its way out.
 #[derive(Debug)]
@@ -31,6 +34,8 @@ pub(crate) enum Offer {
     Full(Outgoing),
     /// Not connected, and the caller asked not to queue.
     NotConnected(Outgoing),
+    /// Connected, but the throttle holds messages back and the caller asked not to queue.
+    Throttled(Outgoing),
 }
 
 /// The throttle and queue of outbound `message` frames.
@@ -68,11 +73,24 @@ impl Outbox {
         if connected && self.queue.is_empty() && self.take_token(now) {
             return Offer::SendNow(out);
         }
+        if !queue_if_disconnected {
+            return Offer::Throttled(out);
+        }
         if self.queue.len() >= self.capacity {
             return Offer::Full(out);
         }
         self.queue.push_back(out);
         Offer::Queued
+    }
+
+    /// How many more messages the queue takes.
+    pub(crate) fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.queue.len())
+    }
+
+    /// Queues a message behind the others (the caller checked [`Outbox::room`]).
+    pub(crate) fn enqueue(&mut self, out: Outgoing) {
+        self.queue.push_back(out);
     }
 
     fn take_token(&mut self, now: Instant) -> bool {
@@ -113,7 +131,8 @@ impl Outbox {
     }
 
     /// The connection ended: every written, unacknowledged message fails (it is never sent
-    /// again silently). Queued messages stay for the next connection.
+    /// again silently). Queued messages (all have receipts: only `send_message` queues) stay
+    /// for the next connection.
     pub(crate) fn connection_lost(&mut self) -> Vec<Reply> {
         self.unacked.drain().map(|(_, r)| r).collect()
     }
@@ -146,19 +165,19 @@ mod tests {
         let mut o = Outbox::new(Some((3, S)), 10);
         for id in 1..=3 {
             assert!(matches!(
-                o.offer(t0, out(id), true, false),
+                o.offer(t0, out(id), true, true),
                 Offer::SendNow(_)
             ));
         }
-        assert!(matches!(o.offer(t0, out(4), true, false), Offer::Queued));
-        assert!(matches!(o.offer(t0, out(5), true, false), Offer::Queued));
+        assert!(matches!(o.offer(t0, out(4), true, true), Offer::Queued));
+        assert!(matches!(o.offer(t0, out(5), true, true), Offer::Queued));
         assert_eq!(o.next_due(t0, true), Some(S));
         assert!(o.pop_due(t0, true).is_none());
         assert_eq!(o.pop_due(t0 + S, true).map(|m| m.id), Some(4));
         assert!(o.pop_due(t0 + S, true).is_none());
         // A new message waits behind the queue even when a token is free.
         assert!(matches!(
-            o.offer(t0 + 3 * S, out(6), true, false),
+            o.offer(t0 + 3 * S, out(6), true, true),
             Offer::Queued
         ));
         assert_eq!(o.pop_due(t0 + 3 * S, true).map(|m| m.id), Some(5));
@@ -169,12 +188,9 @@ mod tests {
     fn the_queue_is_bounded_and_gives_the_message_back() {
         let t0 = Instant::now();
         let mut o = Outbox::new(Some((1, S)), 1);
-        assert!(matches!(
-            o.offer(t0, out(1), true, false),
-            Offer::SendNow(_)
-        ));
-        assert!(matches!(o.offer(t0, out(2), true, false), Offer::Queued));
-        match o.offer(t0, out(3), true, false) {
+        assert!(matches!(o.offer(t0, out(1), true, true), Offer::SendNow(_)));
+        assert!(matches!(o.offer(t0, out(2), true, true), Offer::Queued));
+        match o.offer(t0, out(3), true, true) {
             Offer::Full(m) => assert_eq!(m.id, 3),
             other => panic!("{other:?}"),
         }
@@ -207,12 +223,24 @@ mod tests {
     }
 
     #[test]
+    fn a_throttled_message_that_must_not_queue_is_refused() {
+        let t0 = Instant::now();
+        let mut o = Outbox::new(Some((1, S)), 10);
+        assert!(matches!(
+            o.offer(t0, out(1), true, false),
+            Offer::SendNow(_)
+        ));
+        assert!(matches!(o.offer(t0, out(2), true, false), Offer::Throttled(m) if m.id == 2));
+        assert_eq!(o.room(), 10, "nothing was queued");
+    }
+
+    #[test]
     fn without_a_throttle_everything_goes_at_once() {
         let t0 = Instant::now();
         let mut o = Outbox::new(None, 1);
         for id in 0..100 {
             assert!(matches!(
-                o.offer(t0, out(id), true, false),
+                o.offer(t0, out(id), true, true),
                 Offer::SendNow(_)
             ));
         }

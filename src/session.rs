@@ -1,8 +1,8 @@
-//! I/O-free protocol state: message ids, outbound frame preparation, and the keepalive
-//! deadline. Everything here takes `now` and inputs and returns what to do.
+//! I/O-free RTM rules: message ids, outbound frame preparation, and what the reader must know
+//! of an inbound frame without parsing it ([`peek`]). Everything here takes inputs and returns
+//! what to do.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -23,9 +23,18 @@ impl Default for Ids {
     }
 }
 
+/// Ids stay below 2^53, JSON's exact integer range.
+const ID_LIMIT: u64 = 1 << 53;
+
 impl Ids {
-    pub(crate) fn next(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::Relaxed)
+    /// The next id; `None` once the ids below 2^53 are used up (after a caller chose one near
+    /// the limit).
+    pub(crate) fn next(&self) -> Option<u64> {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < ID_LIMIT).then_some(n + 1)
+            })
+            .ok()
     }
 
     /// Makes sure ids we hand out later never collide with one the caller chose.
@@ -43,13 +52,6 @@ pub(crate) struct Prepared {
     pub is_message: bool,
     /// The id was added by us (remove it to give the caller's payload back).
     pub added_id: bool,
-}
-
-impl Prepared {
-    /// The caller's payload, rebuilt from the frame (for errors after serialization).
-    pub(crate) fn into_payload(self) -> Value {
-        payload_from_text(&self.text, self.added_id)
-    }
 }
 
 /// The caller's payload, rebuilt from a frame we serialized (`added_id`: drop the id we added).
@@ -91,13 +93,17 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
     let added = !obj.contains_key("id");
     let id = match obj.get("id") {
         None => {
-            let id = ids.next();
+            let Some(id) = ids.next() else {
+                let msg = "message ids are used up (they must stay below 2^53; \
+                           a caller-chosen id came close to it): pass your own `id`";
+                return Err(invalid(msg, payload));
+            };
             obj.insert("id".into(), Value::from(id));
             id
         }
         Some(v) => match v.as_u64() {
             // Kept within JSON's exact integer range, so the counter can never wrap.
-            Some(id) if id > 0 && id < 1 << 53 => {
+            Some(id) if id > 0 && id < ID_LIMIT => {
                 ids.observe(id);
                 id
             }
@@ -134,95 +140,51 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
     })
 }
 
-/// What the pinger should do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeepaliveAction {
-    /// Send an RTM ping now.
-    Ping,
-    /// Nothing arrived within the deadline after a ping: drop the connection.
-    Dead(Duration),
-    /// Check again after this long.
-    Wait(Duration),
+/// What the reader needs of an RTM frame, read without building a `Value`: its `type`
+/// (`hello` makes the connection ready) and `reply_to` (an ack resolves a receipt at once, so
+/// `Receipt::wait` works inside a handler).
+#[derive(Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub(crate) struct Peek<'a> {
+    #[serde(borrow, rename = "type", default)]
+    pub kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    pub reply_to: Option<serde_json::Value>,
 }
 
-/// The ping schedule and the dead-connection deadline of one connection.
-///
-/// A ping is due every `interval`. After a ping, some frame (any frame counts as life) must
-/// arrive within `deadline`. While the reader waits on a full channel, inbound frames cannot be
-/// seen, so the deadline is suspended and restarts when the reader resumes. An `interval` of
-/// zero disables both pings and the deadline.
-#[derive(Debug)]
-pub(crate) struct Keepalive {
-    interval: Duration,
-    deadline: Duration,
-    next_ping: Instant,
-    awaiting_since: Option<Instant>,
-    suspended: bool,
-}
-
-/// How long the pinger sleeps when there is nothing to schedule (pings off).
-const IDLE_CHECK: Duration = Duration::from_secs(60);
-
-impl Keepalive {
-    pub(crate) fn new(now: Instant, interval: Duration, deadline: Duration) -> Keepalive {
-        Keepalive {
-            interval,
-            deadline,
-            next_ping: now.checked_add(interval).unwrap_or(now),
-            awaiting_since: None,
-            suspended: false,
-        }
-    }
-
-    /// A frame (or any bytes) arrived.
-    pub(crate) fn on_inbound(&mut self, now: Instant) {
-        if self.awaiting_since.is_some_and(|t| now >= t) {
-            self.awaiting_since = None;
-        }
-    }
-
-    /// The reader is blocked behind the handlers: no verdict until it resumes.
-    pub(crate) fn suspend(&mut self) {
-        self.suspended = true;
-    }
-
-    /// The reader resumed: an outstanding deadline starts again from now.
-    pub(crate) fn resume(&mut self, now: Instant) {
-        self.suspended = false;
-        if self.awaiting_since.is_some() {
-            self.awaiting_since = Some(now);
-        }
-    }
-
-    pub(crate) fn poll(&mut self, now: Instant) -> KeepaliveAction {
-        if self.interval.is_zero() {
-            return KeepaliveAction::Wait(IDLE_CHECK);
-        }
-        if let Some(since) = self.awaiting_since {
-            if !self.suspended && now.duration_since(since) >= self.deadline {
-                return KeepaliveAction::Dead(now.duration_since(since));
-            }
-        }
-        if now >= self.next_ping {
-            self.next_ping = now.checked_add(self.interval).unwrap_or(now);
-            if self.awaiting_since.is_none() {
-                self.awaiting_since = Some(now);
-            }
-            return KeepaliveAction::Ping;
-        }
-        let mut wake = self.next_ping;
-        // While suspended there is no deadline to wake for (resume() restarts it).
-        if let (Some(since), false) = (self.awaiting_since, self.suspended) {
-            wake = wake.min(since.checked_add(self.deadline).unwrap_or(wake));
-        }
-        KeepaliveAction::Wait(wake.saturating_duration_since(now))
-    }
+/// Reads the `type` and `reply_to` of a frame; `None` when it is not a JSON object (the
+/// dispatcher reports that).
+pub(crate) fn peek(text: &str) -> Option<Peek<'_>> {
+    serde_json::from_str(text).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn peek_finds_type_and_reply_to_without_a_value() {
+        let p = peek(r#"{"type":"hello","x":[1,{"y":2}]}"#).unwrap();
+        assert_eq!(p.kind.as_deref(), Some("hello"));
+        let p = peek(r#"{"ok":true,"reply_to":7,"ts":"1.2"}"#).unwrap();
+        assert_eq!((p.kind, p.reply_to), (None, Some(json!(7))));
+        let p = peek(r#"{"type":"say \"hi\""}"#).unwrap();
+        assert_eq!(p.kind.as_deref(), Some("say \"hi\""));
+        assert!(peek("[1,2]").is_none());
+        assert!(peek("not json").is_none());
+        // A `type` that is not a string is not a hello.
+        assert!(peek(r#"{"type":5}"#).is_none());
+    }
+
+    #[test]
+    fn automatic_ids_never_reach_2_pow_53() {
+        let ids = Ids::default();
+        let near = json!({"type": "ping", "id": (1u64 << 53) - 1});
+        prepare_outbound(near, &ids).unwrap();
+        let e = prepare_outbound(json!({"type": "ping"}), &ids).unwrap_err();
+        assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(m) if m.contains("2^53")));
+        assert_eq!(e.into_payload(), json!({"type": "ping"}));
+    }
 
     #[test]
     fn ids_are_added_positive_and_monotonic() {
@@ -241,7 +203,10 @@ mod tests {
         );
         let m = prepare_outbound(json!({"type": "message", "text": "hi"}), &ids).unwrap();
         assert!(m.is_message);
-        assert_eq!(m.into_payload(), json!({"type": "message", "text": "hi"}));
+        assert_eq!(
+            payload_from_text(&m.text, m.added_id),
+            json!({"type": "message", "text": "hi"})
+        );
     }
 
     #[test]
@@ -274,65 +239,5 @@ mod tests {
         let e = prepare_outbound(big.clone(), &ids).unwrap_err();
         assert!(matches!(e.kind(), SendErrorKind::TooLarge { .. }));
         assert!(e.into_payload() == big, "the payload comes back unchanged");
-    }
-
-    const S: Duration = Duration::from_secs(1);
-
-    #[test]
-    fn pings_every_interval_and_dies_without_an_answer() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
-        assert_eq!(
-            k.poll(t0),
-            KeepaliveAction::Wait(5 * S),
-            "sleeps until the ping is due"
-        );
-        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
-        assert!(matches!(k.poll(t0 + 6 * S), KeepaliveAction::Wait(_)));
-        assert!(matches!(k.poll(t0 + 7 * S), KeepaliveAction::Dead(_)));
-    }
-
-    #[test]
-    fn any_inbound_frame_after_the_ping_counts_as_life() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
-        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
-        k.on_inbound(t0 + 6 * S);
-        assert!(matches!(k.poll(t0 + 8 * S), KeepaliveAction::Wait(_)));
-        assert_eq!(k.poll(t0 + 10 * S), KeepaliveAction::Ping);
-    }
-
-    #[test]
-    fn a_blocked_reader_never_causes_a_dead_verdict() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
-        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
-        k.suspend();
-        assert!(!matches!(k.poll(t0 + 60 * S), KeepaliveAction::Dead(_)));
-        k.resume(t0 + 61 * S);
-        assert!(!matches!(k.poll(t0 + 62 * S), KeepaliveAction::Dead(_)));
-        assert!(matches!(k.poll(t0 + 63 * S), KeepaliveAction::Dead(_)));
-    }
-
-    #[test]
-    fn a_suspended_deadline_does_not_make_the_pinger_spin() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(t0, 5 * S, 2 * S);
-        assert_eq!(k.poll(t0 + 5 * S), KeepaliveAction::Ping);
-        k.suspend();
-        assert_eq!(
-            k.poll(t0 + 8 * S),
-            KeepaliveAction::Wait(2 * S),
-            "sleeps to the next ping"
-        );
-    }
-
-    #[test]
-    fn zero_interval_disables_pings_and_deadline() {
-        let t0 = Instant::now();
-        let mut k = Keepalive::new(t0, Duration::ZERO, 2 * S);
-        for s in [0, 10, 1000] {
-            assert_eq!(k.poll(t0 + s * S), KeepaliveAction::Wait(IDLE_CHECK));
-        }
     }
 }

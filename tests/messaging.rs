@@ -211,14 +211,44 @@ fn a_full_send_queue_refuses_with_the_message_back() {
     for i in 0..3 {
         h.send_message("C1", &format!("m{i}")).unwrap();
     }
-    let e = h
-        .send_over_websocket(json!({"type": "message", "channel": "C1", "text": "m3"}))
-        .unwrap_err();
+    let e = h.send_message("C1", "m3").unwrap_err();
     assert_eq!(e.kind(), &SendErrorKind::QueueFull);
     assert_eq!(
         e.into_payload(),
         json!({"type": "message", "channel": "C1", "text": "m3"})
     );
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
+fn a_throttled_send_over_websocket_is_refused_never_queued() {
+    let fake = fake();
+    let client = builder(&fake)
+        .send_rate(1, Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    let msg = |t: &str| json!({"type": "message", "channel": "C1", "text": t});
+    h.send_over_websocket(msg("first")).unwrap();
+    let e = h.send_over_websocket(msg("second")).unwrap_err();
+    assert_eq!(e.kind(), &SendErrorKind::Throttled);
+    assert_eq!(e.into_payload(), msg("second"));
+    // Pings are never throttled, and nothing was queued behind them.
+    h.ping().unwrap();
+    assert!(fake
+        .wait_for_frame(|f| f.frame_type().as_deref() == Some("ping"), SOON)
+        .is_some());
+    let texts: Vec<String> = fake
+        .frames()
+        .iter()
+        .filter(|f| f.frame_type().as_deref() == Some("message"))
+        .filter_map(|f| f.json()?["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(texts, ["first"]);
     running.stop();
     running.join().unwrap();
 }

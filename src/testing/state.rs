@@ -18,10 +18,8 @@ use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
 use super::workspace::Workspace;
+pub(crate) use super::workspace::BOT_ID;
 use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
-
-/// The `bot_id` reported for the fake bot user.
-pub(crate) const BOT_ID: &str = "B0FAKEBOT1";
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(30);

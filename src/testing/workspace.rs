@@ -8,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::state::BOT_ID;
+/// The `bot_id` reported for the fake bot user.
+pub(crate) const BOT_ID: &str = "B0FAKEBOT1";
 
 /// The answer to a method: the fields besides `"ok": true`, or Slack's error code.
 pub(crate) type Answer = Result<Map<String, Value>, String>;

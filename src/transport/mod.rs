@@ -7,7 +7,8 @@ pub(crate) mod stream;
 
 use std::io::Read;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use tungstenite::client::IntoClientRequest;
@@ -19,7 +20,7 @@ use tungstenite::{Message, WebSocket};
 
 use crate::config::NetConfig;
 use crate::error::{Error, Phase};
-use stream::{WireStream, WsStream};
+use stream::{write_all_until, Outbound, WireStream, WsStream};
 
 pub(crate) use crate::config::net::MAX_TIMEOUT;
 
@@ -90,11 +91,50 @@ pub(crate) enum Ended {
     Failed(Error),
 }
 
+/// How much encoded data may wait for the socket before sends are refused
+/// ([`WriteError::Full`]): a server that stops reading costs at most this much memory.
+pub(crate) const OUTBOUND_LIMIT: usize = 1 << 20;
+
+/// How long a close frame may take to reach the socket before the connection is dropped.
+pub(crate) const CLOSE_BOUND: Duration = Duration::from_secs(1);
+
 /// An open websocket. Shared by the reader (which feeds it bytes) and every sender.
+///
+/// Two locks, never held together for I/O: `ws` (the TLS and websocket state) is held only to
+/// encode or decode in memory; `writer` is held while bytes go to the socket. A write blocked by
+/// a peer that stopped reading therefore blocks only the thread that writes: the reader keeps
+/// decoding, other senders queue (up to [`OUTBOUND_LIMIT`]) and return, and a stop closes and
+/// drops the socket, which ends the blocked write.
 #[derive(Debug)]
 pub(crate) struct Connection {
     ws: Mutex<WebSocket<WsStream>>,
+    out: Arc<Outbound>,
+    writer: Mutex<Writer>,
     ctl: TcpStream,
+    /// Set once a write failed or the connection was dropped: sends fail at once.
+    dead: AtomicBool,
+    /// Set when we dropped it on purpose (a stop, a missed pong): a write it cuts short is
+    /// [`WriteError::Gone`], not a failure.
+    dead_by_us: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Writer {
+    sock: TcpStream,
+    timeout: Duration,
+    sock_timeout: Duration,
+    chunk: Vec<u8>,
+}
+
+/// Why a frame could not be sent.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// More than [`OUTBOUND_LIMIT`] bytes wait for the socket: the server is not reading.
+    Full,
+    /// The connection is closing or gone.
+    Gone,
+    /// Writing to the socket failed (the connection is now dropped).
+    Failed(Error),
 }
 
 /// Where to connect, parsed from a `ws://` or `wss://` URL.
@@ -192,6 +232,7 @@ pub(crate) fn open(
     sock.set_nodelay(true).map_err(io(Phase::Connect))?;
     let ctl = sock.try_clone().map_err(io(Phase::Connect))?;
     let reader = sock.try_clone().map_err(io(Phase::Connect))?;
+    let writer = sock.try_clone().map_err(io(Phase::Connect))?;
 
     let mut wire = WireStream::new(sock, timeout).map_err(io(Phase::Connect))?;
     wire.set_direct(Some(deadline));
@@ -226,14 +267,25 @@ pub(crate) fn open(
             })
         }
     };
+    let out = Arc::new(Outbound::default());
     ws.get_mut().wire_mut().set_direct(None);
+    ws.get_mut().wire_mut().buffer_writes(out.clone());
     reader
         .set_read_timeout(Some(read_tick))
         .map_err(io(Phase::Read))?;
     Ok((
         Connection {
             ws: Mutex::new(ws),
+            out,
+            writer: Mutex::new(Writer {
+                sock: writer,
+                timeout,
+                sock_timeout: timeout,
+                chunk: Vec::new(),
+            }),
             ctl,
+            dead: AtomicBool::new(false),
+            dead_by_us: AtomicBool::new(false),
         },
         reader,
     ))
@@ -345,20 +397,98 @@ impl Connection {
         self.ws.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends one text frame; it is on the wire when this returns, or the write timeout expired
-    /// (the connection is then unusable: part of the frame may have been written).
-    pub(crate) fn send_text(&self, text: String) -> Result<(), Error> {
-        let mut ws = self.lock();
-        ws.get_mut().wire_mut().begin_write();
-        let sent = ws.send(Message::text(text));
-        ws.get_mut().wire_mut().end_write();
-        sent.map_err(|e| ws_error(Phase::Write, e))
+    /// Sends one text frame: encodes it (short lock), then writes what waits for the socket
+    /// unless another thread is writing already (it takes these bytes too, in order). When this
+    /// returns `Ok` the frame is on the wire or queued behind a write in progress.
+    pub(crate) fn send_text(&self, text: String) -> Result<(), WriteError> {
+        self.send_message(Message::text(text))
+    }
+
+    /// Sends a websocket ping frame (Socket Mode's keepalive).
+    #[allow(dead_code)] // the keepalive of Socket Mode, which RTM does not use
+    pub(crate) fn send_ping(&self) -> Result<(), WriteError> {
+        self.send_message(Message::Ping(Vec::new().into()))
+    }
+
+    fn send_message(&self, msg: Message) -> Result<(), WriteError> {
+        if self.dead.load(Ordering::Acquire) {
+            return Err(WriteError::Gone);
+        }
+        {
+            let mut ws = self.lock();
+            if self.out.len() + msg.len() > OUTBOUND_LIMIT {
+                return Err(WriteError::Full);
+            }
+            match ws.send(msg) {
+                Ok(()) => {}
+                Err(tungstenite::Error::ConnectionClosed)
+                | Err(tungstenite::Error::AlreadyClosed)
+                | Err(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::SendAfterClosing,
+                )) => return Err(WriteError::Gone),
+                Err(e) => return Err(WriteError::Failed(ws_error(Phase::Write, e))),
+            }
+        }
+        self.flush_out(None)
+    }
+
+    /// True when encoded bytes wait for the socket (control replies the decoder queued).
+    pub(crate) fn has_pending_writes(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Writes what waits for the socket, each write bounded by the write timeout (or by
+    /// `deadline`). Returns at once when another thread holds the writer: it drains the buffer
+    /// before it lets go, and whoever appended after its last look sees the bytes and takes
+    /// the writer in turn (the loop below).
+    pub(crate) fn flush_out(&self, deadline: Option<Instant>) -> Result<(), WriteError> {
+        loop {
+            let mut w = match self.writer.try_lock() {
+                Ok(w) => w,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(()),
+            };
+            loop {
+                if self.dead.load(Ordering::Acquire) {
+                    return Err(WriteError::Gone);
+                }
+                let Writer {
+                    sock,
+                    timeout,
+                    sock_timeout,
+                    chunk,
+                } = &mut *w;
+                self.out.peek(chunk, 64 << 10);
+                if chunk.is_empty() {
+                    break;
+                }
+                let until = deadline.unwrap_or_else(|| Instant::now() + *timeout);
+                match write_all_until(sock, chunk, until, sock_timeout) {
+                    Ok(()) => self.out.consume(chunk.len()),
+                    Err((_, e)) => {
+                        // Read before anything else can react to the socket going away.
+                        let by_us = self.dead_by_us.load(Ordering::Acquire);
+                        self.dead.store(true, Ordering::Release);
+                        let _ = self.ctl.shutdown(Shutdown::Both);
+                        if by_us {
+                            return Err(WriteError::Gone);
+                        }
+                        return Err(WriteError::Failed(Error::io(Phase::Write, e)));
+                    }
+                }
+            }
+            drop(w);
+            if self.out.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// Feeds bytes read from the socket and decodes every complete frame into `out`; `eof`
     /// marks the end of the socket's input. Called with no bytes right after the handshake,
     /// it decodes frames that arrived together with the handshake answer. `Err` means the
-    /// connection is over.
+    /// connection is over. Never waits on the network: control replies (pong, close echo) are
+    /// only queued; the caller has them written ([`Connection::has_pending_writes`]).
     pub(crate) fn decode(&self, bytes: &[u8], eof: bool, out: &mut Batch) -> Result<(), Ended> {
         let mut ws = self.lock();
         ws.get_mut().wire_mut().feed(bytes);
@@ -371,7 +501,7 @@ impl Connection {
                 Ok(Message::Binary(b)) => out.push_binary(b.len()),
                 Ok(Message::Ping(_)) | Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
                 Ok(Message::Close(frame)) => {
-                    // tungstenite queued the close reply; send it and report the end.
+                    // tungstenite queued the close reply.
                     let _ = ws.flush();
                     return Err(match frame {
                         Some(f) => Ended::Closed {
@@ -389,7 +519,7 @@ impl Connection {
                     });
                 }
                 Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    // Pending control replies (pong, close echo) go out now.
+                    // Pending control replies move to the outbound buffer.
                     return match ws.flush() {
                         Ok(()) => Ok(()),
                         Err(tungstenite::Error::Io(e))
@@ -416,19 +546,34 @@ impl Connection {
         }
     }
 
-    /// Starts the closing handshake (best effort, bounded by the write timeout).
-    pub(crate) fn close(&self, code: u16, reason: &str) {
-        let mut ws = self.lock();
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.to_string().into(),
-        };
-        ws.get_mut().wire_mut().begin_write();
-        if let Err(e) = ws.close(Some(frame)) {
-            log::debug!("sending the close frame failed: {e}");
+    /// Sends a close frame, giving it at most `bound` to reach the socket (behind whatever
+    /// waits before it), then drops the connection: Slack often never answers a close.
+    pub(crate) fn close_and_drop(&self, code: u16, reason: &str, bound: Duration) {
+        let deadline = Instant::now() + bound;
+        if !self.dead.load(Ordering::Acquire) {
+            {
+                let mut ws = self.lock();
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.to_string().into(),
+                };
+                if let Err(e) = ws.close(Some(frame)) {
+                    log::debug!("queueing the close frame failed: {e}");
+                }
+                let _ = ws.flush();
+            }
+            // Another thread may hold the writer (blocked on a full socket): wait for it
+            // within the bound, not beyond.
+            while !self.out.is_empty() && Instant::now() < deadline {
+                if self.flush_out(Some(deadline)).is_err() {
+                    break;
+                }
+                if !self.out.is_empty() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
         }
-        let _ = ws.flush();
-        ws.get_mut().wire_mut().end_write();
+        self.kill();
     }
 
     /// Ends the socket's read side so a blocked read returns at once; writes (the close frame)
@@ -437,8 +582,11 @@ impl Connection {
         let _ = self.ctl.shutdown(Shutdown::Read);
     }
 
-    /// Drops the connection hard: no close handshake, the reader sees the end at once.
+    /// Drops the connection hard: no close handshake; the reader sees the end at once, a
+    /// blocked write fails at once, and later sends fail with [`WriteError::Gone`].
     pub(crate) fn kill(&self) {
+        self.dead_by_us.store(true, Ordering::Release);
+        self.dead.store(true, Ordering::Release);
         let _ = self.ctl.shutdown(Shutdown::Both);
     }
 }

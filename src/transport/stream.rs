@@ -2,17 +2,101 @@
 //!
 //! Reads come from an in-memory buffer that the reader thread fills from the socket; when the
 //! buffer is empty the stream answers `WouldBlock`, so a decoder under the connection lock never
-//! waits on the network. Writes go straight to the socket, under that same lock, so a send leaves
-//! at once and TLS records are never reordered. During the handshakes the stream reads the socket
-//! directly, bounded by the phase's deadline.
+//! waits on the network. Writes append to an ordered in-memory [`Outbound`] buffer, under that
+//! same lock, so TLS records are never reordered and encoding never waits on the network either;
+//! the bytes reach the socket under a separate writer lock (see `Connection::flush_out`), so a
+//! peer that stops reading blocks only the thread that is writing, never the reader or a stop.
+//! During the handshakes the stream reads and writes the socket directly, bounded by the phase's
+//! deadline.
 //!
-//! Every write is bounded as a whole, not per system call: a peer that drains a byte now and
-//! then cannot stretch a write past its deadline (the phase's during a handshake, one write
-//! timeout for a frame, see [`WireStream::begin_write`]).
+//! Every socket write is bounded as a whole, not per system call: a peer that drains a byte now
+//! and then cannot stretch a write past its deadline ([`write_all_until`]).
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Encoded bytes waiting for the socket, in order. Appended to under the connection's short
+/// lock; drained by whoever holds the writer lock.
+#[derive(Debug, Default)]
+pub(crate) struct Outbound {
+    bytes: Mutex<VecDeque<u8>>,
+}
+
+impl Outbound {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<u8>> {
+        self.bytes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn push(&self, buf: &[u8]) {
+        self.lock().extend(buf);
+    }
+
+    /// Copies up to `max` bytes from the front into `into` (cleared first), without removing
+    /// them: only the writer removes, after the socket took them.
+    pub(crate) fn peek(&self, into: &mut Vec<u8>, max: usize) {
+        into.clear();
+        let q = self.lock();
+        let (a, b) = q.as_slices();
+        let n = a.len().min(max);
+        into.extend_from_slice(&a[..n]);
+        let m = b.len().min(max - n);
+        into.extend_from_slice(&b[..m]);
+    }
+
+    /// Removes `n` bytes from the front (the socket took them).
+    pub(crate) fn consume(&self, n: usize) {
+        let mut q = self.lock();
+        let n = n.min(q.len());
+        q.drain(..n);
+        if q.is_empty() && q.capacity() > 1 << 20 {
+            *q = VecDeque::new();
+        }
+    }
+}
+
+/// Writes all of `buf` to `sock` by `deadline`, whatever the peer's pace. Returns how much was
+/// written when it fails. A timeout is `TimedOut`, never `WouldBlock` (which the protocol
+/// layers would take as "try again later").
+pub(crate) fn write_all_until(
+    sock: &mut TcpStream,
+    buf: &[u8],
+    deadline: Instant,
+    sock_timeout: &mut Duration,
+) -> Result<(), (usize, io::Error)> {
+    let mut done = 0;
+    while done < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err((done, io::ErrorKind::TimedOut.into()));
+        }
+        // Only touch the socket's timeout when it must shrink or has grown stale (no system
+        // call on the common path).
+        if left < *sock_timeout || left > *sock_timeout * 2 {
+            if let Err(e) = sock.set_write_timeout(Some(left)) {
+                return Err((done, e));
+            }
+            *sock_timeout = left;
+        }
+        match sock.write(&buf[done..]) {
+            Ok(0) => return Err((done, io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((done, timed_out(e))),
+        }
+    }
+    Ok(())
+}
 
 /// A socket whose read side is an in-memory buffer (see the module docs).
 #[derive(Debug)]
@@ -29,6 +113,8 @@ pub(crate) struct WireStream {
     write_deadline: Option<Instant>,
     /// The write timeout the socket is configured with now.
     sock_write_timeout: Duration,
+    /// Once set (after the handshakes), writes append here instead of going to the socket.
+    out: Option<Arc<Outbound>>,
 }
 
 impl WireStream {
@@ -44,7 +130,13 @@ impl WireStream {
             write_timeout,
             write_deadline: None,
             sock_write_timeout: write_timeout,
+            out: None,
         })
+    }
+
+    /// From now on writes append to `out` (the handshakes are over).
+    pub(crate) fn buffer_writes(&mut self, out: Arc<Outbound>) {
+        self.out = Some(out);
     }
 
     /// Reads the socket directly until `deadline` (handshakes), or from the buffer (`None`).
@@ -52,17 +144,6 @@ impl WireStream {
     pub(crate) fn set_direct(&mut self, deadline: Option<Instant>) {
         self.direct_until = deadline;
         self.write_deadline = deadline;
-    }
-
-    /// Starts one logical write (a frame, maybe several TLS records): everything written until
-    /// [`end_write`](Self::end_write) must be on the wire within the write timeout.
-    pub(crate) fn begin_write(&mut self) {
-        self.write_deadline = Some(Instant::now() + self.write_timeout);
-    }
-
-    /// Ends the logical write started by [`begin_write`](Self::begin_write).
-    pub(crate) fn end_write(&mut self) {
-        self.write_deadline = None;
     }
 
     /// Appends bytes the reader thread read from the socket.
@@ -113,35 +194,16 @@ impl Read for WireStream {
 
 impl Write for WireStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Blocking, until all of `buf` is written or the deadline passes. A timeout must not
-        // look like `WouldBlock`, which the protocol layers would take as "try again later".
+        if let Some(out) = &self.out {
+            out.push(buf);
+            return Ok(buf.len());
+        }
+        // The handshakes: straight to the socket, by the phase's deadline.
         let deadline = self
             .write_deadline
             .unwrap_or_else(|| Instant::now() + self.write_timeout);
-        let mut rest = buf;
-        while !rest.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            // The socket keeps the full write timeout while at most a tenth of it is spent (no
-            // system call on the common path); past that it gets what is left.
-            let wanted = if left >= self.write_timeout - self.write_timeout / 10 {
-                self.write_timeout
-            } else {
-                left
-            };
-            if wanted != self.sock_write_timeout {
-                self.sock.set_write_timeout(Some(wanted))?;
-                self.sock_write_timeout = wanted;
-            }
-            match self.sock.write(rest) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(timed_out(e)),
-            }
-        }
+        write_all_until(&mut self.sock, buf, deadline, &mut self.sock_write_timeout)
+            .map_err(|(_, e)| e)?;
         Ok(buf.len())
     }
 
@@ -229,13 +291,25 @@ mod tests {
     }
 
     #[test]
-    fn writes_reach_the_socket_at_once() {
+    fn handshake_writes_reach_the_socket_at_once_then_writes_are_buffered_in_order() {
         let (a, mut b) = pair();
         let mut w = WireStream::new(a, Duration::from_secs(5)).unwrap();
         w.write_all(b"hello").unwrap();
         let mut buf = [0u8; 5];
         b.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"hello");
+        let out = Arc::new(Outbound::default());
+        w.buffer_writes(out.clone());
+        w.write_all(b"ab").unwrap();
+        w.write_all(b"cd").unwrap();
+        let mut front = Vec::new();
+        out.peek(&mut front, 3);
+        assert_eq!(front, b"abc");
+        out.consume(1);
+        out.peek(&mut front, 10);
+        assert_eq!(front, b"bcd");
+        out.consume(10);
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -270,12 +344,13 @@ mod tests {
                 }
             })
         };
-        let mut w = WireStream::new(a, Duration::from_millis(300)).unwrap();
         let big = vec![b'x'; 64 << 20];
         let started = Instant::now();
-        w.begin_write();
-        let err = w.write(&big).unwrap_err();
-        w.end_write();
+        let mut a = a;
+        let mut t = Duration::from_secs(5);
+        let deadline = started + Duration::from_millis(300);
+        let (done, err) = write_all_until(&mut a, &big, deadline, &mut t).unwrap_err();
+        assert!(done < big.len());
         let took = started.elapsed();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         peer.join().unwrap();

@@ -1,6 +1,6 @@
 """Slack's own Python WebClient (slack_sdk) against `slack-rtm serve`.
 
-Run by tests/interop_web.rs with SLACK_API_URL set to the fake's Web API and slack_sdk on
+Run by cli/tests/interop_web.rs with SLACK_API_URL set to the fake's Web API and slack_sdk on
 PYTHONPATH. Exits 0 when every flow works; an assertion error otherwise.
 """
 

@@ -116,7 +116,8 @@ fn slack_sdk_web_client_against_serve() {
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/python_web.py");
+    // The script lives with the library's tests (this crate is the workspace member `cli/`).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/python_web.py");
     let mut python = Command::new("python3");
     python
         .arg(&script)

@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -1084,19 +1083,81 @@ fn sigint_sigterm_and_sighup_stop_tail_with_0() {
 #[test]
 fn a_second_sigint_during_the_stop_exits_130() {
     let fake = fake();
-    // rtm.connect never answers: the stop waits for the connect phase, so the second
-    // SIGINT is sure to arrive during it.
-    fake.push_connect_reply(ConnectReply::Hang);
-    let mut p = tail(&fake, &[]);
-    assert!(fake.wait_for_calls("rtm.connect", 1, SOON));
-    p.signal("INT");
-    p.wait_err("stop signal received");
-    p.signal("INT");
-    let f = p.finish();
-    assert_eq!(f.code(), Some(130), "{:?} / {:?}", f.status, f.err);
-    assert_eq!(f.status.signal(), None);
-    assert!(f.out.is_empty());
-    assert!(f.own_err_lines().is_empty(), "{:?}", f.err);
+    // stdout is a pipe nobody reads: once it is full, the handler printing frames is stuck,
+    // so the graceful stop cannot finish and the second SIGINT is sure to arrive during it.
+    let url = fake.api_url();
+    let mut child = command(
+        &["tail", "--api-url", url.as_str()],
+        &[("SLACK_BOT_TOKEN", TOKEN)],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn slack-rtm");
+    let _stdout = child.stdout.take();
+    let (err_rx, _t) = line_reader(child.stderr.take().expect("stderr"));
+    let mut err = Vec::new();
+    let mut wait_err = |needle: &str| {
+        let deadline = Instant::now() + SOON;
+        while !err.iter().any(|l: &String| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match err_rx.recv_timeout(left) {
+                Ok(l) => err.push(l),
+                Err(_) => panic!("no {needle:?} on stderr: {err:?}"),
+            }
+        }
+    };
+    let pid = child.id().to_string();
+    if !fake.wait_for_open(1, SOON) {
+        let _ = child.kill();
+        panic!("tail never connected");
+    }
+    let kill = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    };
+    // 4 MB of events: far more than a pipe holds.
+    fake.flood(
+        &format!(r#"{{"type":"message","text":"{}"}}"#, "x".repeat(200)),
+        20_000,
+    );
+    // Wait (bounded) until one of its threads is blocked writing the full pipe.
+    let blocked = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| {
+                std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("pipe"))
+            })
+    };
+    let deadline = Instant::now() + SOON;
+    while !blocked() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("tail never blocked on its stdout pipe");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill("-INT");
+    wait_err("stop signal received");
+    kill("-INT");
+    let deadline = Instant::now() + SOON;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("slack-rtm did not exit after the second SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
 }
 
 // ----- serve -----
@@ -1169,5 +1230,277 @@ fn demo_runs_offline_and_ignores_any_token() {
         assert!(out.contains("Hi <@U0ALICE001>!"), "{out}");
         assert!(out.contains("Hi <@U0BOB00001>!"), "{out}");
         assert!(!out.contains("xoxb-bogus"));
+    }
+}
+
+// ----- tail: a stdout nobody reads -----
+
+/// `slack-rtm tail` whose stdout is a pipe that is never read, with its stderr read by lines.
+struct Blocked {
+    proc: Proc,
+    /// The read end of the child's stdout, held open and never read.
+    stdout: std::process::ChildStdout,
+}
+
+/// Starts `tail` against `fake`, floods it until its stdout pipe is full (so the handler that
+/// prints frames is blocked in `write`), and returns it.
+fn tail_with_blocked_stdout(fake: &FakeSlack) -> Blocked {
+    use std::os::fd::AsRawFd;
+
+    let url = fake.api_url();
+    let mut child = command(
+        &["tail", "--api-url", url.as_str()],
+        &[("SLACK_BOT_TOKEN", TOKEN)],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn slack-rtm");
+    let stdout = child.stdout.take().expect("stdout");
+    let stdin = child.stdin.take();
+    let (err_rx, t) = line_reader(child.stderr.take().expect("stderr"));
+    // A channel that never gets a line: stdout is not read.
+    let (_, out_rx) = mpsc::channel();
+    let mut proc = Proc {
+        child,
+        stdin,
+        out_rx,
+        err_rx,
+        readers: vec![t],
+        out: Vec::new(),
+        err: Vec::new(),
+    };
+    assert!(fake.wait_for_connections(1, SOON), "{}", proc.context());
+    let fd = stdout.as_raw_fd();
+    // SAFETY: plain fcntl/ioctl queries on a pipe fd this test owns.
+    let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    assert!(capacity > 0, "F_GETPIPE_SZ failed");
+    let event = json!({"type": "flood", "pad": "x".repeat(200)}).to_string();
+    // Many times the pipe's capacity: the rest waits in the client and the socket.
+    fake.flood(&event, 20 * capacity as usize / event.len());
+    // Full: nearly all of the capacity used (the kernel packs lines into pages, so a little
+    // stays free) and no growth for a while although far more frames are on their way.
+    let deadline = Instant::now() + SOON;
+    let mut last = (0, Instant::now());
+    loop {
+        let mut pending: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int.
+        let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut pending) };
+        assert_eq!(rc, 0, "FIONREAD failed");
+        if pending != last.0 {
+            last = (pending, Instant::now());
+        } else if pending > capacity - capacity / 8
+            && last.1.elapsed() >= Duration::from_millis(200)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stdout pipe not full within {SOON:?} ({pending} of {capacity} bytes)\n{}",
+            proc.context()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Blocked { proc, stdout }
+}
+
+impl Blocked {
+    /// Waits for the exit (bounded), then collects stderr; the unread stdout is dropped.
+    fn finish(self, within: Duration) -> (Finished, Duration) {
+        let Blocked { mut proc, stdout } = self;
+        let start = Instant::now();
+        let deadline = start + within;
+        let status = loop {
+            match proc.child.try_wait().expect("try_wait") {
+                Some(status) => break status,
+                None if Instant::now() >= deadline => {
+                    panic!(
+                        "slack-rtm did not exit within {within:?}\n{}",
+                        proc.context()
+                    )
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let took = start.elapsed();
+        drop(stdout);
+        proc.close_stdin();
+        let deadline = Instant::now() + SOON;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match proc.err_rx.recv_timeout(left) {
+                Ok(line) => proc.err.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("stderr not closed"),
+            }
+        }
+        for t in proc.readers.drain(..) {
+            t.join().expect("reader thread");
+        }
+        let f = Finished {
+            status,
+            out: Vec::new(),
+            err: std::mem::take(&mut proc.err),
+        };
+        (f, took)
+    }
+}
+
+#[test]
+fn a_second_stop_signal_exits_at_once_even_when_stdout_is_blocked() {
+    for (first, second, code) in [("TERM", "TERM", 143), ("HUP", "INT", 130)] {
+        let fake = FakeSlack::builder()
+            .echo_messages(false)
+            .start()
+            .expect("fake");
+        let mut b = tail_with_blocked_stdout(&fake);
+        b.proc.signal(first);
+        b.proc.wait_err("stop signal received");
+        b.proc.signal(second);
+        // Well before the stuck-stop grace period (5 s) would end it.
+        let (f, took) = b.finish(Duration::from_secs(3));
+        assert_eq!(
+            f.code(),
+            Some(code),
+            "SIG{first} then SIG{second}: {:?} / {:?}",
+            f.status,
+            f.err
+        );
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        assert!(f.own_err_lines().is_empty(), "{:?}", f.err);
+    }
+}
+
+#[test]
+fn one_stop_signal_ends_a_stop_stuck_on_a_blocked_stdout_after_the_grace_period() {
+    let fake = fake();
+    let b = tail_with_blocked_stdout(&fake);
+    b.proc.signal("TERM");
+    // The grace period is 5 s.
+    let (f, took) = b.finish(Duration::from_secs(5) + SOON);
+    assert_eq!(f.code(), Some(143), "{:?} / {:?}", f.status, f.err);
+    assert!(took >= Duration::from_secs(4), "{took:?}");
+    let own = f.own_err_lines();
+    assert_eq!(own.len(), 1, "{:?}", f.err);
+    assert!(own[0].contains("did not finish within 5 s"), "{own:?}");
+}
+
+// ----- tail: stdin bounds -----
+
+/// A process's peak resident set, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn a_huge_stdin_line_is_skipped_without_being_held() {
+    let fake = fake();
+    let mut p = tail(&fake, &["--exit-on", "reply"]);
+    assert_eq!(p.next_line(), HELLO);
+    let before = peak_rss_kib(p.pid());
+    // 48 MiB in one line, written in pieces as a producer would.
+    {
+        let stdin = p.stdin.as_mut().expect("stdin");
+        let piece = vec![b'x'; 1024 * 1024];
+        for _ in 0..48 {
+            stdin.write_all(&piece).expect("write");
+        }
+        stdin.write_all(b"\n").expect("write");
+    }
+    p.write_line(r#"{"type":"message","channel":"C0GENERAL1","text":"after the big one"}"#);
+    p.wait_err("stdin line 1 skipped: longer than 65536 bytes");
+    let peak = peak_rss_kib(p.pid());
+    let f = p.finish();
+    assert_eq!(f.code(), Some(0), "{:?}", f.err);
+    assert_eq!(f.out.len(), 2, "hello and the ack of line 2: {:?}", f.out);
+    assert!(
+        peak < before + 16 * 1024,
+        "peak RSS grew from {before} KiB to {peak} KiB for a skipped line"
+    );
+    let texts: Vec<_> = frames_of_type(&fake, "message")
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, [json!("after the big one")]);
+}
+
+// ----- version and arguments -----
+
+#[test]
+fn every_command_prints_its_version() {
+    let expected = format!("slack-rtm {}", env!("CARGO_PKG_VERSION"));
+    for args in [
+        &["--version"][..],
+        &["-V"][..],
+        &["tail", "--version"][..],
+        &["serve", "--version"][..],
+        &["demo", "--version"][..],
+        &["demo", "-V"][..],
+    ] {
+        let f = run(args, &[]);
+        assert_eq!(f.code(), Some(0), "{args:?}: {:?}", f.err);
+        assert_eq!(f.out, [expected.as_str()], "{args:?}");
+        assert!(f.err.is_empty(), "{args:?}: {:?}", f.err);
+    }
+}
+
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"--api-url=\xffbad");
+    for args in [vec![bad], vec!["tail".as_ref(), bad]] {
+        let mut cmd = command(&[], &[("SLACK_BOT_TOKEN", TOKEN)]);
+        cmd.args(&args);
+        let mut p = Proc::spawn(cmd);
+        p.close_stdin();
+        let f = p.finish();
+        assert_usage_error(&f, "not valid UTF-8");
+    }
+}
+
+#[test]
+fn every_help_has_an_environment_section() {
+    for (args, names) in [
+        (
+            &["--help"][..],
+            &[
+                "SLACK_BOT_TOKEN",
+                "SLACK_API_TOKEN",
+                "SLACK_API_URL",
+                "HTTPS_PROXY",
+                "NO_PROXY",
+                "RUST_LOG",
+            ][..],
+        ),
+        (
+            &["tail", "--help"][..],
+            &[
+                "SLACK_BOT_TOKEN",
+                "SLACK_API_TOKEN",
+                "SLACK_API_URL",
+                "ALL_PROXY",
+                "HTTPS_PROXY",
+                "HTTP_PROXY",
+                "NO_PROXY",
+                "RUST_LOG",
+            ][..],
+        ),
+        (&["serve", "--help"][..], &["RUST_LOG"][..]),
+        (&["demo", "--help"][..], &["RUST_LOG"][..]),
+    ] {
+        let help = run(args, &[]).out.join("\n");
+        let env = help
+            .split_once("\nEnvironment:\n")
+            .unwrap_or_else(|| panic!("{args:?}: no Environment section:\n{help}"))
+            .1;
+        for name in names {
+            assert!(env.contains(name), "{args:?}: {name} missing:\n{env}");
+        }
     }
 }

@@ -1,0 +1,102 @@
+//! `slack-rtm serve`: the embedded fake Slack on loopback, fed from stdin.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use slack_rtm::testing::FakeSlack;
+
+use crate::args::{self, Asked, Flags, Usage};
+use crate::tail::{read_stdin_lines, skipped};
+use crate::{bench, signals};
+
+/// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
+
+pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
+    let mut builder = FakeSlack::builder();
+    let mut bench_mode = false;
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next_flag() {
+        match args::common_flag(flag) {
+            Some(Asked::Help) => {
+                println!("{}", args::serve_usage());
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(Asked::Version) => {
+                println!("{}", args::VERSION);
+                return Ok(ExitCode::SUCCESS);
+            }
+            None => {}
+        }
+        match flag {
+            "--port" => {
+                let v = flags.value(flag, inline)?;
+                let port = v
+                    .parse::<u16>()
+                    .map_err(|_| Usage(format!("--port needs a port number, got {v:?}")))?;
+                builder = builder.port(port);
+            }
+            "--token" => builder = builder.token(flags.value(flag, inline)?),
+            "--bench" => {
+                args::no_value(flag, inline)?;
+                bench_mode = true;
+            }
+            other => return Err(Usage(format!("unknown flag {other:?} for serve"))),
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let signalled = stop.clone();
+    if let Err(e) = signals::install(move |_sig| signalled.store(true, Ordering::SeqCst)) {
+        eprintln!("slack-rtm: cannot handle signals: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    let server = match builder.start() {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("slack-rtm: cannot start the fake Slack: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!("SLACK_API_URL={}", server.api_url());
+    let _ = std::io::stdout().flush();
+    log::info!("fake Slack listening; JSON lines on stdin go to every connected client");
+
+    let s = server.clone();
+    let eof_stop = stop.clone();
+    let reader = std::thread::Builder::new()
+        .name("stdin-reader".into())
+        .spawn(move || {
+            read_stdin_lines(MAX_LINE, |number, line| {
+                if bench_mode && line.starts_with('!') {
+                    bench::command(&s, line);
+                    return true;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    // The line goes out as typed: key order and spacing kept.
+                    Ok(_) => {
+                        let n = s.send_text(line);
+                        log::info!("stdin line {number} sent to {n} client(s)");
+                    }
+                    Err(e) => skipped(number, &format!("not JSON ({e})")),
+                }
+                true
+            });
+            if bench_mode {
+                // A benchmark driver that dies leaves no server behind.
+                log::info!("stdin closed: stopping (--bench)");
+                eof_stop.store(true, Ordering::SeqCst);
+            }
+        });
+    if let Err(e) = reader {
+        log::error!("cannot read stdin: {e}");
+    }
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    log::info!("stopping the fake Slack");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,237 @@
+//! The engine state shared by a client, its handles and its threads: the stop request, the
+//! pinger's wake-ups, the current connection, and the run's bookkeeping.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use super::link::Link;
+use crate::signals;
+use crate::transport::MAX_TIMEOUT;
+
+/// The names of a client's threads (at most 15 bytes each, Linux's limit).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Names {
+    pub reader: &'static str,
+    pub pinger: &'static str,
+    pub dispatcher: &'static str,
+    /// The short-lived thread of each connect call.
+    pub dial: &'static str,
+}
+
+/// What the engine needs to know of a client's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub names: Names,
+    /// The connect call, for logs (`rtm.connect`).
+    pub connect_method: &'static str,
+    pub auto_reconnect: bool,
+    /// `hello` must arrive within this long of the websocket opening.
+    pub hello_timeout: Duration,
+    pub ping_interval: Duration,
+    pub pong_deadline: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub healthy_after: Duration,
+    pub connect_burst: u32,
+    pub connect_interval: Duration,
+    pub max_attempts: Option<u32>,
+    pub channel_capacity: usize,
+}
+
+/// See the module docs.
+pub(crate) struct Core {
+    pub(crate) settings: Settings,
+    link: Mutex<Option<Arc<Link>>>,
+    stop: AtomicBool,
+    /// Bumped to wake the pinger early (a message was queued, `hello` arrived, bytes wait).
+    kicks: AtomicU64,
+    wake: (Mutex<()>, Condvar),
+    /// True while a `start()` that handles signals runs.
+    signals: AtomicBool,
+    running: AtomicBool,
+    /// The library threads of the current run, so a join from one of them is recognised.
+    threads: Mutex<Vec<ThreadId>>,
+    /// Library threads of the current run still alive; the last one to end ends the run.
+    live: AtomicUsize,
+}
+
+impl Core {
+    pub(crate) fn new(settings: Settings) -> Core {
+        Core {
+            settings,
+            link: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            kicks: AtomicU64::new(0),
+            wake: (Mutex::new(()), Condvar::new()),
+            signals: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    /// The current connection, if any.
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
+        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+        // The pinger schedules per connection (the hello deadline, pings).
+        self.kick();
+    }
+
+    /// Asks the client to stop; never blocks.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        // Wake the reader from its blocking read now rather than at the next tick.
+        if let Some(link) = self.link() {
+            link.conn.wake_reader();
+        }
+        let _guard = self.lock_wake();
+        self.wake.1.notify_all();
+    }
+
+    fn lock_wake(&self) -> MutexGuard<'_, ()> {
+        self.wake.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True once a stop was requested, by a call or (when handled) a signal.
+    pub(crate) fn stopping(&self) -> bool {
+        if self.stop.load(Ordering::SeqCst) {
+            return true;
+        }
+        if self.signals.load(Ordering::Relaxed) && signals::received() {
+            log::info!("stop signal received: stopping");
+            self.stop.store(true, Ordering::SeqCst);
+            if let Some(link) = self.link() {
+                link.conn.wake_reader();
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Wakes the pinger early (see [`Core::wait_kickable`]).
+    pub(crate) fn kick(&self) {
+        self.kicks.fetch_add(1, Ordering::SeqCst);
+        let _guard = self.lock_wake();
+        self.wake.1.notify_all();
+    }
+
+    /// The kick counter; sample it before doing the work a kick asks for.
+    pub(crate) fn kicks(&self) -> u64 {
+        self.kicks.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps up to `d`, waking early on a stop request. Returns `stopping()`.
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        self.wait_until(d, None)
+    }
+
+    /// Like [`Core::wait`], also returning early (with `false`) once the kick counter differs
+    /// from `seen`, including a kick that came before this call, so none is lost.
+    pub(crate) fn wait_kickable(&self, d: Duration, seen: u64) -> bool {
+        self.wait_until(d, Some(seen))
+    }
+
+    fn wait_until(&self, d: Duration, seen: Option<u64>) -> bool {
+        // Signals only set a flag, so look at it at least every 100 ms.
+        const SLICE: Duration = Duration::from_millis(100);
+        let now = Instant::now();
+        let deadline = now.checked_add(d.min(MAX_TIMEOUT)).unwrap_or(now);
+        let mut guard = self.lock_wake();
+        loop {
+            if self.stopping() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || seen.is_some_and(|k| self.kicks.load(Ordering::SeqCst) != k) {
+                return false;
+            }
+            // Only a handled signal needs polling; otherwise sleep the whole time.
+            let slice = if self.signals.load(Ordering::Relaxed) {
+                left.min(SLICE)
+            } else {
+                left
+            };
+            guard = self
+                .wake
+                .1
+                .wait_timeout(guard, slice)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Starts a run; `false` when one is already going.
+    pub(crate) fn begin_run(&self, handle_signals: bool) -> bool {
+        if self
+            .running
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        self.stop.store(false, Ordering::SeqCst);
+        self.signals.store(handle_signals, Ordering::SeqCst);
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        true
+    }
+
+    /// Ends a run whose threads never started.
+    pub(crate) fn abort_run(&self) {
+        if self.live.load(Ordering::SeqCst) == 0 {
+            self.end_run();
+        }
+    }
+
+    fn end_run(&self) {
+        self.signals.store(false, Ordering::SeqCst);
+        self.set_link(None);
+        self.running.store(false, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// A library thread is about to start.
+    pub(crate) fn thread_spawning(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A library thread of this run started (on that thread).
+    pub(crate) fn thread_started(&self) {
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(std::thread::current().id());
+    }
+
+    /// A library thread ended (or never started); the last one ends the run, so a client
+    /// whose `Running` was dropped on one of its own threads can start again.
+    pub(crate) fn thread_ended(&self) {
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.end_run();
+        }
+    }
+
+    /// True on one of this client's library threads (a handler runs on the dispatcher).
+    pub(crate) fn on_client_thread(&self) -> bool {
+        let me = std::thread::current().id();
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&me)
+    }
+}

@@ -1,0 +1,63 @@
+//! The dispatcher thread: hands what the reader produced to the protocol's [`Dispatch`], in
+//! order.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use serde_json::Value;
+
+use super::link::Link;
+use super::protocol::{Dispatch, Protocol};
+use crate::transport::Batch;
+
+/// What the reader hands the dispatcher, in order.
+pub(crate) enum Item {
+    /// A websocket opened: dispatch `open` with the connect call's answer.
+    Open { link: Arc<Link>, body: Value },
+    /// The frames of one socket read.
+    Frames(Batch),
+    /// A pseudo-event the reader produced (`close`, `error`).
+    Event { name: &'static str, data: Value },
+}
+
+impl Item {
+    /// Whether the dispatcher still delivers this item after a stop request.
+    pub(crate) fn survives_stop(&self) -> bool {
+        !matches!(self, Item::Frames(_))
+    }
+}
+
+/// Emptied batches go back to the reader through `pool`, so the receive path does not allocate
+/// in steady state and no buffer is freed on a thread other than the one that made it.
+pub(crate) fn run<P: Protocol, D: Dispatch>(
+    p: Arc<P>,
+    mut d: D,
+    rx: Receiver<Item>,
+    pool: Sender<Batch>,
+) {
+    let core = p.core();
+    let stopping = || core.stopping();
+    let mut link: Option<Arc<Link>> = None;
+    for item in rx.iter() {
+        match item {
+            Item::Open { link: l, body } => {
+                d.open(&l, &body);
+                link = Some(l);
+            }
+            Item::Frames(mut batch) => {
+                d.frames(link.as_ref(), &batch, &stopping);
+                if batch.recycle() {
+                    let _ = pool.try_send(batch);
+                }
+            }
+            Item::Event { name, data } => {
+                if name == "close" {
+                    link = None;
+                    d.connection_ended(core.stopping());
+                }
+                d.event(name, &data);
+            }
+        }
+    }
+    d.finished();
+}

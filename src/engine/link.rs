@@ -1,0 +1,76 @@
+//! One open websocket connection and its protocol state.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use super::rules::ConnRules;
+use crate::transport::{Connection, CLOSE_BOUND};
+
+/// See the module docs.
+pub(crate) struct Link {
+    pub(crate) conn: Connection,
+    /// Set by the reader when the protocol's `hello` arrives, before any handler sees it.
+    ready: AtomicBool,
+    /// Set by the reader when the first frame arrives (a silent connection is never healthy).
+    spoke: AtomicBool,
+    rules: Mutex<ConnRules>,
+    /// Why the client itself ended this connection (missed pong, goodbye, ...).
+    end_reason: Mutex<Option<String>>,
+}
+
+impl Link {
+    pub(crate) fn new(conn: Connection, rules: ConnRules) -> Link {
+        Link {
+            conn,
+            ready: AtomicBool::new(false),
+            spoke: AtomicBool::new(false),
+            rules: Mutex::new(rules),
+            end_reason: Mutex::new(None),
+        }
+    }
+
+    /// True once `hello` arrived on this connection.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Marks the connection ready; `true` the first time only.
+    pub(crate) fn set_ready(&self) -> bool {
+        !self.ready.swap(true, Ordering::AcqRel)
+    }
+
+    pub(crate) fn spoke(&self) -> bool {
+        self.spoke.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_spoke(&self) {
+        self.spoke.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn rules(&self) -> MutexGuard<'_, ConnRules> {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the connection from our side; the reader sees it end and reconnects. `graceful`
+    /// sends a close frame first, bounded by [`CLOSE_BOUND`].
+    pub(crate) fn end(&self, reason: &str, graceful: bool) {
+        {
+            let mut r = self.end_reason.lock().unwrap_or_else(|e| e.into_inner());
+            if r.is_none() {
+                *r = Some(reason.to_string());
+            }
+        }
+        if graceful {
+            self.conn.close_and_drop(1000, reason, CLOSE_BOUND);
+        } else {
+            self.conn.kill();
+        }
+    }
+
+    pub(crate) fn end_reason(&self) -> Option<String> {
+        self.end_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}

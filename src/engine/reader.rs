@@ -1,0 +1,359 @@
+//! The reader thread: the connect/backoff loop, and the socket reads of each connection.
+
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use serde_json::json;
+
+use super::core::Core;
+use super::dispatcher::Item;
+use super::link::Link;
+use super::protocol::{Dial, Protocol};
+use super::rules::{client_error, Closing, ConnRules, End};
+use crate::backoff::Reconnect;
+use crate::error::Error;
+use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND};
+
+/// Size of one socket read.
+const READ_BUF: usize = 64 * 1024;
+
+/// `pool` hands back emptied batches from the dispatcher for reuse.
+pub(crate) fn run<P: Protocol>(
+    p: Arc<P>,
+    tx: Sender<Item>,
+    pool: Receiver<Batch>,
+) -> Result<(), Error> {
+    let core = p.core();
+    let cfg = &core.settings;
+    let mut policy = Reconnect::new(
+        cfg.backoff_base,
+        cfg.backoff_cap,
+        cfg.healthy_after,
+        cfg.max_attempts,
+        cfg.connect_burst,
+        cfg.connect_interval,
+    );
+    let mut buf = vec![0u8; READ_BUF];
+    let result = loop {
+        if core.stopping() {
+            break Ok(());
+        }
+        let gate = policy.before_connect(Instant::now());
+        if !gate.is_zero() {
+            log::info!(
+                "waiting {} ms before calling {} (connect-rate limit)",
+                gate.as_millis(),
+                cfg.connect_method
+            );
+            if core.wait(gate) {
+                break Ok(());
+            }
+        }
+        let attempt = policy.attempt();
+        let dialed = match dial(&p) {
+            None => break Ok(()),
+            Some(d) => d,
+        };
+        let Dial { conn, sock, body } = match dialed {
+            Ok(d) => d,
+            Err(e) => {
+                if core.stopping() {
+                    break Ok(());
+                }
+                let delay = if e.is_fatal() || !cfg.auto_reconnect {
+                    None
+                } else {
+                    policy.after_failure(e.retry_after(), rand::random::<f64>())
+                };
+                let mut data = client_error(e.kind_name(), &e.to_string());
+                data["attempt"] = json!(attempt);
+                match delay {
+                    Some(d) => {
+                        log::warn!(
+                            "connecting failed (attempt {attempt}): {e}; retrying in {} ms",
+                            d.as_millis()
+                        );
+                        data["delay_ms"] = json!(d.as_millis() as u64);
+                    }
+                    None => log::error!("connecting failed (attempt {attempt}): {e}"),
+                }
+                deliver(
+                    core,
+                    None,
+                    &tx,
+                    Item::Event {
+                        name: "error",
+                        data,
+                    },
+                );
+                let Some(delay) = delay else {
+                    break Err(e);
+                };
+                if core.wait(delay) {
+                    break Ok(());
+                }
+                continue;
+            }
+        };
+        let rules = ConnRules::new(
+            Instant::now(),
+            cfg.hello_timeout,
+            cfg.ping_interval,
+            cfg.pong_deadline,
+        );
+        let link = Arc::new(Link::new(conn, rules));
+        if core.stopping() {
+            // Never announced: close quietly.
+            link.conn
+                .close_and_drop(1000, "client stopped", CLOSE_BOUND);
+            break Ok(());
+        }
+        policy.on_connected(Instant::now());
+        core.set_link(Some(link.clone()));
+        log::info!("connected (attempt {attempt})");
+        let open = Item::Open {
+            link: link.clone(),
+            body,
+        };
+        let end = if deliver(core, Some(&link), &tx, open) {
+            pump(&p, &link, sock, &tx, &pool, &mut buf)
+        } else {
+            End::Stopped
+        };
+        core.set_link(None);
+        match end {
+            End::Stopped => link
+                .conn
+                .close_and_drop(1000, "client stopped", CLOSE_BOUND),
+            // Whatever ended it, this socket is done: release it now, not after the backoff.
+            End::Lost { .. } => link.conn.kill(),
+        }
+        let closing = Closing::decide(
+            end,
+            cfg.auto_reconnect,
+            &mut policy,
+            Instant::now(),
+            link.spoke(),
+            rand::random::<f64>(),
+        );
+        match (closing.delay, closing.gave_up) {
+            (Some(d), _) => log::warn!(
+                "disconnected: {}; reconnecting in {} ms (attempt {})",
+                closing.reason,
+                d.as_millis(),
+                closing.attempt
+            ),
+            (None, true) => log::error!(
+                "disconnected: {}; giving up after {} attempts (max_attempts)",
+                closing.reason,
+                cfg.max_attempts.unwrap_or(0)
+            ),
+            (None, false) if core.stopping() => {
+                log::info!("disconnected: {}", closing.reason)
+            }
+            (None, false) => log::warn!("disconnected: {}; auto_reconnect is off", closing.reason),
+        }
+        deliver(
+            core,
+            None,
+            &tx,
+            Item::Event {
+                name: "close",
+                data: closing.data(),
+            },
+        );
+        match closing.delay {
+            None if core.stopping() => break Ok(()),
+            None => {
+                break Err(Error::Disconnected {
+                    code: closing.code,
+                    reason: closing.reason,
+                })
+            }
+            Some(d) => {
+                if core.wait(d) {
+                    break Ok(());
+                }
+            }
+        }
+    };
+    // Wakes the pinger; the dispatcher ends when `tx` drops.
+    core.request_stop();
+    result
+}
+
+/// Runs the protocol's connect call and handshake on a short-lived thread, so a stop never
+/// waits for them: `None` when a stop came first (the call finishes on its own, bounded by the
+/// network timeout, and its connection is dropped).
+fn dial<P: Protocol>(p: &Arc<P>) -> Option<Result<Dial, Error>> {
+    let core = p.core();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let worker = p.clone();
+    let spawned = std::thread::Builder::new()
+        .name(core.settings.names.dial.to_string())
+        .spawn(move || {
+            let _ = tx.send(worker.dial());
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot start the connect thread ({e}): connecting on the reader");
+        return Some(p.dial());
+    }
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => return Some(result),
+            Err(RecvTimeoutError::Timeout) => {
+                if core.stopping() {
+                    log::debug!("stop requested while connecting: the connect call is abandoned");
+                    return None;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Some(Err(Error::ThreadPanicked {
+                    thread: core.settings.names.dial.to_string(),
+                }))
+            }
+        }
+    }
+}
+
+/// Reads one connection until it ends or a stop is requested.
+fn pump<P: Protocol>(
+    p: &Arc<P>,
+    link: &Arc<Link>,
+    mut sock: TcpStream,
+    tx: &Sender<Item>,
+    pool: &Receiver<Batch>,
+    buf: &mut [u8],
+) -> End {
+    let core = p.core();
+    let lost = |ended: Ended| {
+        let (code, reason) = match ended {
+            Ended::Closed { code, reason } => (code, reason),
+            Ended::Failed(e) => {
+                if matches!(e, Error::WebSocket(_)) {
+                    // A protocol failure (an oversized message, a bad frame) is the client's
+                    // to report; a plain network error is only a lost connection.
+                    log::warn!("{e}");
+                    let data = client_error(e.kind_name(), &e.to_string());
+                    deliver(
+                        core,
+                        None,
+                        tx,
+                        Item::Event {
+                            name: "error",
+                            data,
+                        },
+                    );
+                }
+                (None, e.to_string())
+            }
+        };
+        // Our own reason (missed pong, goodbye) explains the end better than the socket's.
+        match link.end_reason() {
+            Some(ours) => End::Lost { code, reason: ours },
+            None => End::Lost { code, reason },
+        }
+    };
+    // Frames that came with the handshake answer are already buffered: decode them first.
+    let mut n = None;
+    let mut batch = pool.try_recv().unwrap_or_default();
+    loop {
+        if core.stopping() {
+            return End::Stopped;
+        }
+        let decoded = match n {
+            None => link.conn.decode(&[], false, &mut batch),
+            Some(n) => {
+                link.rules().on_inbound(Instant::now());
+                link.conn.decode(&buf[..n], n == 0, &mut batch)
+            }
+        };
+        if link.conn.has_pending_writes() {
+            // Control replies (pong, close echo): the pinger writes them, so a server that
+            // does not read can never block this thread.
+            core.kick();
+        }
+        if !batch.is_empty() {
+            link.set_spoke();
+            let mut ending = None;
+            for frame in batch.frames() {
+                let Frame::Text(text) = frame else { continue };
+                let seen = p.inspect(link, text);
+                if seen.ready && link.set_ready() {
+                    link.rules().on_ready(Instant::now());
+                    p.on_ready(link);
+                    core.kick();
+                }
+                if ending.is_none() {
+                    ending = seen.end;
+                }
+            }
+            let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
+            if !deliver(core, Some(link), tx, Item::Frames(full)) {
+                return End::Stopped;
+            }
+            if let Some(e) = ending {
+                log::info!("ending the connection: {}", e.reason);
+                link.end(&e.reason, e.graceful);
+            }
+        }
+        match decoded {
+            Err(ended) => return lost(ended),
+            Ok(()) if n == Some(0) => {
+                return lost(Ended::Closed {
+                    code: None,
+                    reason: "the connection closed".into(),
+                })
+            }
+            Ok(()) => {}
+        }
+        n = loop {
+            if core.stopping() {
+                return End::Stopped;
+            }
+            let read = transport::read_socket(&mut sock, buf);
+            if core.stopping() {
+                // Also how `stop()` wakes us: it shuts the socket's read side.
+                return End::Stopped;
+            }
+            match read {
+                Ok(None) => continue,
+                Ok(Some(n)) => break Some(n),
+                Err(e) => return lost(Ended::Failed(e)),
+            }
+        };
+    }
+}
+
+/// Sends an item to the dispatcher, waiting while the channel is full (the connection's
+/// deadlines are suspended meanwhile). Returns false when the dispatcher is gone or a stop was
+/// requested while waiting.
+fn deliver(core: &Core, link: Option<&Link>, tx: &Sender<Item>, item: Item) -> bool {
+    use crossbeam_channel::{SendTimeoutError, TrySendError};
+    let mut item = match tx.try_send(item) {
+        Ok(()) => return true,
+        Err(TrySendError::Disconnected(_)) => return false,
+        Err(TrySendError::Full(item)) => item,
+    };
+    if let Some(l) = link {
+        l.rules().suspend(Instant::now());
+    }
+    let delivered = loop {
+        match tx.send_timeout(item, Duration::from_millis(100)) {
+            Ok(()) => break true,
+            Err(SendTimeoutError::Disconnected(_)) => break false,
+            Err(SendTimeoutError::Timeout(back)) => {
+                if core.stopping() && !back.survives_stop() {
+                    break false;
+                }
+                item = back;
+            }
+        }
+    };
+    if let Some(l) = link {
+        l.rules().resume(Instant::now());
+    }
+    delivered
+}

@@ -1,0 +1,72 @@
+//! RTM on the engine: the client's protocol state ([`Rtm`]), its send path (`send`), its
+//! answers to the engine (`protocol`: the connect call, `hello`, acks, pings, the throttle),
+//! and its dispatcher (`dispatch`: names, `Payload`, goodbye and error frames).
+
+pub(crate) mod dispatch;
+pub(crate) mod protocol;
+pub(crate) mod send;
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::config::Config;
+use crate::engine::core::{Core, Names, Settings};
+use crate::error::Error;
+use crate::outbox::Outbox;
+use crate::session::Ids;
+use crate::web::WebClient;
+
+/// The state of one RTM client, shared by its clones, its handles (weakly) and its threads.
+pub(crate) struct Rtm {
+    pub(crate) core: Core,
+    pub(crate) config: Config,
+    pub(crate) web: WebClient,
+    pub(crate) ids: Ids,
+    outbox: Mutex<Outbox>,
+    /// The presence subscription, sent again after every `hello`.
+    presence: Mutex<Vec<String>>,
+}
+
+const NAMES: Names = Names {
+    reader: "rtm-reader",
+    pinger: "rtm-pinger",
+    dispatcher: "rtm-dispatch",
+    dial: "rtm-connect",
+};
+
+impl Rtm {
+    pub(crate) fn new(config: Config) -> Result<Rtm, Error> {
+        let web = WebClient::from_net(&config.net)?;
+        let outbox = Outbox::new(config.send_rate, config.send_queue);
+        let settings = Settings {
+            names: NAMES,
+            connect_method: config.connect_method.as_str(),
+            auto_reconnect: config.auto_reconnect,
+            hello_timeout: config.net.timeout.min(crate::transport::MAX_TIMEOUT),
+            ping_interval: config.ping_interval,
+            pong_deadline: config.pong_deadline(),
+            backoff_base: config.backoff_base,
+            backoff_cap: config.backoff_cap,
+            healthy_after: config.healthy_after,
+            connect_burst: config.connect_burst,
+            connect_interval: config.connect_interval,
+            max_attempts: config.max_attempts,
+            channel_capacity: config.channel_capacity,
+        };
+        Ok(Rtm {
+            core: Core::new(settings),
+            config,
+            web,
+            ids: Ids::default(),
+            outbox: Mutex::new(outbox),
+            presence: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn presence(&self) -> MutexGuard<'_, Vec<String>> {
+        self.presence.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
