@@ -188,7 +188,10 @@ fn usage_message(e: Error) -> String {
 fn print_line(out: &mut impl Write, data: &Value) -> Result<(), Error> {
     writeln!(out, "{data}")
         .and_then(|()| out.flush())
-        .map_err(|e| Error::Http(format!("cannot write the answer to stdout: {e}")))
+        .map_err(|e| Error::Http {
+            reason: format!("cannot write the answer to stdout: {e}"),
+            source: Some(Box::new(e)),
+        })
 }
 
 /// One line: the error (its code for a Slack answer), and Slack's explanations if any.

@@ -99,7 +99,7 @@ pub(crate) fn encode(method: &str, params: &Value) -> Result<Request, Error> {
         });
     }
     let body = serde_json::to_vec(params)
-        .map_err(|e| Error::Http(format!("cannot encode the params of {method}: {e}")))?;
+        .map_err(|e| Error::http(format!("cannot encode the params of {method}: {e}")))?;
     Ok(Request::Post {
         content_type: CONTENT_TYPE_JSON,
         body,

@@ -423,7 +423,7 @@ impl WebClient {
                 let retry_after = find_header(&headers, "retry-after");
                 let err = interpret("file upload", status, retry_after, &body)
                     .err()
-                    .unwrap_or_else(|| Error::Http(format!("the upload answered {status}")));
+                    .unwrap_or_else(|| Error::http(format!("the upload answered {status}")));
                 Err(classify_answer(err))
             }
             Err(e) => Err(map_ureq_error(e, &host)),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::retry::Failure;
-use crate::error::{Error, Phase};
+use crate::error::{Cause, Error, Phase};
 
 /// The largest response body read, 16 MiB.
 pub(crate) const MAX_BODY: u64 = 16 << 20;
@@ -146,11 +146,10 @@ pub(crate) fn classify_answer(e: Error) -> Failure {
 /// through them; proxy URLs are never included.
 pub(crate) fn map_ureq_error(e: ureq::Error, host: &str) -> Failure {
     use std::io::ErrorKind as K;
-    let tls = |reason: String| {
-        Failure::BeforeSend(Error::Tls {
-            host: host.to_string(),
-            reason,
-        })
+    let tls = |reason: String, cause: Cause| Error::tls(host.to_string(), reason, Some(cause));
+    let http = |reason: String, cause: ureq::Error| Error::Http {
+        reason,
+        source: Some(Box::new(cause)),
     };
     match e {
         ureq::Error::Timeout(t) => {
@@ -161,7 +160,7 @@ pub(crate) fn map_ureq_error(e: ureq::Error, host: &str) -> Failure {
             }
         }
         ureq::Error::Io(e) => match crate::tls::tls_layer_error(&e) {
-            Some(reason) => tls(reason),
+            Some(reason) => Failure::BeforeSend(tls(reason, Box::new(e))),
             None => match e.kind() {
                 K::ConnectionRefused
                 | K::AddrNotAvailable
@@ -170,35 +169,34 @@ pub(crate) fn map_ureq_error(e: ureq::Error, host: &str) -> Failure {
                 _ => Failure::AfterSend(Error::io(Phase::Http, e)),
             },
         },
-        ureq::Error::Tls(reason) => tls(reason.to_string()),
-        ureq::Error::NativeTls(e) => tls(e.to_string()),
-        ureq::Error::Der(e) => Failure::Final(Error::Tls {
-            host: host.to_string(),
-            reason: format!("bad certificate or key: {e}"),
-        }),
-        ureq::Error::Pem(e) => Failure::Final(Error::Tls {
-            host: host.to_string(),
-            reason: format!("bad PEM: {e:?}"),
-        }),
-        ureq::Error::TlsRequired => Failure::Final(Error::Tls {
-            host: host.to_string(),
-            reason: "the transport is not TLS secured".into(),
-        }),
+        ureq::Error::Tls(reason) => {
+            Failure::BeforeSend(Error::tls(host.to_string(), reason.to_string(), None))
+        }
+        ureq::Error::NativeTls(e) => Failure::BeforeSend(tls(e.to_string(), Box::new(e))),
+        e @ ureq::Error::Der(_) => {
+            Failure::Final(tls(format!("bad certificate or key: {e}"), Box::new(e)))
+        }
+        e @ ureq::Error::Pem(_) => Failure::Final(tls(format!("bad PEM: {e}"), Box::new(e))),
+        ureq::Error::TlsRequired => Failure::Final(Error::tls(
+            host.to_string(),
+            "the transport is not TLS secured".into(),
+            None,
+        )),
         ureq::Error::ConnectProxyFailed(reason) => Failure::BeforeSend(Error::Proxy { reason }),
         ureq::Error::InvalidProxyUrl => Failure::Final(Error::Proxy {
             reason: "invalid proxy url".into(),
         }),
-        ureq::Error::HostNotFound => {
-            Failure::BeforeSend(Error::Http(format!("host not found: {host}")))
+        e @ ureq::Error::HostNotFound => {
+            Failure::BeforeSend(http(format!("host not found: {host}"), e))
         }
         ureq::Error::BadUri(_) => Failure::Final(Error::Url(format!(
             "the base url and method do not form a valid url (host {host})"
         ))),
-        ureq::Error::BodyExceedsLimit(_) => Failure::Final(Error::Http(format!(
-            "the response body is larger than {} MiB",
-            MAX_BODY >> 20
-        ))),
-        other => Failure::AfterSend(Error::Http(other.to_string())),
+        e @ ureq::Error::BodyExceedsLimit(_) => Failure::Final(http(
+            format!("the response body is larger than {} MiB", MAX_BODY >> 20),
+            e,
+        )),
+        other => Failure::AfterSend(http(other.to_string(), other)),
     }
 }
 
@@ -352,7 +350,7 @@ mod tests {
             Failure::AfterSend(Error::Io { .. })
         ));
         match m(ureq::Error::Tls("bad cert")) {
-            Failure::BeforeSend(Error::Tls { host, reason }) => {
+            Failure::BeforeSend(Error::Tls { host, reason, .. }) => {
                 assert_eq!(host, "slack.com");
                 assert_eq!(reason, "bad cert");
             }
@@ -364,9 +362,16 @@ mod tests {
             )),
             Failure::BeforeSend(Error::Proxy { .. })
         ));
+        let tls_io = std::io::Error::other("handshake failure");
+        match m(ureq::Error::Io(tls_io)) {
+            Failure::BeforeSend(e @ Error::Tls { .. }) => {
+                assert!(std::error::Error::source(&e).is_some(), "{e:?}")
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             m(ureq::Error::HostNotFound),
-            Failure::BeforeSend(Error::Http(_))
+            Failure::BeforeSend(e @ Error::Http { .. }) if std::error::Error::source(&e).is_some()
         ));
     }
 }

@@ -137,7 +137,7 @@ mod tests {
     }
 
     fn err() -> Error {
-        Error::Http("x".into())
+        Error::http("x")
     }
 
     #[test]
