@@ -98,7 +98,7 @@ impl ConnectMethod {
 }
 
 /// Options shared by the Web API client and the websocket: where Slack is and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct NetConfig {
     pub token: Token,
     pub base_url: String,
@@ -113,6 +113,31 @@ pub(crate) struct NetConfig {
     pub max_retry_wait: Duration,
     /// The Web API's client-side rate limiter (see `web::limiter`).
     pub rate_limit: bool,
+}
+
+/// Header values and URL credentials are left out: they may be secrets.
+impl fmt::Debug for NetConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetConfig")
+            .field("token", &self.token)
+            .field("base_url", &net::redact_userinfo(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("explicit_proxy", &self.proxy.is_some())
+            .field("tls", &self.tls)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_retries", &self.max_retries)
+            .field("retry_server_errors", &self.retry_server_errors)
+            .field("max_retry_wait", &self.max_retry_wait)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
 }
 
 impl NetConfig {
@@ -616,6 +641,18 @@ mod tests {
         assert!(n.add_header("authorization", "Bearer other").is_err());
         assert!(n.add_header("Content-Type", "text/plain").is_err());
         assert!(n.add_header("host", "x").is_err());
+    }
+
+    #[test]
+    fn debug_hides_header_values_and_url_credentials() {
+        let b = RtmClientBuilder::new("xoxb-secret-token")
+            .base_url("https://user:hunter2@example.com/api/")
+            .header("X-Api-Key", "key-value-secret");
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("key-value-secret"), "{shown}");
+        assert!(!shown.contains("xoxb-secret-token"), "{shown}");
+        assert!(shown.contains("X-Api-Key"), "{shown}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! exempts the host). The Web API and the websocket both follow these; the proxy tunnel itself
 //! (I/O) lives in `transport::proxy`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tungstenite::http::Uri;
@@ -69,6 +70,18 @@ pub(crate) fn env_proxy() -> Option<ureq::Proxy> {
         return None;
     }
     Some(p)
+}
+
+/// A URL with any `user:password@` removed, for `Debug`.
+pub(crate) fn redact_userinfo(url: &str) -> Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Cow::Borrowed(url);
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{scheme}://<redacted>@{}", &rest[at + 1..])),
+        None => Cow::Borrowed(url),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{redact_userinfo, WebClient};
+use super::WebClient;
+use crate::config::net::redact_userinfo;
 use crate::config::NetConfig;
 use crate::error::Error;
 

@@ -45,7 +45,8 @@ pub use upload::FileUpload;
 /// The options of `chat.postMessage`: an older name for [`ChatMessage`](crate::ChatMessage).
 pub type PostMessage<'a> = crate::chat::ChatMessage<'a>;
 
-use crate::config::{net, NetConfig};
+use crate::config::net::{self, redact_userinfo};
+use crate::config::NetConfig;
 use crate::error::Error;
 use encode::Request;
 use limiter::Limiter;
@@ -506,18 +507,6 @@ fn host_of(url: &str) -> String {
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host)
         .to_string()
-}
-
-/// A URL with any `user:password@` removed, for `Debug`.
-fn redact_userinfo(url: &str) -> Cow<'_, str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Cow::Borrowed(url);
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => Cow::Owned(format!("{scheme}://<redacted>@{}", &rest[at + 1..])),
-        None => Cow::Borrowed(url),
-    }
 }
 
 #[cfg(test)]
