@@ -665,9 +665,10 @@ impl FakeSlack {
     }
 
     /// The base of the upload URLs handed out by `files.getUploadURLExternal`:
-    /// `http://localhost:PORT/upload/` (`https://` with TLS). It names the fake as
-    /// `localhost`, unlike [`FakeSlack::api_url`], so requests to the upload host are told
-    /// apart by their `Host` header too.
+    /// `http://localhost:PORT/upload/` (`https://` with TLS: the certificate must then be
+    /// valid for `localhost` too). It names the fake as `localhost`, unlike
+    /// [`FakeSlack::api_url`], so requests to the upload host are told apart by their `Host`
+    /// header too.
     pub fn upload_url_base(&self) -> String {
         self.shared.config.upload_base()
     }
@@ -725,7 +726,8 @@ impl FakeSlack {
         self.shared.lock().connections_total
     }
 
-    /// The parameters of every successful `chat.postMessage` call so far.
+    /// The parameters of every successful `chat.postMessage` call so far (the most recent
+    /// ones, see [`FakeSlackBuilder::record_limit`]).
     pub fn posted_messages(&self) -> Vec<Value> {
         self.shared.lock().posted.clone()
     }

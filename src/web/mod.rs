@@ -297,24 +297,26 @@ impl WebClient {
         let request = encode::encode(method, params)?;
         let channel = params.get("channel").and_then(Value::as_str);
         let url = format!("{}{}", self.inner.base_url, method);
-        self.with_retries(method, channel, policy, || {
+        self.with_retries(method, Some(channel), policy, || {
             self.send(method, &url, &request)
         })
     }
 
-    /// Runs `attempt` until it succeeds or `policy` gives up, waiting for the rate limiter
-    /// before each attempt.
+    /// Runs `attempt` until it succeeds or `policy` gives up. With `limit` (the channel of the
+    /// call, if any), it first waits for the rate limiter's budget for `method` each time;
+    /// `None` is for requests that are not Web API calls (file uploads).
     pub(crate) fn with_retries<T>(
         &self,
         method: &str,
-        channel: Option<&str>,
+        limit: Option<Option<&str>>,
         policy: Policy,
         mut attempt: impl FnMut() -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let mut retries = 0;
         let mut waited = Duration::ZERO;
         loop {
-            if let Some(limiter) = &self.inner.limiter {
+            let limiter = self.inner.limiter.as_ref().zip(limit);
+            if let Some((limiter, channel)) = limiter {
                 let wait = lock(limiter).acquire(method, channel, Instant::now());
                 if !wait.is_zero() {
                     debug!(
@@ -328,8 +330,8 @@ impl WebClient {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
-            if let (Failure::RateLimited(_, Some(after)), Some(limiter)) =
-                (&failure, &self.inner.limiter)
+            if let (Failure::RateLimited(_, Some(after)), Some((limiter, channel))) =
+                (&failure, limiter)
             {
                 lock(limiter).penalize(method, channel, Instant::now(), *after);
             }
