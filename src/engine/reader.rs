@@ -270,11 +270,6 @@ fn pump<P: Protocol>(
                 link.conn.decode(&buf[..n], n == 0, &mut batch)
             }
         };
-        if link.conn.has_pending_writes() {
-            // Control replies (pong, close echo): the pinger writes them, so a server that
-            // does not read can never block this thread.
-            core.kick();
-        }
         if !batch.is_empty() {
             link.set_spoke();
             let mut ending = None;
@@ -291,6 +286,9 @@ fn pump<P: Protocol>(
                 }
             }
             let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
+            if link.conn.has_pending_writes() {
+                core.kick();
+            }
             if !deliver(core, Some(link), tx, Item::Frames(full)) {
                 return End::Stopped;
             }
@@ -298,6 +296,11 @@ fn pump<P: Protocol>(
                 log::info!("ending the connection: {}", e.reason);
                 link.end(&e.reason, e.graceful);
             }
+        }
+        if link.conn.has_pending_writes() {
+            // Control replies (pong, close echo) and what `inspect` queued (acks): the
+            // pinger writes them, so a server that does not read never blocks this thread.
+            core.kick();
         }
         match decoded {
             Err(ended) => return lost(ended),

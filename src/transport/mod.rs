@@ -411,7 +411,20 @@ impl Connection {
         self.send_message(Message::Ping(Vec::new().into()))
     }
 
+    /// Encodes one text frame into the outbound buffer without writing it: for the reader
+    /// thread, which must never block on the socket (Socket Mode acks). Whoever writes next,
+    /// or the pinger when kicked, sends it.
+    #[allow(dead_code)] // Socket Mode's reader-side acks; RTM does not queue from the reader
+    pub(crate) fn queue_text(&self, text: String) -> Result<(), WriteError> {
+        self.encode(Message::text(text))
+    }
+
     fn send_message(&self, msg: Message) -> Result<(), WriteError> {
+        self.encode(msg)?;
+        self.flush_out(None)
+    }
+
+    fn encode(&self, msg: Message) -> Result<(), WriteError> {
         if self.dead.load(Ordering::Acquire) {
             return Err(WriteError::Gone);
         }
@@ -430,7 +443,7 @@ impl Connection {
                 Err(e) => return Err(WriteError::Failed(ws_error(Phase::Write, e))),
             }
         }
-        self.flush_out(None)
+        Ok(())
     }
 
     /// True when encoded bytes wait for the socket (control replies the decoder queued).
