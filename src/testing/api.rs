@@ -423,8 +423,8 @@ fn post_message(shared: &Shared, params: Map<String, Value>) -> Reply {
         };
         fields.insert("blocks".into(), blocks);
     }
-    let broadcast = matches!(params.get("reply_broadcast"), Some(Value::Bool(true)))
-        || param_str(&params, "reply_broadcast").as_deref() == Some("true");
+    // `true` as a JSON boolean or a form string.
+    let broadcast = param_str(&params, "reply_broadcast").as_deref() == Some("true");
     if broadcast && thread_ts.is_some() {
         message["subtype"] = "thread_broadcast".into();
     }
