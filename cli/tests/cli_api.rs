@@ -215,3 +215,33 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--paginate"));
 }
+
+#[test]
+fn trace_logs_never_show_the_websocket_ticket() {
+    let fake = fake();
+    let url = fake.api_url();
+    let out = api(
+        &["rtm.connect"],
+        &[
+            ("SLACK_BOT_TOKEN", TOKEN),
+            ("SLACK_API_URL", &url),
+            ("RUST_LOG", "slack_rtm=trace"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The answer on stdout is what the user asked for; the log must not repeat the ticket.
+    let answer = &lines(&out)[0];
+    let ws_url = answer["url"].as_str().unwrap();
+    let ticket = ws_url.rsplit('/').next().unwrap();
+    assert!(ticket.len() >= 16, "{ws_url}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("rtm.connect: response body"),
+        "trace is on: {err}"
+    );
+    assert!(err.contains("<redacted>"), "{err}");
+    assert!(
+        !err.contains(ticket),
+        "the ticket leaked into the log: {err}"
+    );
+}
