@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 /// assert_eq!(msg.thread_ts, Some("1700000000.000100"));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "a message does nothing until it is sent or posted"]
 pub struct ChatMessage<'a> {
     /// The channel (`C…`, `G…`) or DM (`D…`) id (the Web API also takes a name).
     pub channel: &'a str,

@@ -63,6 +63,12 @@ impl Token {
                 "the token contains whitespace or control characters".into(),
             ));
         }
+        if !t.is_ascii() {
+            // An HTTP header cannot carry it: every call would fail, for ever.
+            return Err(Error::Config(
+                "the token contains non-ASCII characters (Slack tokens are ASCII)".into(),
+            ));
+        }
         Ok(Token(t.to_string()))
     }
 
@@ -263,6 +269,7 @@ impl Config {
 /// Every option has a default; [`build`](RtmClientBuilder::build) validates them all and reports
 /// the first problem as [`Error::Config`].
 #[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
 pub struct RtmClientBuilder {
     config: Result<Config, Error>,
 }
@@ -529,11 +536,17 @@ impl RtmClientBuilder {
     /// full, the reader waits, and TCP pushes back on Slack.
     ///
     /// Defaults to 16: enough to keep both threads busy during a flood (a larger queue measured
-    /// no faster) while bounding what waits in memory to 16 socket reads of at most 64 KiB.
+    /// no faster). Between 1 and 65,536. What waits in memory is at most `capacity` socket
+    /// reads: usually up to 64 KiB of frames each, but a read that completes a large message
+    /// carries the whole message, so the worst case is `capacity × (64 KiB +
+    /// max_message_size)` (16 × 4.06 MiB ≈ 65 MiB with the defaults, only when Slack sends
+    /// several messages that large in a row while the handlers lag).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
-            if capacity == 0 {
-                return Err(Error::Config("channel_capacity must be at least 1".into()));
+            if capacity == 0 || capacity > 65_536 {
+                return Err(Error::Config(format!(
+                    "channel_capacity must be between 1 and 65536, got {capacity}"
+                )));
             }
             c.channel_capacity = capacity;
             Ok(())
@@ -620,6 +633,24 @@ mod tests {
         assert!(!format!("{t:?}").contains("secret"));
         assert!(Token::new("   ").is_err());
         assert!(Token::new("xoxb-a b").is_err());
+        let e = Token::new("xoxb-caf\u{e9}").unwrap_err();
+        assert!(e.to_string().contains("non-ASCII"), "{e}");
+    }
+
+    #[test]
+    fn channel_capacity_is_bounded() {
+        for bad in [0, 65_537, usize::MAX] {
+            let e = RtmClientBuilder::new("x")
+                .channel_capacity(bad)
+                .config
+                .unwrap_err();
+            assert!(e.to_string().contains("channel_capacity"), "{e}");
+        }
+        let c = RtmClientBuilder::new("x")
+            .channel_capacity(65_536)
+            .config
+            .unwrap();
+        assert_eq!(c.channel_capacity, 65_536);
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl std::error::Error for MessageError {}
 ///
 /// [`RtmHandle::send_message`]: crate::RtmHandle::send_message
 #[derive(Debug)]
+#[must_use = "a `Receipt` is how you learn whether Slack accepted the message"]
 pub struct Receipt {
     id: u64,
     rx: Receiver<Result<Ack, MessageError>>,

@@ -126,7 +126,7 @@ fn root_certificate_trusts_the_server_for_web_api_and_websocket() {
     client.handle().typing("C1").unwrap();
     assert!(fake.wait_for_frames(1, SOON), "a send over wss arrives");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn a_websocket_on_the_tls_port_uses_tls_by_scheme() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 // ----- SSL_CERT_FILE, in child processes (the environment is read once per process) -----
@@ -188,7 +188,7 @@ fn run_child(name: &str, env: &[(&str, String)]) -> bool {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
+    let out = output_within(cmd, CHILD_LIMIT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("1 passed") || stdout.contains("1 failed"),
@@ -308,7 +308,7 @@ fn child_with_the_default_store() {
             let running = client.spawn().unwrap();
             next_named(&rx, "hello");
             running.stop();
-            running.join().unwrap();
+            join_within(running, SOON).0.unwrap();
         }
         _ => match client.start().unwrap_err() {
             Error::Tls { host, .. } => assert!(host.starts_with("127.0.0.1"), "{host}"),
@@ -542,7 +542,7 @@ fn a_client_identity_reaches_the_web_api_and_the_websocket() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let seen = server.seen.lock().unwrap().clone();
     let presented = Ok(Some(CLIENT_CN.to_string()));
     assert_eq!(

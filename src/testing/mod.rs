@@ -144,6 +144,7 @@ use state::{Config, Outbound, Settings, Shared};
 /// empty. A call with a missing or wrong token is answered `not_authed` /
 /// `invalid_auth` and leaves the queue alone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ConnectReply {
     /// Success: a fresh single-use websocket URL.
     #[default]
@@ -225,6 +226,7 @@ impl UploadRequest {
 
 /// How client `message` frames are acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AckMode {
     /// `{"ok":true,"reply_to":<id>,"ts":<fresh ts>,"text":<text>}`.
     #[default]
@@ -301,6 +303,7 @@ impl ReceivedFrame {
 
 /// Configures and starts a [`FakeSlack`]; see [`FakeSlack::builder`].
 #[derive(Clone)]
+#[must_use = "a builder does nothing until `start()`"]
 pub struct FakeSlackBuilder {
     token: Option<String>,
     port: u16,

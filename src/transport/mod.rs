@@ -484,7 +484,17 @@ impl Connection {
                         let by_us = self.dead_by_us.load(Ordering::Acquire);
                         self.dead.store(true, Ordering::Release);
                         let _ = self.ctl.shutdown(Shutdown::Both);
-                        if by_us {
+                        // The peer went away (or we dropped it): the connection is lost,
+                        // not failing. A timeout or another error is a write failure.
+                        let lost = matches!(
+                            e.kind(),
+                            std::io::ErrorKind::BrokenPipe
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::NotConnected
+                                | std::io::ErrorKind::UnexpectedEof
+                        );
+                        if by_us || lost {
                             return Err(WriteError::Gone);
                         }
                         return Err(WriteError::Failed(Error::io(Phase::Write, e)));

@@ -12,6 +12,7 @@ use crate::error::Error;
 ///
 /// Every option has a default; [`build`](WebClientBuilder::build) reports the first invalid
 /// option as [`Error::Config`].
+#[must_use = "a builder does nothing until `build()`"]
 pub struct WebClientBuilder {
     net: Result<NetConfig, Error>,
 }

@@ -20,6 +20,7 @@ use crate::error::Error;
 /// assert_eq!(report.filename(), "report.csv");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[must_use = "a file does nothing until it is uploaded"]
 pub struct FileUpload {
     filename: String,
     bytes: Vec<u8>,
