@@ -435,6 +435,17 @@ impl RtmClientBuilder {
         })
     }
 
+    /// The longest total wait for the retries of one of the client's Web API calls; see
+    /// [`WebClientBuilder::max_retry_wait`](crate::WebClientBuilder::max_retry_wait).
+    ///
+    /// Defaults to 120 seconds.
+    pub fn max_retry_wait(self, wait: Duration) -> Self {
+        self.with(|c| {
+            c.net.set_max_retry_wait(wait);
+            Ok(())
+        })
+    }
+
     /// Whether the client's Web API calls wait for budget in a client-side rate limiter; see
     /// [`WebClientBuilder::rate_limit`](crate::WebClientBuilder::rate_limit).
     ///
