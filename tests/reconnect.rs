@@ -615,6 +615,18 @@ fn without_auto_reconnect_goodbye_ends_start_with_disconnected() {
     );
 }
 
+/// A client of `api_url` that gives up after three attempts, retrying at once.
+fn three_quick_attempts(api_url: &str) -> RtmClient {
+    RtmClient::builder("xoxb-test-token")
+        .base_url(api_url)
+        .handle_signals(false)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .connect_rate(1000, Duration::from_millis(1))
+        .max_attempts(3)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn max_attempts_bounds_connections_that_open_and_die_at_once() {
     // Every websocket says hello and closes at once: never healthy.
@@ -624,14 +636,7 @@ fn max_attempts_bounds_connections_that_open_and_die_at_once() {
         let _ = ws.flush();
     });
     let api = api_with_url(ws);
-    let client = RtmClient::builder("xoxb-test-token")
-        .base_url(&api.url)
-        .handle_signals(false)
-        .backoff(Duration::from_millis(1), Duration::from_millis(5))
-        .connect_rate(1000, Duration::from_millis(1))
-        .max_attempts(3)
-        .build()
-        .unwrap();
+    let client = three_quick_attempts(&api.url);
     let started = Instant::now();
     let result = client.start();
     assert!(
@@ -645,14 +650,7 @@ fn max_attempts_bounds_connections_that_open_and_die_at_once() {
 #[test]
 fn a_malformed_websocket_url_from_the_server_is_retried() {
     let api = api_with_url("wss://".to_string());
-    let client = RtmClient::builder("xoxb-test-token")
-        .base_url(&api.url)
-        .handle_signals(false)
-        .backoff(Duration::from_millis(1), Duration::from_millis(5))
-        .connect_rate(1000, Duration::from_millis(1))
-        .max_attempts(3)
-        .build()
-        .unwrap();
+    let client = three_quick_attempts(&api.url);
     let rx = record_all(&client);
     let result = client.start();
     assert!(matches!(result, Err(Error::BadUrl { .. })), "{result:?}");
