@@ -528,7 +528,7 @@ fn typed_answers_and_slack_messages() {
         .api_call_as("users.info", &Info { user: "U0FAKEUSR3" })
         .unwrap();
     assert_eq!(user["user"]["name"], "carol");
-    let e = c.api_call_as::<Wrong, _>("auth.test", &()).unwrap_err();
+    let e = c.api_call_as::<Wrong>("auth.test", &()).unwrap_err();
     assert!(matches!(&e, Error::Api { code, body, .. }
         if code == "invalid_response" && body["user_id"] == "U0FAKEBOT1"));
 

@@ -113,16 +113,16 @@ impl WebClient {
 
     /// Every page of `conversations.list`; `params` adds options such as
     /// `{"types": "public_channel,private_channel", "limit": 200}` (or `&()` for none).
-    pub fn conversations_list<P: Serialize + ?Sized>(&self, params: &P) -> Pages<'_> {
+    pub fn conversations_list(&self, params: &(impl Serialize + ?Sized)) -> Pages<'_> {
         self.pages("conversations.list", Map::new(), params)
     }
 
     /// Every page of `conversations.history` of `channel`, newest first; `params` adds
     /// options such as `{"oldest": "1700000000.000000", "limit": 100}` (or `&()`).
-    pub fn conversations_history<P: Serialize + ?Sized>(
+    pub fn conversations_history(
         &self,
         channel: &str,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Pages<'_> {
         self.pages(
             "conversations.history",
@@ -133,11 +133,11 @@ impl WebClient {
 
     /// Every page of `conversations.replies`: the thread of the message `ts` in `channel`
     /// (the parent first); `params` adds options (or `&()`).
-    pub fn conversations_replies<P: Serialize + ?Sized>(
+    pub fn conversations_replies(
         &self,
         channel: &str,
         ts: &str,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Pages<'_> {
         self.pages(
             "conversations.replies",
@@ -147,10 +147,10 @@ impl WebClient {
     }
 
     /// Every page of `conversations.members` of `channel`; `params` adds options (or `&()`).
-    pub fn conversations_members<P: Serialize + ?Sized>(
+    pub fn conversations_members(
         &self,
         channel: &str,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Pages<'_> {
         self.pages(
             "conversations.members",
@@ -160,53 +160,53 @@ impl WebClient {
     }
 
     /// Every page of `users.list`; `params` adds options such as `{"limit": 200}` (or `&()`).
-    pub fn users_list<P: Serialize + ?Sized>(&self, params: &P) -> Pages<'_> {
+    pub fn users_list(&self, params: &(impl Serialize + ?Sized)) -> Pages<'_> {
         self.pages("users.list", Map::new(), params)
     }
 
     /// `views.open`: opens the modal `view` (a JSON object, or any `Serialize` value) for the
     /// interaction `trigger_id`.
-    pub fn views_open<V: Serialize + ?Sized>(
+    pub fn views_open(
         &self,
         trigger_id: &str,
-        view: &V,
+        view: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         self.view_call("views.open", "trigger_id", trigger_id, view)
     }
 
     /// `views.push`: pushes `view` onto the modal stack of the interaction `trigger_id`.
-    pub fn views_push<V: Serialize + ?Sized>(
+    pub fn views_push(
         &self,
         trigger_id: &str,
-        view: &V,
+        view: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         self.view_call("views.push", "trigger_id", trigger_id, view)
     }
 
     /// `views.publish`: publishes `view` as the App Home of `user_id`.
-    pub fn views_publish<V: Serialize + ?Sized>(
+    pub fn views_publish(
         &self,
         user_id: &str,
-        view: &V,
+        view: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         self.view_call("views.publish", "user_id", user_id, view)
     }
 
     /// `views.update`: replaces the view `view_id` with `view`.
-    pub fn views_update<V: Serialize + ?Sized>(
+    pub fn views_update(
         &self,
         view_id: &str,
-        view: &V,
+        view: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         self.view_call("views.update", "view_id", view_id, view)
     }
 
-    fn view_call<V: Serialize + ?Sized>(
+    fn view_call(
         &self,
         method: &str,
         key: &str,
         id: &str,
-        view: &V,
+        view: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         let view = to_params(method, view)?;
         let mut params = Map::new();
@@ -216,11 +216,11 @@ impl WebClient {
     }
 
     /// The pages of `method` with `required` arguments over `params`.
-    fn pages<P: Serialize + ?Sized>(
+    fn pages(
         &self,
         method: &'static str,
         required: Map<String, Value>,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Pages<'_> {
         let merged = to_params(method, params).map(|extra| {
             let mut all = match extra {

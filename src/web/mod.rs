@@ -211,10 +211,10 @@ impl WebClient {
     /// [`Error::Io`], [`Error::Tls`], [`Error::Proxy`] or [`Error::Http`] for transport
     /// failures; [`Error::Config`] when `method` is not a method name or `params` is neither
     /// an object nor `null`.
-    pub fn api_call<P: Serialize + ?Sized>(
+    pub fn api_call(
         &self,
         method: &str,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Result<SlackResponse, Error> {
         let params = to_params(method, params)?;
         self.call(method, &params, self.inner.policy)
@@ -225,10 +225,10 @@ impl WebClient {
     ///
     /// Fails like `api_call`, and with [`Error::Api`] (code `invalid_response`, the body kept)
     /// when the body does not decode into `T`.
-    pub fn api_call_as<T: DeserializeOwned, P: Serialize + ?Sized>(
+    pub fn api_call_as<T: DeserializeOwned>(
         &self,
         method: &str,
-        params: &P,
+        params: &(impl Serialize + ?Sized),
     ) -> Result<T, Error> {
         let resp = self.api_call(method, params)?;
         let status = resp.status();
@@ -253,7 +253,7 @@ impl WebClient {
     /// Besides the errors of [`api_call`](WebClient::api_call), fails with [`Error::NoUrl`]
     /// when Slack answered `ok: true` without a websocket `url`; a successful answer always
     /// has `url` as a string.
-    pub fn rtm_connect<P: Serialize + ?Sized>(&self, params: &P) -> Result<SlackResponse, Error> {
+    pub fn rtm_connect(&self, params: &(impl Serialize + ?Sized)) -> Result<SlackResponse, Error> {
         self.rtm("rtm.connect", params)
     }
 
@@ -261,11 +261,15 @@ impl WebClient {
     ///
     /// Made once and fails like [`rtm_connect`](WebClient::rtm_connect), including
     /// [`Error::NoUrl`].
-    pub fn rtm_start<P: Serialize + ?Sized>(&self, params: &P) -> Result<SlackResponse, Error> {
+    pub fn rtm_start(&self, params: &(impl Serialize + ?Sized)) -> Result<SlackResponse, Error> {
         self.rtm("rtm.start", params)
     }
 
-    fn rtm<P: Serialize + ?Sized>(&self, method: &str, params: &P) -> Result<SlackResponse, Error> {
+    fn rtm(
+        &self,
+        method: &str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Result<SlackResponse, Error> {
         let params = to_params(method, params)?;
         let resp = self.call(method, &params, Policy::NEVER)?;
         match resp.get("url") {
@@ -283,7 +287,11 @@ impl WebClient {
     /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent
     /// (or repeats the cursor just sent). The iterator yields each page, and after the first
     /// error yields that error and ends; `Pages::cursor` then tells where to resume.
-    pub fn paginate<'a, P: Serialize + ?Sized>(&'a self, method: &'a str, params: &P) -> Pages<'a> {
+    pub fn paginate<'a>(
+        &'a self,
+        method: &'a str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Pages<'a> {
         Pages::new(self, method, to_params(method, params))
     }
 
@@ -491,7 +499,7 @@ fn redacted<'b>(body: &'b [u8], fields: &[&str]) -> Cow<'b, str> {
 }
 
 /// `params` as a JSON value (an object or `null` are accepted by `encode`).
-fn to_params<P: Serialize + ?Sized>(method: &str, params: &P) -> Result<Value, Error> {
+fn to_params(method: &str, params: &(impl Serialize + ?Sized)) -> Result<Value, Error> {
     serde_json::to_value(params)
         .map_err(|e| Error::Config(format!("the params of {method} cannot be serialized: {e}")))
 }
