@@ -73,6 +73,11 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
         return Err(invalid("the payload must be a JSON object", payload));
     };
     let is_message = obj.get("type").and_then(Value::as_str) == Some("message");
+    if is_message && obj.contains_key("blocks") {
+        let msg = "RTM messages cannot carry blocks; post them with the Web API \
+                   (WebClient::chat_post_message_with)";
+        return Err(invalid(msg, payload));
+    }
     if is_message {
         if let Some(text) = obj.get("text").and_then(Value::as_str) {
             let chars = text.chars().count();
@@ -246,6 +251,7 @@ mod tests {
             json!({"id": 0}),
             json!({"id": -3}),
             json!({"id": "7"}),
+            json!({"type": "message", "channel": "C1", "text": "hi", "blocks": []}),
         ] {
             let e = prepare_outbound(bad.clone(), &ids).unwrap_err();
             assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(_)));

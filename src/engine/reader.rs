@@ -242,7 +242,7 @@ fn pump<P: Protocol>(
         let (code, reason) = match ended {
             Ended::Closed { code, reason } => (code, reason),
             Ended::Failed(e) => {
-                if matches!(e, Error::WebSocket(_)) {
+                if matches!(e, Error::WebSocket { .. }) {
                     // A protocol failure (an oversized message, a bad frame) is the client's
                     // to report; a plain network error is only a lost connection.
                     log::warn!("{e}");

@@ -22,9 +22,7 @@ use crate::config::NetConfig;
 use crate::error::{Error, Phase};
 use stream::{write_all_until, Outbound, WireStream, WsStream};
 
-/// The longest bound a phase gets, here and in the Web API: a longer `timeout`
-/// (`Duration::MAX` as "forever") is cut to this, so deadlines never overflow.
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) use crate::config::net::MAX_TIMEOUT;
 
 /// The frames of one socket read. Their text is copied out of tungstenite's read buffer into
 /// one string, so that buffer is reused at once (a frame handed on would pin all of it) and one
@@ -218,7 +216,7 @@ pub(crate) fn open(
     } else {
         None
     };
-    let proxy = proxy::proxy_for(net.proxy.as_ref(), &target.uri);
+    let proxy = crate::config::net::proxy_for(net.proxy.as_ref(), &target.uri);
     let timeout = net.timeout.min(MAX_TIMEOUT);
     let deadline = Instant::now() + timeout;
 
@@ -251,10 +249,11 @@ pub(crate) fn open(
                 if is_timeout(&e) || Instant::now() >= deadline {
                     return Err(Error::Timeout { phase: Phase::Tls });
                 }
-                return Err(Error::Tls {
-                    host: target.authority(),
-                    reason: e.to_string(),
-                });
+                return Err(Error::tls(
+                    target.authority(),
+                    e.to_string(),
+                    Some(Box::new(e)),
+                ));
             }
             Err(native_tls::HandshakeError::WouldBlock(_)) => {
                 return Err(Error::Timeout { phase: Phase::Tls })
@@ -304,17 +303,17 @@ fn handshake_error(e: tungstenite::Error, target: &Target) -> Error {
         // A TLS 1.3 server refuses a client certificate after the client finished its side of
         // the TLS handshake: the refusal arrives here.
         tungstenite::Error::Io(e) => match crate::tls::tls_layer_error(&e) {
-            Some(reason) => Error::Tls {
-                host: target.authority(),
-                reason,
-            },
+            Some(reason) => Error::tls(target.authority(), reason, Some(Box::new(e))),
             None => Error::io(Phase::Handshake, e),
         },
-        tungstenite::Error::Http(resp) => Error::WebSocket(format!(
-            "the server refused the upgrade with http {}",
-            resp.status().as_u16()
-        )),
-        other => Error::WebSocket(other.to_string()),
+        tungstenite::Error::Http(resp) => Error::websocket(
+            format!(
+                "the server refused the upgrade with http {}",
+                resp.status().as_u16()
+            ),
+            Some(Box::new(tungstenite::Error::Http(resp))),
+        ),
+        other => Error::websocket(other.to_string(), Some(Box::new(other))),
     }
 }
 
@@ -634,8 +633,11 @@ impl Ended {
 fn ws_error(phase: Phase, e: tungstenite::Error) -> Error {
     match e {
         tungstenite::Error::Io(e) => Error::io(phase, e),
-        tungstenite::Error::Capacity(c) => Error::WebSocket(format!("message too large: {c}")),
-        other => Error::WebSocket(other.to_string()),
+        tungstenite::Error::Capacity(c) => Error::websocket(
+            format!("message too large: {c}"),
+            Some(Box::new(tungstenite::Error::Capacity(c))),
+        ),
+        other => Error::websocket(other.to_string(), Some(Box::new(other))),
     }
 }
 
