@@ -68,10 +68,10 @@ mkdir -p "$OUT"
 
 wants() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
-echo "== building (release)"
-(cd "$ROOT" && cargo build --release --quiet --bin slack-rtm --example bench)
-SERVER=$ROOT/target/release/slack-rtm
-BENCH=$ROOT/target/release/examples/bench
+echo "== building (profile: profiling, the release profile with line tables)"
+(cd "$ROOT" && cargo build --profile profiling --quiet --bin slack-rtm --example bench)
+SERVER=$ROOT/target/profiling/slack-rtm
+BENCH=$ROOT/target/profiling/examples/bench
 
 if [ "$INSTALL" = 1 ]; then
   if wants py-v1 || wants py-v2; then

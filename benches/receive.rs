@@ -1,4 +1,4 @@
-//! The receive path, in-process (`cargo bench --bench receive`; see BENCHMARKS.md).
+//! The receive path, in-process (`cargo bench -p slack-rtm-benches`; see BENCHMARKS.md).
 //!
 //! - `in_memory/{small,large}`: the single-core ceiling on the flood events of
 //!   `slack-rtm serve --bench` — tungstenite decode + `serde_json::Value` parse + reading

@@ -2,9 +2,9 @@
 //! (`slack-rtm serve --bench`, spawned here). See BENCHMARKS.md for the definitions.
 //!
 //! ```text
-//! cargo build --release --bin slack-rtm --example bench
-//! target/release/examples/bench                    # full: 1M events per flood
-//! target/release/examples/bench --events 100000    # quick (~1 min)
+//! cargo build --profile profiling --bin slack-rtm --example bench
+//! target/profiling/examples/bench                    # full: 1M events per flood
+//! target/profiling/examples/bench --events 100000    # quick (~1 min)
 //! ```
 //!
 //! It measures, in this order: idle CPU, threads and RSS over `--idle-secs` right after
@@ -161,7 +161,7 @@ impl Server {
             .spawn()
             .map_err(|e| {
                 format!(
-                    "cannot run {path:?}: {e} (build it: cargo build --release --bin slack-rtm)"
+                    "cannot run {path:?}: {e} (build it: cargo build --profile profiling --bin slack-rtm)"
                 )
             })?;
         let stdout = child.stdout.take().expect("piped stdout");

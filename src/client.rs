@@ -111,7 +111,7 @@ impl RtmClient {
 /// A client running on background threads, from [`RtmClient::spawn`]. Dropping it stops the
 /// client and joins its threads (on one of the client's own threads, a handler, it requests
 /// the stop and returns at once instead: the threads end by themselves).
-#[must_use = "dropping a Running stops the client"]
+#[must_use = "dropping `Running` stops the client; keep it, or call `join()`"]
 pub struct Running {
     threads: Threads<Rtm>,
     handle: RtmHandle,

@@ -13,7 +13,7 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use slack_rtm::{Payload, PostMessage, RtmClient};
+//! use slack_rtm::{ChatMessage, Payload, RtmClient};
 //!
 //! fn main() -> Result<(), slack_rtm::Error> {
 //!     let client = RtmClient::builder(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
@@ -25,7 +25,7 @@
 //!             let user = p.data["user"].as_str().unwrap_or_default();
 //!             let ts = p.data["ts"].as_str().unwrap_or_default();
 //!             let reply = format!("Hi <@{user}>!");
-//!             let msg = PostMessage::new(channel, &reply).thread_ts(ts);
+//!             let msg = ChatMessage::new(channel, &reply).thread_ts(ts);
 //!             if let Err(e) = p.web_client.chat_post_message_with(&msg) {
 //!                 eprintln!("reply failed: {e}");
 //!             }
@@ -55,40 +55,60 @@
 //! | `error` | a client-side problem: a failed connection attempt, a frame that is not a JSON object, a binary frame, a handler that panicked | `{"source": "client", "kind", "message"}` (+ `attempt`, `delay_ms` for connection attempts) |
 //!
 //! A server `{"type":"error"}` frame is dispatched as `error` too; its data has no
-//! `"source": "client"`. [`Payload::raw`] gives a server frame's text exactly as received, and
+//! `"source": "client"`. A frame whose type no handler wants (no handler of that name and no
+//! `"*"` handler) is skipped without being parsed, at the cost of a prefix check: busy
+//! workspaces send many events a bot never handles (`user_typing`, `presence_change`, ...).
+//! So a malformed frame of such a type is not reported either. [`Payload::raw`] gives a server frame's text exactly as received, and
 //! [`Payload::as_event`] the same event typed ([`Event`], see the [`event`] module) without
 //! losing anything: unknown types and malformed known ones keep their JSON.
 //!
 //! # Threads
 //!
-//! A running client has three threads: `rtm-reader`, `rtm-pinger` and `rtm-dispatch`.
+//! A running client has three threads: `rtm-reader`, `rtm-pinger` and `rtm-dispatch` (plus a
+//! short-lived `rtm-connect` during each connect call, so a stop never waits for one).
 //!
 //! ```text
-//!                   ┌──────────────── connection lock ─────────────────┐
-//!  socket ──read──▶ │ rtm-reader: append bytes → TLS → websocket decode │ ──frames──▶ bounded channel
-//!  (1 s tick)       └──────────────────────────────────────────────────┘                 │
-//!     ▲                           ▲                                                      ▼
-//!     │ write (under the lock)    │ ping / deadline                             rtm-dispatch: parse JSON,
-//!     └──── send_over_websocket ◀─┴─ rtm-pinger                                 call handlers in order
-//!           from any thread or handler
+//!                    ┌──── ws lock (memory only) ────┐
+//!  socket ─read────▶ │ rtm-reader: bytes → TLS →      │ ──frames──▶ bounded channel ──▶ rtm-dispatch:
+//!  (1 s tick)        │ websocket decode; sees hello,  │                                 parse JSON, call
+//!                    │ resolves receipts (reply_to)   │                                 handlers in order
+//!                    └────────────────────────────────┘
+//!  send_over_websocket ──encode (ws lock)──▶ outbound buffer (≤ 1 MiB, in order)
+//!  (any thread)        ──write (writer lock)─▶ socket       ◀── rtm-pinger also writes what
+//!                                                               waits, pings, runs deadlines
 //! ```
 //!
 //! TLS and the websocket protocol run over an in-memory stream. The reader thread does the
 //! blocking socket reads (with a 1 s timeout, the tick at which it notices a stop request),
 //! appends the bytes to the stream's input buffer and, under a short lock, decodes every
 //! complete frame; when the buffer runs dry the stream answers `WouldBlock`, so the lock is
-//! never held while waiting on the network. Senders take the same lock and write straight to
-//! the socket, so **a send leaves at once, even on an idle connection**, and TLS records are
-//! never interleaved. The reader hands the frames of each read to the dispatcher over a
-//! bounded channel; when handlers fall behind, the channel fills and the reader waits, which
-//! pushes back on Slack through TCP — no event is dropped and memory stays bounded.
+//! never held while waiting on the network. A sender encodes its frame under the same short
+//! lock into an ordered outbound buffer, then writes the buffer to the socket under a second,
+//! *writer* lock: **a send leaves at once, even on an idle connection**, TLS records are never
+//! interleaved, and a server that stops reading blocks only the thread that is writing. While
+//! one thread is blocked in a write, the reader keeps decoding and dispatching, other sends
+//! queue behind it (returning at once) up to 1 MiB and are then refused with
+//! [`SendErrorKind::OutboundFull`], and a stop drops the socket, which ends the blocked write.
+//! The reader never writes to the socket itself (control replies such as pongs are written by
+//! the pinger), so it can never be blocked by a peer that does not read.
+//!
+//! The reader hands the frames of each read to the dispatcher over a bounded channel; when
+//! handlers fall behind, the channel fills and the reader waits, which pushes back on Slack
+//! through TCP — no event is dropped and memory stays bounded (see
+//! [`RtmClientBuilder::channel_capacity`] for the bound).
+//!
+//! The engine under the client is protocol-neutral: the threads, the transport, the reconnect
+//! policy, keepalive and stop are shared with other websocket protocols; what is RTM's (the
+//! connect call, `hello`, JSON pings, `reply_to` acks, `goodbye`) is a small layer on top.
 //!
 //! # Connecting, keepalive and reconnecting
 //!
 //! - Every connection starts with a fresh `rtm.connect` (or `rtm.start`, see
 //!   [`ConnectMethod`]): the websocket URL is single-use and valid for 30 seconds.
-//! - The client is *connected* once the websocket is open **and** `hello` has arrived; before
-//!   that, sends fail at once with [`SendErrorKind::NotConnected`].
+//! - The client is *connected* once the websocket is open **and** `hello` has arrived (the
+//!   reader recognises it, before any handler runs); before that, sends fail at once with
+//!   [`SendErrorKind::NotConnected`]. A connection whose `hello` does not arrive within
+//!   `timeout` of the websocket opening is dropped and replaced, whatever it sent before.
 //! - Every `ping_interval` (default 30 s) the pinger sends `{"type":"ping"}`. If no frame at all
 //!   arrives within the pong deadline (default: the interval, at most 10 s) the connection is
 //!   dropped and replaced. `Duration::ZERO` disables both. While the reader waits behind slow
@@ -98,33 +118,41 @@
 //!   after an exponential backoff with full jitter (base 1 s, cap 60 s; `Retry-After` is a
 //!   floor), through a connect-rate gate (bursts of 5, then one per minute, Slack's Tier 1).
 //!   The attempt counter resets after a connection stayed up for 30 s; the first retry after
-//!   such a connection is immediate.
+//!   such a connection is immediate. A connection that closed before it became healthy counts
+//!   as a failed attempt toward [`RtmClientBuilder::max_attempts`].
 //! - Fatal answers stop at once, after exactly one call, whatever `auto_reconnect` says:
 //!   `invalid_auth`, `not_authed`, `account_inactive`, `token_revoked`, `token_expired`,
 //!   `no_permission`, `missing_scope`, `not_allowed_token_type`, `ekm_access_denied`, the other
 //!   access and malformed-request codes Slack documents for `rtm.connect`, `rtm_connect_required`,
 //!   and HTTP 401, 403 and 404 ([`Error::is_fatal`]). Other `ok:false` codes, HTTP 429 and 5xx,
-//!   an answer without `url` and network errors are retried.
+//!   an answer without `url` or with an unusable one ([`Error::BadUrl`]) and network errors
+//!   are retried.
 //!
 //! # Sending
 //!
 //! [`RtmHandle::send_over_websocket`] adds an `id` when the payload has none and returns it.
-//! Ids are positive and unique for the client's lifetime (never reset on reconnect, so a
-//! reply replayed after a reconnect cannot match the wrong message). A frame over 16,384 bytes
-//! is refused locally ([`SendErrorKind::TooLarge`]): Slack would disconnect the client. Every
-//! refusal gives the payload back ([`SendError::into_payload`]).
+//! Ids are positive, below 2^53 and unique for the client's lifetime (never reset on
+//! reconnect, so a reply replayed after a reconnect cannot match the wrong message). A frame
+//! over 16,384 bytes is refused locally ([`SendErrorKind::TooLarge`]): Slack would disconnect
+//! the client. It never waits: not connected → [`SendErrorKind::NotConnected`] (also while a
+//! connection is being lost or the client stops); a chat `message` held back by the throttle →
+//! [`SendErrorKind::Throttled`]; 1 MiB already waiting for a socket the server does not read →
+//! [`SendErrorKind::OutboundFull`]. Every refusal gives the payload back
+//! ([`SendError::into_payload`]).
 //!
 //! ## Chat messages with receipts
 //!
 //! [`RtmHandle::send_message`] (and [`RtmHandle::send_message_with`] for threads and
 //! broadcasts) returns a [`Receipt`]; [`Receipt::wait`] gives Slack's [`Ack`] (the stored `ts`
 //! and text) or a [`MessageError`]: Slack's `{code, msg}`, [`MessageError::RateLimited`],
-//! [`MessageError::ConnectionLost`], [`MessageError::Stopped`] or [`MessageError::Timeout`]. Acks
-//! are still dispatched as `reply` events.
+//! [`MessageError::ConnectionLost`], [`MessageError::Stopped`] or [`MessageError::Timeout`].
+//! Acks resolve receipts on the reader thread, as soon as they arrive, so `wait` works inside
+//! a handler too; they are still dispatched as `reply` events.
 //!
 //! - **Guards.** A frame over 16,384 bytes and `message` text over 4,000 characters (Unicode
 //!   scalar values) are refused before anything reaches the wire; the connection stays up.
-//!   [`RtmHandle::send_long_message`] splits long text at line breaks or spaces instead.
+//!   [`RtmHandle::send_long_message`] splits long text at line breaks or spaces instead, each
+//!   part within both limits, and queues all the parts or none.
 //! - **Throttle.** Frames of type `message`, whichever method sends them, leave at most 3 at
 //!   once and then 1 per second (Slack's limit; configurable with
 //!   [`RtmClientBuilder::send_rate`], off with [`RtmClientBuilder::send_throttle`]). Pings,
@@ -134,8 +162,7 @@
 //! - **Reconnects.** `send_message` queues while disconnected and sends after the next `hello`.
 //!   A message written to a connection that ends before its ack fails with
 //!   [`MessageError::ConnectionLost`]: it may or may not have been posted, and it is never sent
-//!   again silently. `send_over_websocket` never queues for the connection: it fails with
-//!   [`SendErrorKind::NotConnected`].
+//!   again silently. `send_over_websocket` never queues, for the connection or the throttle.
 //! - **Presence.** [`RtmHandle::subscribe_presence`] remembers the list and sends it again after
 //!   every reconnect (Slack forgets it with the connection); [`RtmHandle::presence_query`] asks
 //!   once. [`RtmClientBuilder::batch_presence_aware`] and [`RtmClientBuilder::presence_sub`] are
@@ -144,10 +171,21 @@
 //! # Stopping
 //!
 //! [`RtmHandle::stop`] (also [`RtmClient::stop`], [`Running::stop`]) only requests a stop, so
-//! it is safe inside a handler. The client closes the websocket, dispatches that connection's
-//! `close`, discards queued events, joins its threads, and `start()` returns `Ok(())` — within
-//! about 1.5 s, also during a backoff wait (a connect in progress may take up to its timeout).
-//! A stopped client can be started again.
+//! it is safe inside a handler. The client sends a close frame (given at most 1 s to reach the
+//! socket: Slack often never answers, and a server that stops reading cannot hold the stop),
+//! drops the connection, dispatches that connection's `close`, discards queued events, joins
+//! its threads, and `start()` returns `Ok(())` — within about 1.5 s in every state: connected,
+//! during a backoff wait, while `rtm.connect` or the websocket handshake hangs (the connect
+//! call runs on its own short-lived thread, which the stop abandons; it ends by itself within
+//! `timeout`), or while another thread is blocked writing to a server that stopped reading —
+//! provided the running handler returns. A stopped client can be started again.
+//!
+//! [`Running::join`] (and dropping [`Running`]) called from one of the client's own handlers
+//! cannot wait for itself: it requests the stop and returns at once
+//! ([`Error::JoinFromClientThread`] from `join`); the threads end when the handler returns and
+//! the client can be started again. A handle ([`RtmClient::handle`], `p.rtm_client`) does not
+//! keep its client alive, so a handler may capture one freely; a handler that captures an
+//! [`RtmClient`] clone keeps its own client alive.
 //!
 //! With `handle_signals(true)` (the default for `start()`; `spawn()` never handles signals),
 //! SIGINT, SIGTERM and SIGHUP stop a running `start()` gracefully; a second SIGINT during the
@@ -155,6 +193,106 @@
 //! default action. The handlers are installed once per process (signal-hook cannot restore a
 //! previous one), so a process-wide ignored or custom handler for these signals is replaced by
 //! the default action once such a client has started.
+//!
+//! # Web API
+//!
+//! Every bot answers through the Web API: `p.web_client` in a handler (the client's own
+//! [`WebClient`], sharing its token, base URL, proxy, TLS and retry options), or a
+//! [`WebClient`] of your own. It has typed helpers for the methods bots use most, a generic
+//! [`WebClient::api_call`] (any `Serialize` params) and [`WebClient::api_call_as`] (the answer
+//! decoded into your type), cursor pagination ([`WebClient::paginate`] and the list helpers,
+//! all returning [`Pages`]), and [`WebClient::files_upload_v2`]:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), slack_rtm::Error> {
+//! use slack_rtm::{ChatMessage, FileUpload, WebClient};
+//! use serde_json::json;
+//!
+//! let web = WebClient::builder("xoxb-your-token").rate_limit(true).build()?;
+//! let posted = web.chat_post_message("C0123456789", "deploying...")?;
+//! let ts = posted.get("ts").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+//! web.reactions_add("C0123456789", &ts, "rocket")?;
+//! web.chat_update("C0123456789", &ts, "deployed")?;
+//! let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*done*"}}]);
+//! web.chat_post_message_with(&ChatMessage::new("C0123456789", "done").thread_ts(&ts).blocks(&blocks))?;
+//! web.files_upload_v2(&FileUpload::new("log.txt", b"all good".to_vec()).channel("C0123456789"))?;
+//! for page in web.conversations_history("C0123456789", &json!({"limit": 200})) {
+//!     for m in page?.data()["messages"].as_array().into_iter().flatten() {
+//!         println!("{}", m["text"]);
+//!     }
+//! }
+//! #[derive(serde::Deserialize)]
+//! struct Me { user_id: String }
+//! let me: Me = web.api_call_as("auth.test", &())?;
+//! # let _ = me.user_id;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Retries.** A call is retried, each retry logged at `warn`, up to
+//! [`max_retries`](WebClientBuilder::max_retries) times (default 3, so at most 4 calls), never
+//! waiting more than [`max_retry_wait`](WebClientBuilder::max_retry_wait) (default 120 s) in
+//! total for one call:
+//!
+//! | failure | retried | wait |
+//! | --- | --- | --- |
+//! | HTTP 429, or `ok:false` with `ratelimited` | always | `Retry-After` (1 s when absent) |
+//! | before the request reached Slack: DNS, TCP connect, proxy `CONNECT`, TLS | always | backoff `250 ms · 2^n`, at most 8 s, jittered to 50–100 % |
+//! | HTTP 5xx | with [`retry_server_errors(true)`](WebClientBuilder::retry_server_errors) | `Retry-After`, else the backoff |
+//! | timeout, or the connection lost after the request was sent | with `retry_server_errors(true)` | the backoff |
+//! | any other answer (`ok:false`, 4xx), a configuration error | never | |
+//!
+//! Why these defaults: a 429 or a failure to connect means Slack did not act on the request,
+//! so retrying is always safe; a 5xx, a timeout or a lost connection may come *after* Slack
+//! acted, and a retried `chat.postMessage` (or `chat.postEphemeral`, `files.completeUploadExternal`,
+//! `conversations.open` with side effects...) may then **post twice**. Turn
+//! `retry_server_errors` on for idempotent calls (reads, `reactions.add` — a repeat answers
+//! `already_reacted` —, `chat.update`, `views.publish`), or on a separate client.
+//! `rtm.connect`/`rtm.start` are made once: the reconnect loop owns their retries.
+//!
+//! **Rate limiter.** With [`rate_limit(true)`](WebClientBuilder::rate_limit), each call first
+//! waits for budget from its method's Slack tier, shared by the client's clones, so bursts
+//! are spread out instead of earning 429s (a 429 that still comes pushes the method's budget
+//! out by its `Retry-After`):
+//!
+//! | tier | Slack's figure | budget here | methods with helpers |
+//! | --- | --- | --- | --- |
+//! | 1 | 1+ per minute | 1, then 1 per 60 s | `rtm.connect`, `rtm.start` |
+//! | 2 | 20+ per minute | burst 3, then 1 per 3 s | `conversations.list`, `users.list`, `reactions.remove` |
+//! | 3 | 50+ per minute | burst 5, then 1 per 1.2 s | `chat.update`, `chat.delete`, `reactions.add`, `conversations.history`/`replies`/`info`/`open`/`join`, any method not listed |
+//! | 4 | 100+ per minute | burst 10, then 1 per 0.6 s | `chat.postEphemeral`, `chat.getPermalink`, `conversations.members`, `users.info`, `auth.test`, `views.*`, `files.*` |
+//! | special | ~1 per second per channel | burst 3, then 1 per s, per channel | `chat.postMessage` |
+//!
+//! (Sources: Slack's "Rate limits" page and each method's reference page. Since 2025
+//! `conversations.history`/`replies` are limited to 1 per minute for commercially distributed
+//! apps outside the Marketplace; the table keeps Tier 3, the internal-app figure.)
+//!
+//! **Requests.** The token goes only in `Authorization: Bearer` to the base URL — never in a
+//! URL, a body, a log line, a `Debug` output, an error, or to a file upload host. Read methods
+//! (`conversations.history`, `users.info`, ...) are sent as `GET` like Slack's Python client
+//! does; the rest as `POST` with JSON, or a form for the methods that historically take only
+//! form data. Errors keep their chain: [`Error::Api`] has Slack's code, the HTTP status, the
+//! body, `Retry-After`, and [`Error::response_messages`]; [`Error::Tls`], [`Error::WebSocket`]
+//! and [`Error::Http`] return the underlying error from `source()`.
+//!
+//! | Python `slack_sdk.WebClient` | slack-rtm [`WebClient`] |
+//! |---|---|
+//! | `WebClient(token=..., base_url=..., timeout=..., proxy=..., ssl=..., headers=...)` | [`WebClient::builder`]`(token)` with the same options |
+//! | `RateLimitErrorRetryHandler`, `ConnectionErrorRetryHandler` | built in: [`WebClientBuilder::max_retries`], [`WebClientBuilder::retry_server_errors`] |
+//! | `api_call("m", json={...})` / `params={...}` | [`WebClient::api_call`]`("m", &json!({...}))`; [`WebClient::api_call_as`] for a typed answer |
+//! | `chat_postMessage(channel=, text=, thread_ts=, reply_broadcast=, blocks=)` | `chat_post_message(channel, text)`, `chat_post_message_with(&ChatMessage::new(..).thread_ts(..).blocks(..))` |
+//! | `chat_update(channel=, ts=, text=)`, `chat_delete(channel=, ts=)` | `chat_update(channel, ts, text)`, `chat_delete(channel, ts)` |
+//! | `chat_postEphemeral(channel=, user=, text=)`, `chat_getPermalink(channel=, message_ts=)` | `chat_post_ephemeral(channel, user, text)`, `chat_get_permalink(channel, ts)` |
+//! | `reactions_add(channel=, timestamp=, name=)`, `reactions_remove(...)` | `reactions_add(channel, ts, name)`, `reactions_remove(channel, ts, name)` |
+//! | `conversations_list(limit=200)` (iterate for pages) | `conversations_list(&json!({"limit": 200}))` → [`Pages`] |
+//! | `conversations_history(channel=, ...)`, `conversations_replies(channel=, ts=, ...)`, `conversations_members(channel=)` | `conversations_history(channel, &params)`, `conversations_replies(channel, ts, &params)`, `conversations_members(channel, &params)` → [`Pages`] |
+//! | `conversations_info(channel=)`, `conversations_open(users=[...])`, `conversations_join(channel=)` | `conversations_info(channel)`, `conversations_open(&[users])`, `conversations_join(channel)` |
+//! | `users_info(user=)`, `users_list()` | `users_info(user)`, `users_list(&())` → [`Pages`] |
+//! | `auth_test()` | `auth_test()` |
+//! | `views_open(trigger_id=, view=)`, `views_push`, `views_update(view_id=, view=)`, `views_publish(user_id=, view=)` | `views_open(trigger_id, &view)`, `views_push`, `views_update(view_id, &view)`, `views_publish(user_id, &view)` |
+//! | `files_upload_v2(channel=, filename=, content=, title=, initial_comment=, thread_ts=)` | `files_upload_v2(&FileUpload::new(filename, bytes).channel(..).title(..).initial_comment(..).thread_ts(..))` |
+//! | `SlackResponse["key"]`, `.status_code`, `.headers` | [`SlackResponse::get`], [`SlackResponse::status`], [`SlackResponse::header`] |
+//! | `SlackApiError` (`e.response["error"]`) | [`Error::Api`] `{ code, status, body, retry_after, .. }` |
 //!
 //! # Proxies and TLS
 //!
@@ -187,7 +325,7 @@
 //! | websocket: proxy `CONNECT` | (the same deadline) | | `Timeout { phase: Phase::Proxy }` |
 //! | websocket: TLS handshake (`wss://`) | (the same deadline) | | `Timeout { phase: Phase::Tls }` |
 //! | websocket: HTTP upgrade handshake | (the same deadline) | | `Timeout { phase: Phase::Handshake }` |
-//! | websocket write: one frame (a send, a ping, the close frame) | `timeout` per frame, however slowly the peer reads | 30 s | the send fails with [`SendErrorKind::Io`] (`websocket write timed out`) and the connection is replaced |
+//! | websocket write: what waits in the outbound buffer | `timeout` per write, however slowly the peer reads (the pinger's writes: the pong deadline) | 30 s | the writing send fails with [`SendErrorKind::Io`] (`websocket write timed out`) and the connection is replaced; the close frame gets 1 s |
 //! | websocket read | the pong deadline (see above) | the ping interval, at most 10 s | the connection is replaced |
 //!
 //! So a server or proxy that accepts TCP and then says nothing costs at most one `timeout`
@@ -226,6 +364,9 @@
 //! | `ping()`, `typing(channel=...)`, `stop()` | [`RtmHandle::ping`], [`RtmHandle::typing`], [`RtmHandle::stop`] |
 //! | `SlackApiError` | [`Error::Api`] |
 //! | `SlackClientNotConnectedError` | [`SendErrorKind::NotConnected`] |
+//! | `rtm_client.stop()` in a handler, `future.result()` | [`RtmHandle::stop`]; [`Running::join`] from another thread |
+//!
+//! The Python `WebClient` methods map as in the [Web API](#web-api) table.
 //!
 //! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
 //! client, not on the class; `start()` returns an error instead of raising in a loop.
@@ -309,13 +450,39 @@
 //!
 //! # Testing your bot
 //!
-//! [`testing::FakeSlack`] (feature `testing`, on by default) is a real local server on
-//! `127.0.0.1:0` that speaks the Web API and the RTM websocket; script it and read what your bot
-//! sent. See the [`testing`] module.
+//! [`testing::FakeSlack`] (feature `testing`) is a real local server on `127.0.0.1:0` that
+//! speaks the Web API and the RTM websocket; script it and read what your bot sent. Its
+//! workspace is stateful: posted messages appear in `conversations.history` and `replies`,
+//! reactions, edits, DMs, files (uploaded to the fake itself) and views are kept, and any
+//! method's next answers can be scripted (a 429 with `Retry-After`, a 5xx, a dropped
+//! connection, a slow answer) with [`testing::FakeSlack::push_method_reply`]. See the
+//! [`testing`] module. The feature is off by default, so a bot's own build compiles no fake
+//! server; turn it on where the tests are:
+//!
+//! ```toml
+//! [dependencies]
+//! slack-rtm = "0.1"
+//!
+//! [dev-dependencies]
+//! slack-rtm = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `testing` | off | [`testing::FakeSlack`], the embedded fake Slack (no extra dependencies) |
+//!
+//! The command-line tool `slack-rtm` is a separate package of the repository (`cli/`), so its
+//! dependencies (a logger) never reach a library user's build.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The guide links to `testing`, which exists only with that feature (docs.rs has it).
+#![cfg_attr(not(feature = "testing"), allow(rustdoc::broken_intra_doc_links))]
 
 mod backoff;
+mod chat;
 mod client;
 mod config;
 mod engine;
@@ -336,8 +503,16 @@ mod transport;
 mod web;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+// The README's Rust snippets, compiled (and run unless marked `no_run`) by `cargo test --doc`.
+// They use the fake Slack, which this repository's tests always have.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub use chat::ChatMessage;
 pub use client::{RtmClient, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
@@ -345,4 +520,4 @@ pub use event::Event;
 pub use handle::RtmHandle;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
-pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};
+pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

@@ -201,7 +201,7 @@ fn bad_frames_give_errors_or_names_and_the_connection_carries_on() {
     assert_eq!(fake.connections_total(), 1, "bad input cost the connection");
     assert_eq!(fake.calls_to("rtm.connect"), 1);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let rest: Vec<_> = rx.try_iter().collect();
     assert_eq!(names(&rest), ["close"], "{rest:?}");
 }
@@ -262,7 +262,7 @@ fn an_oversized_message_gives_an_error_and_a_fresh_connection() {
     let (name, _) = rx.recv_timeout(SOON).unwrap();
     assert_eq!(name, "message");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -297,7 +297,7 @@ fn a_panicking_handler_gives_an_error_event_and_dispatch_goes_on() {
     assert_eq!(seen[5].1["text"], "after");
     assert_eq!(fake.connections_total(), 1);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -319,7 +319,7 @@ fn a_panicking_error_handler_does_not_loop() {
     assert_eq!(next_named(&rx, "marker")["n"], 1);
     assert_eq!(fake.connections_total(), 1);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -351,5 +351,5 @@ fn a_slow_consumer_of_bad_frames_still_sees_them_all_in_order() {
     assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
     assert_eq!(fake.connections_total(), 1);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }

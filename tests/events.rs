@@ -34,7 +34,7 @@ fn open_then_hello_then_events_in_order() {
         assert_eq!(m["text"], format!("m{i}"));
     }
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn replies_unknown_objects_and_custom_types_get_their_names() {
     );
     assert_eq!(seen[0].1["reply_to"], 7);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn named_handlers_run_before_star_handlers_in_registration_order() {
         ["first:team_join", "second:team_join", "star:team_join"]
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn handlers_added_while_running_see_later_events() {
     fake.send_json(&json!({"type": "star_added", "n": 1}));
     assert_eq!(late.recv_timeout(SOON).unwrap(), Some(1));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -122,5 +122,43 @@ fn the_raw_frame_text_is_available_to_handlers() {
     fake.send_text(text);
     assert_eq!(raw.recv_timeout(SOON).unwrap().as_deref(), Some(text));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
+}
+
+#[test]
+fn a_handler_added_by_a_handler_sees_the_rest_of_the_same_socket_read() {
+    // hello and 1,000 messages written in one flush: they arrive in one or two socket reads.
+    let ws = ws_server(|mut ws| {
+        let _ = ws.write(tungstenite::Message::text(r#"{"type":"hello"}"#));
+        for i in 0..1000 {
+            let m = json!({"type": "message", "n": i}).to_string();
+            let _ = ws.write(tungstenite::Message::text(m));
+        }
+        let _ = ws.flush();
+        // Keep the connection open until the client goes.
+        while ws.read().is_ok() {}
+    });
+    let api = api_with_url(ws);
+    let client = slack_rtm::RtmClient::builder("xoxb-test-token")
+        .base_url(&api.url)
+        .handle_signals(false)
+        .build()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (c, s) = (client.clone(), seen.clone());
+    client.on("hello", move |_p: &Payload| {
+        let s = s.clone();
+        c.on("message", move |p: &Payload| {
+            s.lock().unwrap().push(p.data["n"].as_i64().unwrap_or(-1));
+        });
+    });
+    let running = client.spawn().unwrap();
+    let deadline = std::time::Instant::now() + SOON;
+    while seen.lock().unwrap().len() < 1000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    running.stop();
+    join_within(running, SOON).0.unwrap();
 }

@@ -50,7 +50,7 @@ fn retryable_answers_are_retried_until_a_connection_opens() {
         .contains("migration_in_progress"));
     assert_eq!(fake.calls_to("rtm.connect"), 4);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn pings_leave_every_interval_with_increasing_ids_and_pongs_keep_the_connection(
         "answered pings never reconnect"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let rest: Vec<_> = rx.try_iter().filter(|(n, _)| n != "pong").collect();
     assert_eq!(names(&rest), ["close"]);
 }
@@ -141,7 +141,7 @@ fn a_zombie_server_is_dropped_after_the_pong_deadline_and_replaced() {
         ping_id(&next)
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn without_auto_reconnect_a_zombie_ends_start_with_disconnected() {
     next_named(&rx, "hello");
     let close = next_named(&rx, "close");
     assert_eq!(close["will_reconnect"], false, "{close}");
-    match running.join() {
+    match join_within(running, SOON).0 {
         Err(slack_rtm::Error::Disconnected { reason, .. }) => {
             assert!(reason.contains("pong"), "{reason}")
         }
@@ -190,7 +190,7 @@ fn a_server_that_never_says_hello_is_dropped_and_replaced() {
     assert_eq!(seen[0].1["will_reconnect"], true, "{}", seen[0].1);
     assert_eq!(fake.calls_to("rtm.connect"), 2);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn ping_interval_zero_sends_no_ping_and_never_declares_the_connection_dead() {
     let seen = until_named(&rx, "user_typing");
     assert_eq!(names(&seen), ["user_typing"], "{seen:?}");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -284,7 +284,7 @@ fn any_inbound_frame_counts_as_life() {
         "{close}"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -305,5 +305,31 @@ fn a_slow_open_handler_does_not_look_like_a_missing_hello() {
     assert_eq!(fake.connections_total(), 1);
     assert!(rx.try_iter().all(|(n, _)| n != "close"));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
+}
+
+#[test]
+fn a_server_that_sends_an_event_but_never_hello_is_dropped_and_replaced() {
+    let fake = fake();
+    fake.set_auto_hello(false);
+    let client = builder(&fake)
+        .ping_interval(Duration::from_millis(200))
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "open");
+    assert!(fake.wait_for_open(1, SOON));
+    // Life, but not readiness: an event first, then nothing.
+    fake.send_json(&json!({"type": "reconnect_url", "url": "wss://elsewhere"}));
+    next_named(&rx, "reconnect_url");
+    fake.set_auto_hello(true);
+    let seen = until_named(&rx, "hello");
+    assert_eq!(names(&seen), ["close", "open", "hello"], "{seen:?}");
+    let reason = seen[0].1["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("no hello"), "{reason}");
+    assert_eq!(fake.calls_to("rtm.connect"), 2);
+    running.stop();
+    join_within(running, SOON).0.unwrap();
 }

@@ -65,7 +65,7 @@ fn receipts_resolve_with_the_ack_or_slacks_error() {
         Err(MessageError::Timeout)
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     assert_eq!(r.wait(SOON), Err(MessageError::Stopped));
 }
 
@@ -91,7 +91,7 @@ fn an_unacknowledged_message_fails_when_the_connection_drops_and_is_not_resent()
         "{texts:?}"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn oversized_frames_and_long_text_are_refused_and_the_connection_survives() {
     }
     assert_eq!(joined, text);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn a_burst_of_messages_leaves_at_the_configured_rate_and_other_types_do_not_wait
         r.wait(SOON).unwrap();
     }
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn a_full_send_queue_refuses_with_the_message_back() {
     next_named(&rx, "hello");
     let h = client.handle();
     for i in 0..3 {
-        h.send_message("C1", &format!("m{i}")).unwrap();
+        let _ = h.send_message("C1", &format!("m{i}")).unwrap();
     }
     let e = h.send_message("C1", "m3").unwrap_err();
     assert_eq!(e.kind(), &SendErrorKind::QueueFull);
@@ -218,7 +218,7 @@ fn a_full_send_queue_refuses_with_the_message_back() {
         json!({"type": "message", "channel": "C1", "text": "m3"})
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn a_throttled_send_over_websocket_is_refused_never_queued() {
         .collect();
     assert_eq!(texts, ["first"]);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn messages_sent_before_hello_wait_for_it() {
     assert_eq!(fake.send_hello(), 1);
     assert_eq!(r.wait(SOON).unwrap().text.as_deref(), Some("early"));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -300,7 +300,7 @@ fn presence_subscription_is_sent_again_after_a_reconnect() {
     assert_eq!(call.param("batch_presence_aware"), Some("true"));
     assert_eq!(call.param("presence_sub"), Some("true"));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -314,6 +314,107 @@ fn a_message_queued_before_start_is_never_stranded() {
         let running = client.spawn().unwrap();
         assert!(r.wait(SOON).is_ok());
         running.stop();
-        running.join().unwrap();
+        join_within(running, SOON).0.unwrap();
     }
+}
+
+#[test]
+fn a_receipt_can_be_waited_for_inside_a_handler() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    client.on("hello", move |p: &slack_rtm::Payload| {
+        let asked = Instant::now();
+        let r = p.rtm_client.send_message("C1", "from a handler").unwrap();
+        let _ = tx.send((r.wait(SOON), asked.elapsed()));
+    });
+    let running = client.spawn().unwrap();
+    let (ack, took) = rx.recv_timeout(SOON + SOON).unwrap();
+    assert_eq!(ack.unwrap().text.as_deref(), Some("from a handler"));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    running.stop();
+    join_within(running, SOON).0.unwrap();
+}
+
+#[test]
+fn a_long_message_is_queued_all_or_nothing() {
+    let fake = fake();
+    let client = builder(&fake)
+        .send_rate(1, Duration::from_secs(30))
+        .send_queue_capacity(3)
+        .build()
+        .unwrap();
+    let h = client.handle();
+    // Five parts do not fit a queue of three: none is queued, the first part comes back.
+    let text = "word ".repeat(4_000);
+    let e = h
+        .send_long_message(&OutgoingMessage::new("C1", &text))
+        .unwrap_err();
+    assert_eq!(e.kind(), &SendErrorKind::QueueFull);
+    assert_eq!(e.into_payload()["channel"], "C1");
+    // Three parts fit, and all three go out in order once connected.
+    let text = "word ".repeat(2_000);
+    let receipts = h
+        .send_long_message(&OutgoingMessage::new("C1", &text))
+        .unwrap();
+    assert_eq!(receipts.len(), 3);
+    let ids: Vec<u64> = receipts.iter().map(|r| r.id()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[test]
+fn control_characters_never_make_a_part_over_the_frame_limit() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let text = "\u{1}".repeat(9_000);
+    let receipts = client
+        .handle()
+        .send_long_message(&OutgoingMessage::new("C1", &text))
+        .unwrap();
+    for r in &receipts {
+        r.wait(SOON).unwrap();
+    }
+    let frames = fake.frames();
+    let sizes: Vec<usize> = frames.iter().map(|f| f.text.len()).collect();
+    assert!(sizes.iter().all(|&n| n <= 16_384), "{sizes:?}");
+    let joined: String = frames
+        .iter()
+        .filter_map(|f| f.json()?["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(joined, text);
+    running.stop();
+    join_within(running, SOON).0.unwrap();
+}
+
+#[test]
+fn blocks_are_refused_over_rtm_and_messages_reach_the_history() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    let blocks = json!([{"type": "divider"}]);
+    let err = h
+        .send_message_with(&OutgoingMessage::new("C1", "x").blocks(&blocks))
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), SendErrorKind::InvalidPayload(m) if m.contains("Web API")),
+        "{err:?}"
+    );
+    assert_eq!(err.into_payload()["blocks"], blocks);
+    // The same message without blocks is sent, and the fake keeps it like Slack would.
+    let ack = h
+        .send_message_with(&OutgoingMessage::new("C1", "plain"))
+        .unwrap()
+        .wait(SOON)
+        .unwrap();
+    let history = fake.channel_messages("C1");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["ts"], json!(ack.ts));
+    running.stop();
+    join_within(running, SOON).0.unwrap();
 }

@@ -22,7 +22,7 @@ fn base_url_without_trailing_slash_reaches_the_server() {
     next_named(&rx, "hello");
     assert_eq!(fake.calls_to("rtm.connect"), 1);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn headers_and_bearer_token_reach_every_web_api_call() {
         );
     }
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn connect_method_rtm_start_calls_rtm_start() {
     assert_eq!(fake.calls_to("rtm.start"), 1);
     assert_eq!(fake.calls_to("rtm.connect"), 0);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn without_auto_reconnect_a_closed_connection_ends_start() {
     let close = next_named(&rx, "close");
     assert_eq!(close["code"], 1001);
     assert_eq!(close["will_reconnect"], false);
-    match running.join() {
+    match join_within(running, SOON).0 {
         Err(Error::Disconnected { code, .. }) => assert_eq!(code, Some(1001)),
         other => panic!("expected Disconnected, got {other:?}"),
     }
@@ -130,7 +130,7 @@ fn with_auto_reconnect_a_closed_connection_is_replaced() {
         "a fresh url for every connection"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -190,5 +190,5 @@ fn huge_durations_and_retry_after_do_not_break_the_client() {
     let err = next_named(&rx, "error");
     assert!(err["delay_ms"].as_u64().unwrap() <= 3_600_000, "{err}");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }

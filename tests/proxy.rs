@@ -129,7 +129,7 @@ fn web_api_and_websocket_both_tunnel_through_the_proxy_with_credentials() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 
     let heads = p.heads.lock().unwrap().clone();
     let fake_port = fake.addr().port();
@@ -269,7 +269,7 @@ fn run_child(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
+    let out = output_within(cmd, CHILD_LIMIT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("1 passed"),
@@ -299,7 +299,7 @@ fn child_connects_through_the_environment() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 fn url(p: &Proxy) -> String {
@@ -457,9 +457,12 @@ fn proxy_credentials_never_reach_the_logs_even_at_trace() {
         if refuse_from == usize::MAX {
             next_named(&rx, "hello");
             running.stop();
-            running.join().unwrap();
+            join_within(running, SOON).0.unwrap();
         } else {
-            assert!(matches!(running.join(), Err(Error::Proxy { .. })));
+            assert!(matches!(
+                join_within(running, SOON).0,
+                Err(Error::Proxy { .. })
+            ));
         }
         assert!(p.heads.lock().unwrap().iter().all(|h| h.contains(basic)));
     }

@@ -117,7 +117,7 @@ fn through_fault(fault: impl FnOnce(&FakeSlack)) -> Vec<(String, Value)> {
     assert_eq!(fake.connections_total(), 2);
 
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let rest: Vec<_> = rx.try_iter().collect();
     assert_eq!(names(&rest), ["close"], "nothing lost, nothing twice");
     assert_eq!(rest[0].1["will_reconnect"], false);
@@ -152,7 +152,7 @@ fn events_queued_before_a_close_frame_arrive_before_the_close() {
     }
     assert_eq!(seen[50].1["code"], 1001);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn after_team_migration_started_migration_in_progress_is_retried() {
     }
     assert_eq!(fake.calls_to("rtm.connect"), 4);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -302,7 +302,7 @@ fn attempts_grow_across_quick_drops_and_reset_after_a_healthy_connection() {
     until_named(&rx, "hello");
     assert_eq!(fake.calls_to("rtm.connect"), 5);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 /// One failing `rtm.connect` answer, then a normal one: returns the `error` event and the
@@ -317,7 +317,7 @@ fn retried_once(reply: ConnectReply, timeout: Duration) -> (Value, Duration) {
     assert_eq!(names(&seen), ["error", "open", "hello"], "{seen:?}");
     assert_eq!(fake.calls_to("rtm.connect"), 2);
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let error = seen[0].1.clone();
     assert_eq!(error["source"], "client", "{error}");
     assert_eq!(error["attempt"], 1, "{error}");
@@ -520,7 +520,7 @@ fn backoff_grows_up_to_the_cap_and_the_announced_delays_are_kept() {
     let running = client.spawn().unwrap();
     let seen = until_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let errors: Vec<&Value> = seen
         .iter()
         .filter(|(n, _)| n == "error")
@@ -573,7 +573,7 @@ fn the_connect_rate_gate_spaces_calls_after_the_burst() {
     let running = client.spawn().unwrap();
     until_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let calls = connect_calls(&fake);
     assert_eq!(calls.len(), 4);
     let at = |i: usize| calls[i].at - calls[0].at;
@@ -604,7 +604,7 @@ fn without_auto_reconnect_goodbye_ends_start_with_disconnected() {
     let seen = until_named(&rx, "close");
     assert_eq!(names(&seen), ["goodbye", "close"]);
     assert_eq!(seen[1].1["will_reconnect"], false);
-    match running.join() {
+    match join_within(running, SOON).0 {
         Err(Error::Disconnected { reason, .. }) => assert!(reason.contains("goodbye"), "{reason}"),
         other => panic!("expected Disconnected, got {other:?}"),
     }
@@ -613,4 +613,74 @@ fn without_auto_reconnect_goodbye_ends_start_with_disconnected() {
         fake.wait_for_open(0, SOON),
         "the client closed the connection"
     );
+}
+
+/// A client of `api_url` that gives up after three attempts, retrying at once.
+fn three_quick_attempts(api_url: &str) -> RtmClient {
+    RtmClient::builder("xoxb-test-token")
+        .base_url(api_url)
+        .handle_signals(false)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .connect_rate(1000, Duration::from_millis(1))
+        .max_attempts(3)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn max_attempts_bounds_connections_that_open_and_die_at_once() {
+    // Every websocket says hello and closes at once: never healthy.
+    let ws = ws_server(|mut ws| {
+        let _ = ws.send(tungstenite::Message::text(r#"{"type":"hello"}"#));
+        let _ = ws.close(None);
+        let _ = ws.flush();
+    });
+    let api = api_with_url(ws);
+    let client = three_quick_attempts(&api.url);
+    let started = Instant::now();
+    let (result, _) = join_within(client.spawn().unwrap(), SOON);
+    assert!(
+        matches!(result, Err(Error::Disconnected { .. })),
+        "{result:?}"
+    );
+    assert_eq!(api.calls(), 3, "three connections, then it gives up");
+    assert!(started.elapsed() < SOON);
+}
+
+#[test]
+fn a_malformed_websocket_url_from_the_server_is_retried() {
+    let api = api_with_url("wss://".to_string());
+    let client = three_quick_attempts(&api.url);
+    let rx = record_all(&client);
+    let result = client.start();
+    assert!(matches!(result, Err(Error::BadUrl { .. })), "{result:?}");
+    assert_eq!(api.calls(), 3, "retried like an answer without a url");
+    let error = next_named(&rx, "error");
+    assert_eq!(error["kind"], "bad_url", "{error}");
+    assert!(
+        !error.to_string().contains("wss://"),
+        "the ticket URL is not shown"
+    );
+}
+
+#[test]
+fn goodbye_reconnects_even_when_no_handler_wants_it() {
+    // Frames no handler wants are skipped unparsed; the ones that end a connection are not.
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let (tx, hellos) = crossbeam_channel::unbounded();
+    client.on("hello", move |_p: &slack_rtm::Payload| {
+        let _ = tx.send(());
+    });
+    let running = client.spawn().unwrap();
+    hellos.recv_timeout(SOON).unwrap();
+    assert!(fake.wait_for_open(1, SOON));
+    fake.send_json(&json!({"type": "user_typing", "channel": "C1", "user": "U1"}));
+    fake.send_goodbye();
+    hellos
+        .recv_timeout(SOON)
+        .expect("a second hello after goodbye");
+    assert_eq!(fake.calls_to("rtm.connect"), 2);
+    running.stop();
+    join_within(running, SOON).0.unwrap();
 }

@@ -36,7 +36,7 @@ fn a_handler_can_answer_over_the_websocket() {
     );
     assert!(a > 0 && b > a, "ids positive and increasing: {a} {b}");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn other_threads_send_with_unique_ids() {
     ids.dedup();
     assert_eq!(ids.len(), 100, "ids are unique");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn a_given_id_is_kept_and_invalid_payloads_come_back() {
     assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(_)));
     assert!(h.ping().unwrap() > 500, "later ids never reuse a given one");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -136,7 +136,7 @@ fn sends_fail_with_not_connected_before_hello_and_after_stop() {
     assert!(h.is_connected());
     h.typing("C1").unwrap();
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     assert_eq!(
         h.typing("C1").unwrap_err().kind(),
         &SendErrorKind::NotConnected
@@ -171,7 +171,7 @@ fn a_send_on_an_idle_socket_does_not_wait_for_the_read_tick() {
         "a send took {worst:?}: it waited for the read tick"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -197,5 +197,47 @@ fn a_refused_send_does_not_use_up_an_id() {
         "ids start at 1 after refused sends"
     );
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
+}
+
+#[test]
+fn sends_during_a_stop_or_a_lost_connection_are_not_connected_never_io() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    // Hammer sends from another thread across a drop and a stop.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let h = h.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut kinds = Vec::new();
+            let deadline = Instant::now() + SOON;
+            while Instant::now() < deadline && !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = h.send_over_websocket(json!({"type": "typing", "channel": "C"})) {
+                    kinds.push(e.kind().clone());
+                }
+            }
+            kinds
+        })
+    };
+    // Several losses, each racing the sends.
+    for _ in 0..5 {
+        fake.drop_all();
+        next_named(&rx, "close");
+        next_named(&rx, "hello");
+    }
+    running.stop();
+    join_within(running, SOON).0.unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let kinds = hammer.join().unwrap();
+    assert!(!kinds.is_empty());
+    assert!(
+        kinds.iter().all(|k| k == &SendErrorKind::NotConnected),
+        "{:?}",
+        kinds.iter().find(|k| *k != &SendErrorKind::NotConnected)
+    );
 }

@@ -210,7 +210,7 @@ fn a_million_events_through_a_hundred_reconnects() {
     }
     let elapsed = started.elapsed();
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let rss_end = proc_status_mib("VmRSS");
     let peak = proc_status_mib("VmHWM");
     let s = lock(&state);

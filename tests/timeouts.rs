@@ -39,84 +39,6 @@ fn silent_listener() -> u16 {
     port
 }
 
-/// Reads one HTTP request head (and its body, by `Content-Length`) from `s`.
-fn read_request(s: &mut TcpStream) -> Option<String> {
-    s.set_read_timeout(Some(SOON)).ok()?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if s.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).ok()?;
-    Some(head)
-}
-
-/// A Web API that answers every request with `{"ok":true,"url":ws_url}`.
-struct Api {
-    url: String,
-    port: u16,
-    /// When each answer was written.
-    answered: Arc<Mutex<Vec<Instant>>>,
-}
-
-impl Api {
-    fn last_answer(&self) -> Option<Instant> {
-        self.answered.lock().unwrap().last().copied()
-    }
-}
-
-fn api_with_url(ws_url: String) -> Api {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let answered = Arc::new(Mutex::new(Vec::new()));
-    let record = answered.clone();
-    thread::spawn(move || {
-        for s in listener.incoming() {
-            let Ok(mut s) = s else { return };
-            let (url, record) = (ws_url.clone(), record.clone());
-            thread::spawn(move || {
-                if read_request(&mut s).is_none() {
-                    return;
-                }
-                let body = json!({
-                    "ok": true,
-                    "url": url,
-                    "self": {"id": "U1", "name": "bot"},
-                    "team": {"id": "T1", "name": "Team", "domain": "team"},
-                })
-                .to_string();
-                let written = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                if written.is_ok() {
-                    record.lock().unwrap().push(Instant::now());
-                }
-            });
-        }
-    });
-    Api {
-        url: format!("http://127.0.0.1:{port}/api/"),
-        port,
-        answered,
-    }
-}
-
 fn client(base_url: &str) -> RtmClientBuilder {
     RtmClient::builder("xoxb-test-token")
         .base_url(base_url)
@@ -328,7 +250,7 @@ fn a_timeout_of_duration_max_means_no_practical_limit() {
     client.handle().typing("C1").unwrap();
     assert!(fake.wait_for_frames(1, SOON));
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 /// A websocket server that completes the handshake, sends `hello`, and then never reads.
@@ -403,7 +325,7 @@ fn a_peer_that_stops_reading_makes_a_send_fail_within_the_timeout() {
     assert_eq!(close["will_reconnect"], true, "{close}");
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 /// A listener whose accept queue is full, so that a new TCP connection is never established

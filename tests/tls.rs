@@ -126,7 +126,7 @@ fn root_certificate_trusts_the_server_for_web_api_and_websocket() {
     client.handle().typing("C1").unwrap();
     assert!(fake.wait_for_frames(1, SOON), "a send over wss arrives");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 #[test]
@@ -173,6 +173,8 @@ fn an_untrusted_server_is_rejected_with_a_tls_error() {
             Error::Tls { host, .. } => assert!(host.contains("127.0.0.1"), "{err}"),
             other => panic!("expected a TLS error, got {other:?}"),
         }
+        let cause = std::error::Error::source(&err).expect("the TLS library's error is kept");
+        assert!(!cause.to_string().is_empty());
         assert_eq!(fake.calls_to("rtm.connect"), 0, "nothing got through");
     }
 }
@@ -191,7 +193,7 @@ fn a_websocket_on_the_tls_port_uses_tls_by_scheme() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }
 
 // ----- SSL_CERT_FILE, in child processes (the environment is read once per process) -----
@@ -212,7 +214,7 @@ fn run_child(name: &str, env: &[(&str, String)]) -> bool {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
+    let out = output_within(cmd, CHILD_LIMIT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("1 passed") || stdout.contains("1 failed"),
@@ -332,7 +334,7 @@ fn child_with_the_default_store() {
             let running = client.spawn().unwrap();
             next_named(&rx, "hello");
             running.stop();
-            running.join().unwrap();
+            join_within(running, SOON).0.unwrap();
         }
         _ => match client.start().unwrap_err() {
             Error::Tls { host, .. } => assert!(host.starts_with("127.0.0.1"), "{host}"),
@@ -566,7 +568,7 @@ fn a_client_identity_reaches_the_web_api_and_the_websocket() {
     let running = client.spawn().unwrap();
     next_named(&rx, "hello");
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
     let seen = server.seen.lock().unwrap().clone();
     let presented = Ok(Some(CLIENT_CN.to_string()));
     assert_eq!(
@@ -605,7 +607,7 @@ fn without_a_client_identity_the_server_refuses_both_paths() {
         .start()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls { host, reason } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
+        matches!(&err, Error::Tls { host, reason, .. } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
         "{err:?}"
     );
     let seen = server.seen.lock().unwrap().clone();
@@ -637,7 +639,7 @@ fn without_a_client_identity_the_server_refuses_both_paths() {
         .start()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls { host, reason } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
+        matches!(&err, Error::Tls { host, reason, .. } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
         "{err:?}"
     );
     let seen = server.seen.lock().unwrap().clone();

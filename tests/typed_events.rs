@@ -1074,5 +1074,5 @@ fn handlers_get_typed_events_with_the_json_kept() {
     assert!(close.will_reconnect);
 
     running.stop();
-    running.join().unwrap();
+    join_within(running, SOON).0.unwrap();
 }

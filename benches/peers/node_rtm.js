@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The end-to-end benchmark of examples/bench.rs, for Node's @slack/rtm-api.
 //
-//   NODE_PATH=.../node_modules node node_rtm.js --server target/release/slack-rtm [--events N] ...
+//   NODE_PATH=.../node_modules node node_rtm.js --server target/profiling/slack-rtm [--events N] ...
 //
 // It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 // `new RTMClient(token, { slackApiUrl })` to it, runs the same steps as the Rust bench and

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The end-to-end benchmark of examples/bench.rs, for Python's slack_sdk RTM clients.
 
-    python3 python_rtm.py --sdk v1|v2 --server target/release/slack-rtm [--events N] ...
+    python3 python_rtm.py --sdk v1|v2 --server target/profiling/slack-rtm [--events N] ...
 
 It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 `slack_sdk.rtm.RTMClient` (v1) or `slack_sdk.rtm_v2.RTMClient` (v2) to it with `base_url`,

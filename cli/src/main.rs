@@ -6,10 +6,11 @@
 //! 128 + N a second stop signal N, or a stop that could not finish (130 SIGINT, 143 SIGTERM,
 //! 129 SIGHUP).
 //!
-//! One file per command (`tail`, `serve`, `demo`), plus `args` (flags and usage texts),
-//! `logging`, `signals`, `bench` (the `serve --bench` driver protocol) and `serve_socket`
-//! (`serve`'s Socket Mode stdin commands and `--frames`).
+//! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), plus `args` (flags and
+//! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol) and
+//! `serve_socket` (`serve`'s Socket Mode stdin commands and `--frames`).
 
+mod api;
 mod args;
 mod bench;
 mod demo;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
     };
     let Some((command, rest)) = args.split_first() else {
         eprintln!(
-            "slack-rtm: missing command (tail, socket, serve or demo); run `slack-rtm --help` for usage"
+            "slack-rtm: missing command (tail, socket, serve, demo or api); run `slack-rtm --help` for usage"
         );
         return ExitCode::from(2);
     };
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         "serve" => serve::run(rest),
         "socket" => socket::run(rest),
         "demo" => demo::run(rest),
+        "api" => api::run(rest),
         "-h" | "--help" | "help" => {
             println!("{}", args::usage());
             return ExitCode::SUCCESS;
@@ -59,7 +61,9 @@ fn main() -> ExitCode {
         Err(Usage(msg)) => {
             // One line: the contract is "one clear line on stderr" for every failure.
             let help = match command.as_str() {
-                "tail" | "serve" | "demo" | "socket" => format!("slack-rtm {command} --help"),
+                "tail" | "serve" | "demo" | "socket" | "api" => {
+                    format!("slack-rtm {command} --help")
+                }
                 _ => "slack-rtm --help".to_string(),
             };
             eprintln!("slack-rtm: {msg}; run `{help}` for usage");

@@ -1504,3 +1504,37 @@ fn every_help_has_an_environment_section() {
         }
     }
 }
+
+#[test]
+fn serve_skips_a_stdin_line_over_4_mib_and_reads_on() {
+    let mut serve = Proc::spawn(command(&["serve"], &[]));
+    let first = serve.next_line();
+    let url = first
+        .strip_prefix("SLACK_API_URL=")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .to_string();
+    let mut tail = Proc::spawn(command(
+        &["tail", "--exit-on", "after_big"],
+        &[("SLACK_BOT_TOKEN", TOKEN), ("SLACK_API_URL", &url)],
+    ));
+    assert_eq!(tail.next_line(), HELLO);
+    {
+        let stdin = serve.stdin.as_mut().expect("stdin");
+        let piece = vec![b' '; 1024 * 1024];
+        stdin
+            .write_all(b"{\"type\":\"big\",\"pad\":\"")
+            .expect("write");
+        for _ in 0..5 {
+            stdin.write_all(&piece).expect("write");
+        }
+        stdin.write_all(b"\"}\n").expect("write");
+    }
+    serve.write_line(r#"{"type":"after_big"}"#);
+    serve.wait_err("stdin line 1 skipped: longer than 4194304 bytes");
+    let f = tail.finish();
+    assert_eq!(f.code(), Some(0), "tail stderr: {:?}", f.err);
+    assert_eq!(f.out, [HELLO, r#"{"type":"after_big"}"#]);
+    serve.signal("TERM");
+    let f = serve.finish();
+    assert_eq!(f.code(), Some(0), "serve stderr: {:?}", f.err);
+}

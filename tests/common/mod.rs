@@ -1,12 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test file uses a different subset
 
+mod child;
+mod servers;
+
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value;
 use slack_rtm::testing::FakeSlack;
 use slack_rtm::{Payload, RtmClient, RtmClientBuilder};
+
+#[allow(unused_imports)] // each test file uses a different subset
+pub use child::*;
+#[allow(unused_imports)] // each test file uses a different subset
+pub use servers::*;
 
 /// The deadline for anything that should happen "soon" in a test.
 pub const SOON: Duration = Duration::from_secs(10);
