@@ -427,14 +427,18 @@
 //!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
 //!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
 //!   lets the acks of what it delivered go out, and closes it (a `close` event with
-//!   `"replaced": true`). Never more than two sockets.
+//!   `"replaced": true`). Never more than `connections(n) + 1` sockets.
 //!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
 //!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
 //!   never below half the step) with one `error` event.
 //! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
 //!   ~10 s) counts as life; 20 s of silence replaces the connection.
-//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch`, plus `sm-drain` while a replaced
-//!   socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
+//! - **Several sockets.** [`connections(n)`](socket_mode::SocketModeClientBuilder::connections)
+//!   (1–10, default 1) keeps `n` sockets open, each with its own reader and reconnect loop:
+//!   Slack spreads envelopes over them, so one that drops or refreshes leaves no gap. Acks go
+//!   on the socket the envelope came from; dedupe spans all of them.
+//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch` (`sm-reader-1` … `sm-reader-n`
+//!   with several sockets), plus `sm-drain` while a replaced socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
 //!   socket reads ([`channel_capacity`](socket_mode::SocketModeClientBuilder::channel_capacity)),
 //!   already acked; only a fuller queue makes the reader pause.
 //!

@@ -677,3 +677,67 @@ fn measure_ack_latency_and_throughput() {
     );
     drop(running);
 }
+
+#[test]
+fn several_connections_share_the_envelopes_and_survive_the_loss_of_one() {
+    use slack_rtm::testing::SocketDistribution;
+    let fake = fake();
+    fake.set_socket_distribution(SocketDistribution::RoundRobin);
+    let client = builder(&fake).connections(3).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(3, SOON), "three sockets open");
+    let mut threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| n.starts_with("sm-reader-"))
+        .collect();
+    threads.sort();
+    assert_eq!(threads, ["sm-reader-1", "sm-reader-2", "sm-reader-3"]);
+    // Envelopes spread over the three sockets: each is dispatched once, acked on its own.
+    let ids: Vec<String> = (0..9)
+        .map(|i| fake.send_event(json!({"type": "app_mention", "text": format!("m{i}")})))
+        .collect();
+    assert!(fake.wait_for_socket_acks(9, SOON));
+    let acks = fake.socket_acks();
+    let deliveries = fake.socket_deliveries();
+    for id in &ids {
+        let ack = acks.iter().find(|a| &a.envelope_id == id).expect("acked");
+        let delivered = deliveries.iter().find(|d| &d.envelope_id == id).unwrap();
+        assert_eq!(
+            Some(ack.conn),
+            delivered.conn,
+            "acked on the socket it came from"
+        );
+    }
+    let conns: std::collections::BTreeSet<u64> = acks.iter().map(|a| a.conn).collect();
+    assert_eq!(conns.len(), 3, "{conns:?}");
+    let mut seen = Vec::new();
+    while seen.len() < 9 {
+        let (name, kind, id, _) = rx.recv_timeout(SOON).expect("dispatched");
+        if name == "*" && kind == "events_api" {
+            seen.push(id);
+        }
+    }
+    // Once each; across sockets there is no order (Slack gives none either).
+    seen.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(seen, want, "dispatched once each");
+    // One socket drops: it is replaced, and the others carry on meanwhile.
+    let first = fake.socket_connection_ids()[0];
+    assert!(fake.drop_socket(first));
+    let id = fake.send_event(json!({"type": "app_mention", "text": "after"}));
+    assert!(fake.wait_for_socket_ack(&id, SOON).is_some());
+    assert!(
+        fake.wait_for_socket_connections(4, SOON),
+        "the dropped one is replaced"
+    );
+    assert!(fake.wait_for_socket_ready(3, SOON));
+    running.stop();
+    let started = Instant::now();
+    running.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(fake.wait_for_socket_open(0, SOON), "every socket closed");
+}

@@ -34,7 +34,7 @@ Flags:
                          (else ALL_PROXY, HTTPS_PROXY or HTTP_PROXY, with NO_PROXY)
   --exit-on NAME         exit 0 right after the first frame dispatched as NAME (e.g. hello,
                          app_mention, /deploy, events_api)
-  --connections N        sockets to keep open (only 1 is supported for now)
+  --connections N        sockets to keep open at once, 1 to 10 (default 1)
   --debug-reconnects     ask Slack to refresh the socket after about 360 s instead of 5 h
   -h, --help             show this help
   -V, --version          print the version

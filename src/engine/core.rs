@@ -40,12 +40,16 @@ pub(crate) struct Settings {
     pub connect_interval: Duration,
     pub max_attempts: Option<u32>,
     pub channel_capacity: usize,
+    /// How many connections to keep open at once, each with its own reader thread and
+    /// reconnect loop (Socket Mode's `connections(n)`; RTM: 1).
+    pub slots: usize,
 }
 
 /// See the module docs.
 pub(crate) struct Core {
     pub(crate) settings: Settings,
-    link: Mutex<Option<Arc<Link>>>,
+    /// The open connections (one per slot, plus none while a slot reconnects).
+    links: Mutex<Vec<Arc<Link>>>,
     stop: AtomicBool,
     /// Bumped to wake the pinger early (a message was queued, `hello` arrived, bytes wait).
     kicks: AtomicU64,
@@ -63,7 +67,7 @@ impl Core {
     pub(crate) fn new(settings: Settings) -> Core {
         Core {
             settings,
-            link: Mutex::new(None),
+            links: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             kicks: AtomicU64::new(0),
             wake: (Mutex::new(()), Condvar::new()),
@@ -74,14 +78,30 @@ impl Core {
         }
     }
 
-    /// The current connection, if any.
-    pub(crate) fn link(&self) -> Option<Arc<Link>> {
-        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn lock_links(&self) -> MutexGuard<'_, Vec<Arc<Link>>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
-        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+    /// The first open connection, if any (with one slot: the connection).
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.lock_links().first().cloned()
+    }
+
+    /// Every open connection.
+    pub(crate) fn links(&self) -> Vec<Arc<Link>> {
+        self.lock_links().clone()
+    }
+
+    /// A connection opened.
+    pub(crate) fn add_link(&self, link: Arc<Link>) {
+        self.lock_links().push(link);
         // The pinger schedules per connection (the hello deadline, pings).
+        self.kick();
+    }
+
+    /// A connection ended (or was handed over to a drain).
+    pub(crate) fn remove_link(&self, link: &Arc<Link>) {
+        self.lock_links().retain(|l| !Arc::ptr_eq(l, link));
         self.kick();
     }
 
@@ -92,8 +112,8 @@ impl Core {
     }
 
     fn wake_all(&self) {
-        // Wake the reader from its blocking read now rather than at the next tick.
-        if let Some(link) = self.link() {
+        // Wake the readers from their blocking reads now rather than at the next tick.
+        for link in self.links() {
             link.conn.wake_reader();
         }
         let _guard = self.lock_wake();
@@ -112,7 +132,7 @@ impl Core {
         if self.signals.load(Ordering::Relaxed) && signals::received() {
             log::info!("stop signal received: stopping");
             self.stop.store(true, Ordering::SeqCst);
-            if let Some(link) = self.link() {
+            for link in self.links() {
                 link.conn.wake_reader();
             }
             return true;
@@ -199,7 +219,7 @@ impl Core {
 
     fn end_run(&self) {
         self.signals.store(false, Ordering::SeqCst);
-        self.set_link(None);
+        self.lock_links().clear();
         self.running.store(false, Ordering::SeqCst);
     }
 

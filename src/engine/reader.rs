@@ -128,7 +128,7 @@ pub(crate) fn run<P: Protocol>(
             break Ok(());
         }
         policy.on_connected(Instant::now());
-        core.set_link(Some(link.clone()));
+        core.add_link(link.clone());
         log::info!("connected (attempt {attempt})");
         let open = Item::Open {
             link: link.clone(),
@@ -143,7 +143,7 @@ pub(crate) fn run<P: Protocol>(
                         let _ = d.join();
                     }
                     log::info!("opening a replacement connection (make before break)");
-                    core.set_link(None);
+                    core.remove_link(&link);
                     drain = start_drain(&p, link, sock, &tx);
                     continue;
                 }
@@ -151,7 +151,7 @@ pub(crate) fn run<P: Protocol>(
         } else {
             End::Stopped
         };
-        core.set_link(None);
+        core.remove_link(&link);
         match end {
             End::Stopped => link
                 .conn

@@ -52,6 +52,7 @@ impl Rtm {
             connect_interval: config.connect_interval,
             max_attempts: config.max_attempts,
             channel_capacity: config.channel_capacity,
+            slots: 1,
         };
         Ok(Rtm {
             core: Core::new(settings),

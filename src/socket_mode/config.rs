@@ -272,18 +272,17 @@ impl SocketModeClientBuilder {
         })
     }
 
-    /// How many sockets to keep open (Slack spreads envelopes over them).
+    /// How many sockets to keep open at once, 1 to 10 (Slack allows 10 per app). Slack
+    /// spreads envelopes over them, so a socket that drops or refreshes costs no gap while the
+    /// others carry on. Each socket has its own reader thread and reconnect loop (with its own
+    /// connect-rate gate); the pinger and the dispatcher are shared, and handlers still run one
+    /// at a time (in arrival order per socket; across sockets there is no order, as Slack
+    /// gives none). Acks go on the socket their envelope came from.
     ///
-    /// Defaults to 1. Only 1 is supported for now: [`build`](SocketModeClientBuilder::build)
-    /// refuses more.
+    /// Defaults to 1.
     pub fn connections(self, n: usize) -> Self {
         self.with(|c| {
             check_connections(n)?;
-            if n > 1 {
-                return Err(Error::Config(format!(
-                    "connections({n}): only one socket per client is supported for now"
-                )));
-            }
             c.connections = n;
             Ok(())
         })
@@ -355,7 +354,7 @@ mod tests {
         assert!(err(ok().pong_timeout(Duration::from_secs(4))).contains("at least 5 s"));
         assert!(err(ok().ping_interval(Duration::ZERO)).contains("ping_interval"));
         assert!(err(ok().connections(0)).contains("between 1 and 10"));
-        assert!(err(ok().connections(2)).contains("only one socket"));
+        assert!(ok().connections(10).build().is_ok());
         assert!(err(ok().ack_deadline(Duration::from_secs(3))).contains("ack_deadline"));
         assert!(err(ok().bot_token(" ")).contains("empty"));
         assert!(!err(ok().base_url("ftp://x")).contains("secret"));

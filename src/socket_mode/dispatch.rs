@@ -70,14 +70,16 @@ impl SmDispatch {
         };
         match frame {
             Frame::Hello(hello) => {
-                // One socket, plus its replacement during a refresh.
-                if hello.more_sockets_than(2) && !self.warned_ghosts {
+                // Its sockets, plus one replacement during a refresh.
+                let held = self.sm.config.connections;
+                if hello.more_sockets_than(held + 1) && !self.warned_ghosts {
                     self.warned_ghosts = true;
                     log::warn!(
-                        "Slack counts {} sockets for this app and this client holds 1 (2 during \
-                         a refresh): other instances, or ghost sockets Slack has not noticed \
-                         are gone",
-                        hello.num_connections.unwrap_or_default()
+                        "Slack counts {} sockets for this app and this client holds {held} \
+                         ({} during a refresh): other instances, or ghost sockets Slack has not \
+                         noticed are gone",
+                        hello.num_connections.unwrap_or_default(),
+                        held + 1
                     );
                 }
                 self.plain("hello", &value, Some(text));

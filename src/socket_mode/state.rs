@@ -88,6 +88,7 @@ impl SocketMode {
             connect_interval: config.connect_interval,
             max_attempts: config.max_attempts,
             channel_capacity: config.channel_capacity,
+            slots: config.connections,
         };
         Ok(SocketMode {
             core: Core::new(settings),
@@ -373,8 +374,7 @@ impl SocketModeHandle {
     pub fn is_connected(&self) -> bool {
         self.sm
             .upgrade()
-            .and_then(|sm| sm.core.link())
-            .is_some_and(|l| l.is_ready())
+            .is_some_and(|sm| sm.core.links().iter().any(|l| l.is_ready()))
     }
 }
 
