@@ -421,7 +421,12 @@ fn a_refresh_makes_before_it_breaks_and_loses_no_envelope() {
         match name.as_str() {
             "hello" => order.push("hello".to_string()),
             "disconnect" => order.push(format!("disconnect {}", data["reason"].as_str().unwrap())),
-            "close" => order.push(format!("close replaced={}", data["replaced"])),
+            "close" => {
+                // The close names its socket and Slack's reason.
+                assert!(data["connection"].as_u64().is_some_and(|c| c > 0), "{data}");
+                assert!(data["disconnect_reason"].is_string(), "{data}");
+                order.push(format!("close replaced={}", data["replaced"]))
+            }
             _ => {}
         }
     }
@@ -453,6 +458,14 @@ fn link_disabled_stops_start_with_a_typed_error() {
     assert!(matches!(result, Err(Error::LinkDisabled)), "{result:?}");
     assert!(result.unwrap_err().is_fatal());
     assert_eq!(fake.calls_to("apps.connections.open"), 1, "no reconnect");
+    // Without auto_reconnect, the same typed error (not a plain `Disconnected`).
+    let fake = self::fake();
+    let client = builder(&fake).auto_reconnect(false).build().unwrap();
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    fake.set_link_disabled(true);
+    let result = running.join();
+    assert!(matches!(result, Err(Error::LinkDisabled)), "{result:?}");
 }
 
 #[test]

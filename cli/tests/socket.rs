@@ -158,7 +158,7 @@ fn exit_codes() {
     let (code, out) = Socket::start(&fake, "xoxb-SeKrEt", &[]).finish();
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("bot token"), "{out}");
-    let (code, out) = Socket::start(&fake, APP_TOKEN, &["--connections", "2"]).finish();
+    let (code, out) = Socket::start(&fake, APP_TOKEN, &["--connections", "11"]).finish();
     assert_eq!(code, Some(2), "{out}");
 
     // A refused token: 3, after one call.
@@ -175,4 +175,21 @@ fn exit_codes() {
     let (code, out) = socket.finish();
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("link_disabled"), "{out}");
+}
+
+#[test]
+fn several_connections_each_say_hello() {
+    let fake = fake();
+    let socket = Socket::start(
+        &fake,
+        APP_TOKEN,
+        &["--connections", "2", "--exit-on", "/stop"],
+    );
+    assert_eq!(socket.next_json()["type"], "hello");
+    assert_eq!(socket.next_json()["type"], "hello");
+    assert!(fake.wait_for_socket_ready(2, SOON));
+    let cmd = fake.send_slash_command("/stop", "");
+    assert_eq!(socket.next_json()["envelope_id"], cmd.as_str());
+    let (code, rest) = socket.finish();
+    assert_eq!(code, Some(0), "{rest}");
 }

@@ -1,6 +1,6 @@
 //! One open websocket connection and its protocol state.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::rules::ConnRules;
@@ -16,7 +16,13 @@ pub(crate) struct Link {
     rules: Mutex<ConnRules>,
     /// Why the client itself ended this connection (missed pong, goodbye, ...).
     end_reason: Mutex<Option<String>>,
+    /// The server's stated reason for ending it (Socket Mode's `disconnect` reason).
+    disconnect_reason: Mutex<Option<String>>,
+    /// Numbered from 1 in the order connections opened, for the whole process.
+    id: u64,
 }
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Link {
     pub(crate) fn new(conn: Connection, rules: ConnRules) -> Link {
@@ -26,7 +32,29 @@ impl Link {
             spoke: AtomicBool::new(false),
             rules: Mutex::new(rules),
             end_reason: Mutex::new(None),
+            disconnect_reason: Mutex::new(None),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// This connection's number (see the `close` event's `connection`).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Records the server's reason for ending this connection.
+    pub(crate) fn set_disconnect_reason(&self, reason: &str) {
+        *self
+            .disconnect_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(reason.to_string());
+    }
+
+    pub(crate) fn disconnect_reason(&self) -> Option<String> {
+        self.disconnect_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// True once `hello` arrived on this connection.

@@ -53,6 +53,7 @@ pub(crate) fn run<P: Protocol>(
     let mut buf = vec![0u8; READ_BUF_MIN];
     // The replaced connection being drained, if any: at most one at a time.
     let mut drain: Option<std::thread::JoinHandle<()>> = None;
+    let current: Slot = Slot::default();
     let result = loop {
         if core.stopping() {
             break Ok(());
@@ -129,6 +130,7 @@ pub(crate) fn run<P: Protocol>(
         }
         policy.on_connected(Instant::now());
         core.add_link(link.clone());
+        *lock_slot(&current) = Some(link.clone());
         log::info!("connected (attempt {attempt})");
         let open = Item::Open {
             link: link.clone(),
@@ -144,7 +146,7 @@ pub(crate) fn run<P: Protocol>(
                     }
                     log::info!("opening a replacement connection (make before break)");
                     core.remove_link(&link);
-                    drain = start_drain(&p, link, sock, &tx);
+                    drain = start_drain(&p, link, sock, &tx, &current);
                     continue;
                 }
             }
@@ -166,7 +168,8 @@ pub(crate) fn run<P: Protocol>(
             Instant::now(),
             link.spoke(),
             rand::random::<f64>(),
-        );
+        )
+        .of(link.id(), link.disconnect_reason());
         match (closing.delay, closing.gave_up) {
             (Some(d), _) => log::warn!(
                 "disconnected: {}; reconnecting in {} ms (attempt {})",
@@ -216,6 +219,14 @@ pub(crate) fn run<P: Protocol>(
     result
 }
 
+/// The connection a reader (a slot) holds now, shared with its drain thread, which must wait
+/// for this slot's replacement and no other's.
+type Slot = Arc<std::sync::Mutex<Option<Arc<Link>>>>;
+
+fn lock_slot(slot: &Slot) -> std::sync::MutexGuard<'_, Option<Arc<Link>>> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Starts the drain thread of a replaced connection (see [`drain`]); `None` (after closing it)
 /// when the thread cannot start.
 fn start_drain<P: Protocol>(
@@ -223,12 +234,13 @@ fn start_drain<P: Protocol>(
     link: Arc<Link>,
     sock: TcpStream,
     tx: &Sender<Item>,
+    current: &Slot,
 ) -> Option<std::thread::JoinHandle<()>> {
-    let (worker, tx) = (p.clone(), tx.clone());
+    let (worker, tx, current) = (p.clone(), tx.clone(), current.clone());
     let closer = link.clone();
     let spawned = std::thread::Builder::new()
         .name(p.core().settings.names.drain.to_string())
-        .spawn(move || drain(&worker, &link, sock, &tx));
+        .spawn(move || drain(&worker, &link, sock, &tx, &current));
     match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -242,7 +254,13 @@ fn start_drain<P: Protocol>(
 /// Reads a replaced connection until its replacement is ready (Slack may still deliver on it
 /// meanwhile), then waits until the protocol is quiet on it (acks of what it delivered went
 /// out), and closes it — or until it ends, a stop, or [`DRAIN_LIMIT`].
-fn drain<P: Protocol>(p: &Arc<P>, link: &Arc<Link>, mut sock: TcpStream, tx: &Sender<Item>) {
+fn drain<P: Protocol>(
+    p: &Arc<P>,
+    link: &Arc<Link>,
+    mut sock: TcpStream,
+    tx: &Sender<Item>,
+    current: &Slot,
+) {
     let core = p.core();
     let started = Instant::now();
     let _ = sock.set_read_timeout(Some(DRAIN_TICK));
@@ -260,9 +278,10 @@ fn drain<P: Protocol>(p: &Arc<P>, link: &Arc<Link>, mut sock: TcpStream, tx: &Se
         // The protocol's timers (Socket Mode's ack deadline) for what this connection
         // delivered: the pinger serves only the current connection.
         let _ = p.on_timer(link, Instant::now());
-        let replaced = core
-            .link()
-            .is_some_and(|l| !Arc::ptr_eq(&l, link) && l.is_ready());
+        // This slot's replacement, not another slot's connection.
+        let replaced = lock_slot(current)
+            .as_ref()
+            .is_some_and(|l| !Arc::ptr_eq(l, link) && l.is_ready());
         if replaced {
             // No new envelopes from here on: only what it delivered may still be acked.
             if p.quiet(link) {
@@ -316,8 +335,13 @@ fn drain<P: Protocol>(p: &Arc<P>, link: &Arc<Link>, mut sock: TcpStream, tx: &Se
         "will_reconnect": false,
         "attempt": 0,
         "delay_ms": 0,
+        "connection": link.id(),
         "replaced": true,
     });
+    let mut data = data;
+    if let Some(why) = link.disconnect_reason() {
+        data["disconnect_reason"] = json!(why);
+    }
     let _ = deliver(
         core,
         None,

@@ -92,9 +92,15 @@ impl SocketModeClient {
 
     fn launch(&self, handle_signals: bool) -> Result<Running, Error> {
         let dispatch = SmDispatch::new(self.sm.clone(), self.handlers.clone(), self.handle());
+        if !self.sm.core.is_running() {
+            // A new run tries again, even after Slack said link_disabled to the last one.
+            self.sm.set_link_disabled(false);
+        }
+        let threads = launch(&self.sm, dispatch, handle_signals)?;
         Ok(Running {
-            threads: launch(&self.sm, dispatch, handle_signals)?,
+            threads,
             handle: self.handle(),
+            sm: self.sm.clone(),
         })
     }
 }
@@ -105,6 +111,7 @@ impl SocketModeClient {
 pub struct Running {
     threads: Threads<SocketMode>,
     handle: SocketModeHandle,
+    sm: Arc<SocketMode>,
 }
 
 impl Running {
@@ -121,7 +128,11 @@ impl Running {
     /// Waits until the client has stopped and every thread is joined; returns what
     /// [`SocketModeClient::start`] would have.
     pub fn join(self) -> Result<(), Error> {
-        self.threads.join()
+        match self.threads.join() {
+            // Without auto_reconnect the connection's end is the result: say why it ended.
+            Err(Error::Disconnected { .. }) if self.sm.link_disabled() => Err(Error::LinkDisabled),
+            result => result,
+        }
     }
 }
 

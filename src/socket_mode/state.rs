@@ -178,6 +178,15 @@ impl SocketMode {
         });
     }
 
+    /// Whether Slack said `link_disabled` during this run.
+    pub(crate) fn link_disabled(&self) -> bool {
+        self.disabled.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_link_disabled(&self, yes: bool) {
+        self.disabled.store(yes, Ordering::SeqCst);
+    }
+
     /// Whether the reader must skip this envelope (a duplicate it acked); consumes the mark.
     pub(crate) fn take_skip(&self, envelope_id: &str) -> bool {
         let mut skip = lock(&self.skip);
@@ -288,7 +297,10 @@ impl Protocol for SocketMode {
         let p = peek(text);
         match &p {
             Peek::Hello => seen.ready = true,
-            Peek::Disconnect(reason) => self.disconnect(reason, &mut seen),
+            Peek::Disconnect(reason) => {
+                link.set_disconnect_reason(reason.as_str());
+                self.disconnect(reason, &mut seen)
+            }
             Peek::Envelope { .. } => {
                 if let Some(arrival) = Arrival::from_peek(&p) {
                     self.arrive(link, arrival);
@@ -298,6 +310,7 @@ impl Protocol for SocketMode {
             Peek::Unclear => match Frame::parse(text) {
                 Some(Frame::Hello(_)) => seen.ready = true,
                 Some(Frame::Disconnect { reason, .. }) => {
+                    link.set_disconnect_reason(reason.as_str());
                     self.disconnect(&reason, &mut seen);
                 }
                 Some(Frame::Envelope(envelope)) => {
