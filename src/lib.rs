@@ -423,7 +423,9 @@
 //!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
 //!   dispatched again; a retry of an event never seen is dispatched.
 //! - **Refresh without a gap.** Slack refreshes each socket about every 5 hours (`disconnect`
-//!   `warning`, then about 10 s later `refresh_requested`). On either, the client opens the
+//!   `warning`, then about 10 s later `refresh_requested`). On either — or, without a
+//!   warning, shortly before the `approximate_connection_time` its `hello` gave runs out (a
+//!   tenth of it ahead, at most a minute) — the client opens the
 //!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
 //!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
 //!   lets the acks of what it delivered go out, and closes it (a `close` event with

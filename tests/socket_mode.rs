@@ -4,6 +4,8 @@
 //! answers, a half-open socket, a bounded stop, and no token in the logs.
 #![cfg(feature = "testing")]
 
+mod common;
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -753,4 +755,45 @@ fn several_connections_share_the_envelopes_and_survive_the_loss_of_one() {
     running.join().unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(fake.wait_for_socket_open(0, SOON), "every socket closed");
+}
+
+#[test]
+fn a_socket_is_replaced_before_its_approximate_connection_time_runs_out() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A Socket Mode server whose first socket says it lives 4 s, and that never warns.
+    let opened = Arc::new(AtomicUsize::new(0));
+    let (closed_tx, closed_rx) = crossbeam_channel::unbounded();
+    let o = opened.clone();
+    let ws = common::ws_server(move |mut ws| {
+        let n = o.fetch_add(1, Ordering::SeqCst) + 1;
+        let life = if n == 1 { 4 } else { 3600 };
+        let hello = json!({"type": "hello", "num_connections": n,
+            "debug_info": {"host": "applink-1", "approximate_connection_time": life}});
+        if ws
+            .send(tungstenite::Message::text(hello.to_string()))
+            .is_err()
+        {
+            return;
+        }
+        let started = Instant::now();
+        while ws.read().is_ok() {}
+        let _ = closed_tx.send((n, started.elapsed()));
+    });
+    let api = common::api_with_url(ws);
+    let client = SocketModeClient::builder(APP_TOKEN)
+        .base_url(&api.url)
+        .handle_signals(false)
+        .build()
+        .unwrap();
+    let running = client.spawn().unwrap();
+    // The first socket is closed by the client, after its replacement said hello, ahead of
+    // the 4 s (from 3.6 s), with no warning from the server.
+    let (n, lived) = closed_rx
+        .recv_timeout(SOON)
+        .expect("the first socket closed");
+    assert_eq!(n, 1);
+    assert!(lived < Duration::from_secs(4), "{lived:?}");
+    assert_eq!(opened.load(Ordering::SeqCst), 2, "one replacement");
+    running.stop();
+    running.join().unwrap();
 }

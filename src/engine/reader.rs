@@ -13,6 +13,7 @@ use super::link::Link;
 use super::protocol::{Dial, Protocol};
 use super::rules::{client_error, Closing, ConnRules, End};
 use crate::backoff::Reconnect;
+use crate::config::defaults;
 use crate::error::Error;
 use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND};
 
@@ -498,6 +499,10 @@ fn pump_until<P: Protocol>(
             // pinger writes them, so a server that does not read never blocks this thread.
             core.kick();
         }
+        if decoded.is_ok() && link.handover_due(Instant::now()) {
+            log::info!("the connection's time is nearly up: replacing it ahead of the server");
+            return None;
+        }
         match decoded {
             Err(ended) => return Some(lost(ended)),
             Ok(()) if n == Some(0) => {
@@ -512,12 +517,24 @@ fn pump_until<P: Protocol>(
             if core.stopping() {
                 return Some(End::Stopped);
             }
+            if let Some(left) = link.handover_in(Instant::now()) {
+                if left < defaults::READ_TICK {
+                    // Wake up in time for the handover rather than at the next tick.
+                    let _ = sock.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+                }
+            }
             let read = transport::read_socket(sock, buf);
             if core.stopping() {
                 // Also how `stop()` wakes us: it shuts the socket's read side.
                 return Some(End::Stopped);
             }
             match read {
+                Ok(None) if link.handover_due(Instant::now()) => {
+                    log::info!(
+                        "the connection's time is nearly up: replacing it ahead of the server"
+                    );
+                    return None;
+                }
                 Ok(None) => continue,
                 Ok(Some(n)) => {
                     if n == buf.len() && buf.len() < READ_BUF_MAX {

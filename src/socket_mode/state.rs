@@ -296,7 +296,13 @@ impl Protocol for SocketMode {
         let mut seen = Inspect::default();
         let p = peek(text);
         match &p {
-            Peek::Hello => seen.ready = true,
+            Peek::Hello => {
+                seen.ready = true;
+                // Rare: read it whole, for the time Slack gives this socket.
+                if let Some(Frame::Hello(hello)) = Frame::parse(text) {
+                    link.schedule_handover(hello.refresh_at(Instant::now()));
+                }
+            }
             Peek::Disconnect(reason) => {
                 link.set_disconnect_reason(reason.as_str());
                 self.disconnect(reason, &mut seen)
@@ -308,7 +314,10 @@ impl Protocol for SocketMode {
             }
             Peek::Other => {}
             Peek::Unclear => match Frame::parse(text) {
-                Some(Frame::Hello(_)) => seen.ready = true,
+                Some(Frame::Hello(hello)) => {
+                    seen.ready = true;
+                    link.schedule_handover(hello.refresh_at(Instant::now()));
+                }
                 Some(Frame::Disconnect { reason, .. }) => {
                     link.set_disconnect_reason(reason.as_str());
                     self.disconnect(&reason, &mut seen);
