@@ -797,3 +797,49 @@ fn a_socket_is_replaced_before_its_approximate_connection_time_runs_out() {
     running.stop();
     running.join().unwrap();
 }
+
+#[test]
+fn sockets_are_replaced_one_at_a_time() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Two sockets that both say they live 3 s: their replacements must not overlap, so the
+    // client never holds more than connections + 1 = 3 sockets.
+    let opened = Arc::new(AtomicUsize::new(0));
+    let open_now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (o, now, m) = (opened.clone(), open_now.clone(), most.clone());
+    let ws = common::ws_server(move |mut ws| {
+        let n = o.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+        let life = if n <= 2 { 3 } else { 3600 };
+        let hello = json!({"type": "hello", "num_connections": n,
+            "debug_info": {"host": "applink-1", "approximate_connection_time": life}});
+        if ws
+            .send(tungstenite::Message::text(hello.to_string()))
+            .is_ok()
+        {
+            while ws.read().is_ok() {}
+        }
+        now.fetch_sub(1, Ordering::SeqCst);
+    });
+    let api = common::api_with_url(ws);
+    let client = SocketModeClient::builder(APP_TOKEN)
+        .base_url(&api.url)
+        .handle_signals(false)
+        .connections(2)
+        .build()
+        .unwrap();
+    let running = client.spawn().unwrap();
+    let deadline = Instant::now() + SOON;
+    while opened.load(Ordering::SeqCst) < 4 || open_now.load(Ordering::SeqCst) > 2 {
+        assert!(Instant::now() < deadline, "both sockets were not replaced");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(opened.load(Ordering::SeqCst), 4, "one replacement each");
+    assert!(
+        most.load(Ordering::SeqCst) <= 3,
+        "{} sockets at once",
+        most.load(Ordering::SeqCst)
+    );
+    running.stop();
+    running.join().unwrap();
+}

@@ -61,6 +61,9 @@ pub(crate) struct Core {
     threads: Mutex<Vec<ThreadId>>,
     /// Library threads of the current run still alive; the last one to end ends the run.
     live: AtomicUsize,
+    /// A connection is being replaced (make before break): at most one at a time, so a client
+    /// never holds more than `slots + 1` sockets.
+    handover: AtomicBool,
 }
 
 impl Core {
@@ -75,6 +78,7 @@ impl Core {
             running: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
+            handover: AtomicBool::new(false),
         }
     }
 
@@ -202,6 +206,7 @@ impl Core {
             return false;
         }
         self.stop.store(false, Ordering::SeqCst);
+        self.handover.store(false, Ordering::SeqCst);
         self.signals.store(handle_signals, Ordering::SeqCst);
         self.threads
             .lock()
@@ -246,6 +251,18 @@ impl Core {
         if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.end_run();
         }
+    }
+
+    /// Claims the right to replace a connection; `false` while another replacement runs.
+    pub(crate) fn begin_handover(&self) -> bool {
+        self.handover
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The replacement is over (the old connection closed).
+    pub(crate) fn end_handover(&self) {
+        self.handover.store(false, Ordering::SeqCst);
     }
 
     /// True on one of this client's library threads (a handler runs on the dispatcher).

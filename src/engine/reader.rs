@@ -247,6 +247,7 @@ fn start_drain<P: Protocol>(
         Err(e) => {
             log::warn!("cannot start the drain thread ({e}): closing the replaced connection");
             closer.conn.close_and_drop(1000, "replaced", CLOSE_BOUND);
+            p.core().end_handover();
             None
         }
     }
@@ -330,6 +331,7 @@ fn drain<P: Protocol>(
     };
     log::info!("closing the replaced connection: {reason}");
     link.conn.close_and_drop(1000, "replaced", CLOSE_BOUND);
+    core.end_handover();
     let data = json!({
         "code": 1000,
         "reason": reason,
@@ -491,7 +493,12 @@ fn pump_until<P: Protocol>(
                 log::info!("ending the connection: {}", e.reason);
                 link.end(&e.reason, e.graceful);
             } else if handover {
-                return None;
+                if core.begin_handover() {
+                    return None;
+                }
+                // Another socket is being replaced: this one carries on until the server
+                // closes it (then it reconnects like any lost connection).
+                log::info!("another connection is being replaced: this one waits");
             }
         }
         if link.conn.has_pending_writes() {
@@ -499,8 +506,7 @@ fn pump_until<P: Protocol>(
             // pinger writes them, so a server that does not read never blocks this thread.
             core.kick();
         }
-        if decoded.is_ok() && link.handover_due(Instant::now()) {
-            log::info!("the connection's time is nearly up: replacing it ahead of the server");
+        if decoded.is_ok() && handover_now(core, link) {
             return None;
         }
         match decoded {
@@ -529,12 +535,7 @@ fn pump_until<P: Protocol>(
                 return Some(End::Stopped);
             }
             match read {
-                Ok(None) if link.handover_due(Instant::now()) => {
-                    log::info!(
-                        "the connection's time is nearly up: replacing it ahead of the server"
-                    );
-                    return None;
-                }
+                Ok(None) if handover_now(core, link) => return None,
                 Ok(None) => continue,
                 Ok(Some(n)) => {
                     if n == buf.len() && buf.len() < READ_BUF_MAX {
@@ -550,6 +551,21 @@ fn pump_until<P: Protocol>(
             }
         };
     }
+}
+
+/// True when `link`'s scheduled replacement is due and no other replacement runs (else it is
+/// tried again a second later).
+fn handover_now(core: &Core, link: &Link) -> bool {
+    let now = Instant::now();
+    if !link.handover_due(now) {
+        return false;
+    }
+    if !core.begin_handover() {
+        link.schedule_handover(now + defaults::READ_TICK);
+        return false;
+    }
+    log::info!("the connection's time is nearly up: replacing it ahead of the server");
+    true
 }
 
 /// Sends an item to the dispatcher, waiting while the channel is full (the connection's
