@@ -1,14 +1,18 @@
-//! A blocking, thread-based client for Slack's Real Time Messaging (RTM) API — the Rust
-//! counterpart of Python's `slack_sdk.rtm.RTMClient`, with no async runtime.
+//! A blocking, thread-based client for Slack, with no async runtime: the Real Time Messaging
+//! (RTM) API ([`RtmClient`], the Rust counterpart of Python's `slack_sdk.rtm.RTMClient`),
+//! Socket Mode ([`socket_mode::SocketModeClient`], how Slack apps receive events today), and
+//! the Web API ([`WebClient`]) both answer through.
 //!
 //! Register handlers with [`RtmClient::on`], call [`RtmClient::start`] in `main`, and the
 //! library does the rest: it asks the Web API for a websocket URL (`rtm.connect`), keeps the
 //! connection alive with pings, reconnects with backoff when it breaks, calls your handlers in
 //! arrival order, lets them answer over the websocket ([`RtmHandle`]) or the Web API
-//! ([`WebClient`]), and stops cleanly on Ctrl-C.
+//! ([`WebClient`]), and stops cleanly on Ctrl-C. Socket Mode works the same way on the same
+//! engine (see [Socket Mode](#socket-mode)).
 //!
-//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it. The
-//! embedded fake Slack ([`testing`]) lets you run and test bots without any token.
+//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it; new
+//! apps use Socket Mode. The embedded fake Slack ([`testing`]) speaks both, so you can run and
+//! test bots without any token.
 //!
 //! # Quick start
 //!
