@@ -224,8 +224,8 @@ def failed(res):
 
 sleep_ms = next((r[k].get("sleep_ms") for _, r in rows for k in r if r[k].get("sleep_ms")), 1000)
 print(f"| client | handler sleeps {sleep_ms / 1000:g} s: acked ≤ 3 s / sent | ack p50 | p99 | max "
-      "| no-op handler: envelopes/s | ack p50 | p99 | handled (sleep / no-op) | RSS idle / peak MB (sleep round; no-op round) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+      "| no-op handler: acked envelopes/s | handled envelopes/s | ack p50 | p99 | handled (sleep / no-op) | RSS idle / peak MB (sleep round; no-op round) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
 for name, r in rows:
     s, q = r.get("sleep"), r.get("noop")
@@ -241,12 +241,15 @@ for name, r in rows:
         ok &= rep["acked_within_3s"] == rep["n"]
     if failed(q):
         ok = False
-        cells += [f"failed: {(q or {}).get('error', 'no result')}", "", ""]
+        cells += [f"failed: {(q or {}).get('error', 'no result')}", "", "", ""]
     else:
         rep = q["report"]
         eps = rep.get("acked_per_sec")
         note = "" if rep["unacked"] == 0 else f" ({rep['unacked']:,} of {rep['n']:,} unacked)"
-        cells += [f"{eps:,.0f}{note}" if eps else "—", t(rep["p50_us"]), t(rep["p99_us"])]
+        hps = q.get("handled_per_sec")
+        hnote = "" if q.get("handled") == rep["n"] else f" ({q.get('handled', 0):,} of {rep['n']:,} handled)"
+        cells += [f"{eps:,.0f}{note}" if eps else "—", f"{hps:,.0f}" if hps else f"—{hnote}",
+                  t(rep["p50_us"]), t(rep["p99_us"])]
         ok &= rep["unacked"] == 0
     cells.append(" / ".join("—" if failed(x) else f"{x.get('handled', 0):,}" for x in (s, q)))
     cells.append("; ".join("—" if failed(x) else f"{mb(x.get('rss_idle_kb'))} / {mb(x.get('rss_peak_kb'))}" for x in (s, q)))

@@ -6,7 +6,8 @@
 //! arrival), registers a `message` handler that reads the event's `text` and then sleeps
 //! (`--handler sleep`, 1 s by default) or returns at once (`--handler noop`), has the server
 //! send `--envelopes` envelopes at `--rate` per second (0: all at once), and prints the
-//! server's ack report as one `RESULT <json>` line, with the process's RSS.
+//! server's ack report as one `RESULT <json>` line, with the process's RSS and the handler's
+//! own rate (`handled_per_sec`: envelopes between the first and the last it saw, per second).
 //!
 //! ```text
 //! cargo build --profile profiling --bin slack-rtm --example bench_socket_mode
@@ -18,7 +19,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -204,9 +205,12 @@ fn run(args: &Args) -> Result<Value, String> {
         .map_err(|e| format!("build: {e}"))?;
     let handled = Arc::new(AtomicU64::new(0));
     let touched = Arc::new(AtomicU64::new(0));
+    // When the handler saw the first and the last envelope.
+    let times: Arc<Mutex<(Option<Instant>, Option<Instant>)>> = Arc::default();
     {
-        let (handled, touched) = (handled.clone(), touched.clone());
+        let (handled, touched, times) = (handled.clone(), touched.clone(), times.clone());
         let sleep = (args.handler == "sleep").then_some(args.sleep);
+        let last = args.envelopes;
         client.on("message", move |r: &Request| {
             // Read the event, as real handlers do.
             let n = r
@@ -214,7 +218,17 @@ fn run(args: &Args) -> Result<Value, String> {
                 .and_then(|e| e["text"].as_str())
                 .map_or(0, str::len);
             touched.fetch_add(n as u64, Ordering::Relaxed);
-            handled.fetch_add(1, Ordering::Relaxed);
+            let count = handled.fetch_add(1, Ordering::Relaxed) + 1;
+            if count == 1 || count == last {
+                let mut t = times.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Some(Instant::now());
+                if count == 1 {
+                    t.0 = now;
+                }
+                if count == last {
+                    t.1 = now;
+                }
+            }
             if let Some(d) = sleep {
                 std::thread::sleep(d);
             }
@@ -237,6 +251,17 @@ fn run(args: &Args) -> Result<Value, String> {
         &format!("!sm-report {}", args.wait_ms),
         Duration::from_millis(args.wait_ms + 60_000),
     )?;
+    // The handlers may lag the acks (ours are sent on arrival): give them the same wait.
+    let deadline = Instant::now() + Duration::from_millis(args.wait_ms);
+    while handled.load(Ordering::Relaxed) < args.envelopes && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let handled_per_sec = match *times.lock().unwrap_or_else(|e| e.into_inner()) {
+        (Some(first), Some(last)) if last > first => {
+            Some(((args.envelopes - 1) as f64 / (last - first).as_secs_f64()).round())
+        }
+        _ => None,
+    };
     let rss_peak = status("VmHWM");
     // Not joined: with sleeping handlers the dispatcher holds a backlog of envelopes that
     // would take `envelopes` seconds to drain; the process exits after printing.
@@ -248,6 +273,7 @@ fn run(args: &Args) -> Result<Value, String> {
         "flood": flood,
         "report": report,
         "handled": handled.load(Ordering::Relaxed),
+        "handled_per_sec": handled_per_sec,
         "touched": touched.load(Ordering::Relaxed),
         "rss_idle_kb": rss_idle,
         "rss_peak_kb": rss_peak,

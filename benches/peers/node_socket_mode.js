@@ -118,6 +118,8 @@ async function run(args, server, result) {
   result.client = `node @slack/socket-mode ${version}`;
   let handled = 0;
   let touched = 0;
+  let first = null;
+  let last = null;
   const client = new SocketModeClient({
     appToken: APP_TOKEN,
     logLevel: LogLevel.ERROR,
@@ -127,6 +129,8 @@ async function run(args, server, result) {
     await ack();
     touched += ((event && event.text) || '').length;
     handled += 1;
+    if (handled === 1) first = process.hrtime.bigint();
+    if (handled === args.envelopes) last = process.hrtime.bigint();
     if (args.handler === 'sleep') await sleep(args.sleepMs);
   });
   await client.start();
@@ -135,6 +139,12 @@ async function run(args, server, result) {
   const floodMs = args.rate > 0 ? (1000 * args.envelopes) / args.rate : 0;
   result.flood = await server.command(`!sm-flood ${args.envelopes} ${args.rate}`, floodMs + 60000);
   result.report = await server.command(`!sm-report ${args.waitMs}`, args.waitMs + 60000);
+  // Same wait as the Rust client for handlers that lag the acks.
+  const deadline = Date.now() + args.waitMs;
+  // eslint-disable-next-line no-await-in-loop
+  while (handled < args.envelopes && Date.now() < deadline) await sleep(5);
+  result.handled_per_sec = first !== null && last !== null && last > first
+    ? Math.round((args.envelopes - 1) / (Number(last - first) / 1e9)) : null;
   result.rss_peak_kb = status('VmHWM');
   result.handled = handled;
   result.touched = touched;

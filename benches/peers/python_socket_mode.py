@@ -94,7 +94,8 @@ def run(args, server, result):
 
     result["client"] = f"python slack_sdk.socket_mode builtin ({slack_sdk.version.__version__})"
     lock = threading.Lock()
-    counts = {"handled": 0, "touched": 0}
+    counts = {"handled": 0, "touched": 0, "first": None, "last": None}
+    all_handled = threading.Event()
     sleep = args.sleep_ms / 1000 if args.handler == "sleep" else 0
 
     def on_request(client, req):
@@ -105,6 +106,11 @@ def run(args, server, result):
         with lock:
             counts["handled"] += 1
             counts["touched"] += n
+            if counts["handled"] == 1:
+                counts["first"] = time.perf_counter()
+            if counts["handled"] == args.envelopes:
+                counts["last"] = time.perf_counter()
+                all_handled.set()
         if sleep:
             time.sleep(sleep)
 
@@ -117,10 +123,16 @@ def run(args, server, result):
     flood_secs = args.envelopes / args.rate if args.rate > 0 else 0
     result["flood"] = server.command(f"!sm-flood {args.envelopes} {args.rate:g}", flood_secs + 60)
     result["report"] = server.command(f"!sm-report {args.wait_ms}", args.wait_ms / 1000 + 60)
+    # Same wait as the Rust client for handlers that lag the acks.
+    all_handled.wait(args.wait_ms / 1000)
     result["rss_peak_kb"] = status("VmHWM")
     with lock:
         result["handled"] = counts["handled"]
         result["touched"] = counts["touched"]
+        first, last = counts["first"], counts["last"]
+        result["handled_per_sec"] = (
+            round((args.envelopes - 1) / (last - first)) if first and last and last > first else None
+        )
 
 
 def main():
