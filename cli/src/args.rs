@@ -128,6 +128,11 @@ Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on
                          {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to
                          the server's read of the answer; answers with percentiles in us
   !clients               the number of open websockets
+  !sm-flood N RATE       send N `events_api` envelopes to the Socket Mode connection at RATE
+                         per second (0: all at once); redelivery off; answers when all are sent
+  !sm-report [WAIT_MS]   wait up to WAIT_MS for the last flood's acks, then their latency
+                         (envelope written to ack read) percentiles in us, acked count and
+                         acked envelopes per second
 
 Environment:
   RUST_LOG        what goes to stderr (default info)

@@ -7,12 +7,14 @@
 //! 129 SIGHUP).
 //!
 //! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), plus `args` (flags and
-//! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol) and
-//! `serve_socket` (`serve`'s Socket Mode stdin commands and `--frames`).
+//! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol), `bench_sm`
+//! (its Socket Mode commands) and `serve_socket` (`serve`'s Socket Mode stdin commands and
+//! `--frames`).
 
 mod api;
 mod args;
 mod bench;
+mod bench_sm;
 mod demo;
 mod logging;
 mod serve;

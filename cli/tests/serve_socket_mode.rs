@@ -1,7 +1,8 @@
 //! `slack-rtm serve` speaks Socket Mode: `apps.connections.open` for app tokens, the stdin
 //! commands `!event`, `!command`, `!interactive` and `!disconnect` (each to one Socket Mode
 //! connection, bad ones skipped with one stderr line), and `--frames` printing every client
-//! frame and Web API call as one JSON line — checked with a plain tungstenite client.
+//! frame and Web API call as one JSON line, and the Socket Mode benchmark commands of
+//! `--bench` (`!sm-flood`, `!sm-report`) — checked with a plain tungstenite client.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -86,6 +87,20 @@ impl Serve {
     fn next_record(&self) -> Value {
         let line = self.out.recv_timeout(SOON).expect("a stdout line");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// Types a `--bench` command and returns its `BENCH` answer.
+    fn bench(&mut self, command: &str) -> Value {
+        self.type_line(command);
+        loop {
+            let line = self
+                .out
+                .recv_timeout(SOON)
+                .unwrap_or_else(|_| panic!("no answer to {command:?}"));
+            if let Some(answer) = line.strip_prefix("BENCH ") {
+                return serde_json::from_str(answer).expect("JSON");
+            }
+        }
     }
 
     /// Waits for a stderr line containing `needle`.
@@ -234,4 +249,83 @@ fn frames_prints_every_client_frame_and_api_call_as_json_lines() {
     std::thread::sleep(Duration::from_millis(200));
     let rest: Vec<String> = serve.out.try_iter().collect();
     assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn bench_floods_a_socket_mode_connection_and_reports_its_acks() {
+    let mut serve = Serve::start(&["--bench"]);
+    let answer = serve.bench("!sm-report");
+    assert_eq!(answer["cmd"], "error", "{answer}");
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("no !sm-flood yet"));
+    let answer = serve.bench("!sm-flood 0 10");
+    assert_eq!(answer["cmd"], "error", "{answer}");
+
+    let mut ws = serve.connect();
+    // Unpaced: 6 envelopes, of which the client acks 4, the 4th twice.
+    let flood = serve.bench("!sm-flood 6 0");
+    assert_eq!(flood["cmd"], "sm-flood", "{flood}");
+    assert_eq!(flood["n"], 6);
+    let mut ids = Vec::new();
+    while ids.len() < 6 {
+        let e = next_json(&mut ws);
+        assert_eq!(e["type"], "events_api", "{e}");
+        assert_eq!(e["payload"]["event"]["type"], "message", "{e}");
+        ids.push(e["envelope_id"].as_str().unwrap().to_owned());
+    }
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 6, "{ids:?}");
+    for id in ids.iter().take(4).chain([&ids[3]]) {
+        ws.send(Message::text(json!({ "envelope_id": id }).to_string()))
+            .unwrap();
+    }
+    // Waits (up to 2 s) for the 6 acks it expects; 5 come.
+    let report = serve.bench("!sm-report 2000");
+    assert_eq!(report["cmd"], "sm-report", "{report}");
+    assert_eq!(
+        (
+            &report["n"],
+            &report["written"],
+            &report["acked"],
+            &report["acked_within_3s"],
+            &report["unacked"],
+            &report["duplicate_acks"]
+        ),
+        (
+            &json!(6),
+            &json!(6),
+            &json!(4),
+            &json!(4),
+            &json!(2),
+            &json!(1)
+        ),
+        "{report}"
+    );
+    // Nearest rank over all 6: the 3rd is acked, the 6th is not.
+    assert!(report["p50_us"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["p99_us"].is_null(), "{report}");
+    assert!(report["max_us"].is_null(), "{report}");
+    assert!(report["max_acked_us"].as_f64().unwrap() >= report["p50_us"].as_f64().unwrap());
+    assert!(report["acked_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+
+    // Paced: 5 envelopes at 50/s take at least 4 intervals of 20 ms; all acked.
+    let flood = serve.bench("!sm-flood 5 50");
+    assert!(flood["send_secs"].as_f64().unwrap() >= 0.079, "{flood}");
+    for _ in 0..5 {
+        let e = next_json(&mut ws);
+        let id = e["envelope_id"].as_str().unwrap().to_owned();
+        ws.send(Message::text(json!({ "envelope_id": id }).to_string()))
+            .unwrap();
+    }
+    let report = serve.bench("!sm-report 5000");
+    assert_eq!(
+        (&report["n"], &report["acked"], &report["unacked"]),
+        (&json!(5), &json!(5), &json!(0)),
+        "{report}"
+    );
+    assert!(report["max_us"].as_f64().unwrap() >= report["p99_us"].as_f64().unwrap());
+    // The RTM commands still answer.
+    assert_eq!(serve.bench("!clients")["cmd"], "clients");
 }
