@@ -128,11 +128,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let a = match parse(args)? {
         Ok(a) => a,
         Err(args::Asked::Help) => {
-            println!("{}", usage());
+            outln!("{}", usage());
             return Ok(ExitCode::SUCCESS);
         }
         Err(args::Asked::Version) => {
-            println!("{}", args::VERSION);
+            outln!("{}", args::VERSION);
             return Ok(ExitCode::SUCCESS);
         }
     };

@@ -13,7 +13,9 @@ const ENVIRONMENT: &str = "\
 Environment:
   SLACK_BOT_TOKEN       the token for `tail` and `api` (else SLACK_API_TOKEN); never printed
   SLACK_API_TOKEN       the token when SLACK_BOT_TOKEN is unset or empty
-  SLACK_API_URL         Web API base URL for `tail` and `api` (default https://slack.com/api/)
+  SLACK_APP_TOKEN       the app-level token (xapp-...) for `socket`; never printed
+  SLACK_API_URL         Web API base URL for `tail`, `socket` and `api`
+                        (default https://slack.com/api/)
   ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or lower case), NO_PROXY
                         the http:// proxy for the Web API and the websocket when --proxy
                         is not given (the first one set wins; NO_PROXY lists hosts to reach
@@ -27,7 +29,7 @@ Environment:
 pub fn usage() -> String {
     format!(
         "\
-slack-rtm: a command-line client for Slack's Real Time Messaging API
+slack-rtm: a command-line client for Slack: Socket Mode, RTM and the Web API, and a fake Slack
 
 Usage: slack-rtm <command> [flags]
 
@@ -111,7 +113,9 @@ stdin lines each go to one Socket Mode connection (held until one says hello):
 
 Flags:
   --port P        port to listen on (default: any free port)
-  --token T       accept only this token (default: any non-empty token)
+  --token T       accept only this token (default: any non-empty token); an xapp- token
+                  guards Socket Mode (apps.connections.open), any other the Web API and
+                  RTM; repeat the flag for both
   --frames        print every frame a client sends and every Web API call on stdout, one JSON
                   line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
                   and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
@@ -303,5 +307,10 @@ pub fn parse_tail(args: &[String]) -> Result<Result<TailArgs, Asked>, Usage> {
 
 /// An environment variable that is set and not blank.
 pub fn env_nonempty(name: &str) -> Option<String> {
+    if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(name) {
+        // Set, but unusable: say so rather than "not set" (a usage error, exit 2).
+        eprintln!("slack-rtm: {name} is not valid UTF-8 (Slack tokens and URLs are ASCII)");
+        std::process::exit(2);
+    }
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

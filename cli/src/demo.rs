@@ -16,11 +16,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     if let Some(a) = args.first() {
         return match args::common_flag(a) {
             Some(Asked::Help) => {
-                println!("{}", args::demo_usage());
+                outln!("{}", args::demo_usage());
                 Ok(ExitCode::SUCCESS)
             }
             Some(Asked::Version) => {
-                println!("{}", args::VERSION);
+                outln!("{}", args::VERSION);
                 Ok(ExitCode::SUCCESS)
             }
             None => Err(Usage(format!("demo takes no arguments, got {a:?}"))),
@@ -37,7 +37,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
 
 fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
     let server = FakeSlack::builder().token("xoxb-demo-token").start()?;
-    println!("fake Slack listening at {}", server.api_url());
+    outln!("fake Slack listening at {}", server.api_url());
 
     let client = RtmClient::builder("xoxb-demo-token")
         .base_url(&server.api_url())
@@ -45,7 +45,7 @@ fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let (hello_tx, hello_rx) = crossbeam_channel::bounded::<()>(1);
     client.on("open", |p: &Payload| {
-        println!(
+        outln!(
             "bot connected as {} to {}",
             p.data["self"]["name"].as_str().unwrap_or("?"),
             p.data["team"]["name"].as_str().unwrap_or("?")
@@ -60,7 +60,7 @@ fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
         if data["subtype"].is_string() || data["bot_id"].is_string() {
             return;
         }
-        println!(
+        outln!(
             "<@{}> in {}: {}",
             data["user"].as_str().unwrap_or("?"),
             data["channel"].as_str().unwrap_or("?"),
@@ -94,7 +94,7 @@ fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
     }
     running.stop();
     running.join()?;
-    println!(
+    outln!(
         "demo finished: {} message(s) posted by the bot",
         server.posted_messages().len()
     );

@@ -11,6 +11,18 @@
 //! (its Socket Mode commands) and `serve_socket` (`serve`'s Socket Mode stdin commands and
 //! `--frames`).
 
+/// `println!` for stdout data: a closed stdout (a pipe whose reader left, as in
+/// `slack-rtm demo | head -1`) ends the program quietly with status 0 instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, $($arg)*).and_then(|()| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod api;
 mod args;
 mod bench;
@@ -49,11 +61,11 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "api" => api::run(rest),
         "-h" | "--help" | "help" => {
-            println!("{}", args::usage());
+            outln!("{}", args::usage());
             return ExitCode::SUCCESS;
         }
         "-V" | "--version" => {
-            println!("{}", args::VERSION);
+            outln!("{}", args::VERSION);
             return ExitCode::SUCCESS;
         }
         other => Err(Usage(format!("unknown command {other:?}"))),

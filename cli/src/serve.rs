@@ -24,11 +24,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     while let Some((flag, inline)) = flags.next_flag() {
         match args::common_flag(flag) {
             Some(Asked::Help) => {
-                println!("{}", args::serve_usage());
+                outln!("{}", args::serve_usage());
                 return Ok(ExitCode::SUCCESS);
             }
             Some(Asked::Version) => {
-                println!("{}", args::VERSION);
+                outln!("{}", args::VERSION);
                 return Ok(ExitCode::SUCCESS);
             }
             None => {}
@@ -41,7 +41,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                     .map_err(|_| Usage(format!("--port needs a port number, got {v:?}")))?;
                 builder = builder.port(port);
             }
-            "--token" => builder = builder.token(flags.value(flag, inline)?),
+            "--token" => {
+                // An app-level token guards Socket Mode's apps.connections.open; any other, the
+                // Web API and RTM. Give the flag twice for both.
+                let token = flags.value(flag, inline)?;
+                builder = if token.starts_with("xapp-") {
+                    builder.app_token(token)
+                } else {
+                    builder.token(token)
+                };
+            }
             "--bench" => {
                 args::no_value(flag, inline)?;
                 bench_mode = true;
@@ -68,7 +77,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     };
     // Tapped before the URL is printed, so that no client can act unseen.
     let traffic = frames.then(|| server.watch_traffic());
-    println!("SLACK_API_URL={}", server.api_url());
+    outln!("SLACK_API_URL={}", server.api_url());
     let _ = std::io::stdout().flush();
     if let Some(traffic) = traffic {
         let printer = std::thread::Builder::new()
@@ -100,6 +109,20 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                 }
                 if bench_mode && line.starts_with('!') {
                     bench::command(&s, line);
+                    return true;
+                }
+                if line.starts_with('!') {
+                    let name = line.split_whitespace().next().unwrap_or(line);
+                    let known = "!event, !command, !interactive, !disconnect";
+                    let more = if bench_mode {
+                        ""
+                    } else {
+                        " (and, with --bench, the bench commands)"
+                    };
+                    skipped(
+                        number,
+                        &format!("unknown command {name}: the commands are {known}{more}"),
+                    );
                     return true;
                 }
                 match serde_json::from_str::<Value>(line) {

@@ -124,17 +124,24 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let s = match parse(args)? {
         Ok(s) => s,
         Err(Asked::Help) => {
-            println!("{}", usage());
+            outln!("{}", usage());
             return Ok(ExitCode::SUCCESS);
         }
         Err(Asked::Version) => {
-            println!("{}", args::VERSION);
+            outln!("{}", args::VERSION);
             return Ok(ExitCode::SUCCESS);
         }
     };
     let token = args::env_nonempty("SLACK_APP_TOKEN").ok_or_else(|| {
         Usage("no token: set SLACK_APP_TOKEN to an app-level token (xapp-...)".into())
     })?;
+    if token.trim().starts_with("xoxb-") || token.trim().starts_with("xoxp-") {
+        return Err(Usage(
+            "SLACK_APP_TOKEN holds a bot or user token: Socket Mode connects with an app-level \
+             token (xapp-..., scope connections:write, from the app's Basic Information page)"
+                .into(),
+        ));
+    }
     let api_url = s
         .api_url
         .clone()

@@ -25,11 +25,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let t = match args::parse_tail(args)? {
         Ok(t) => t,
         Err(Asked::Help) => {
-            println!("{}", args::tail_usage());
+            outln!("{}", args::tail_usage());
             return Ok(ExitCode::SUCCESS);
         }
         Err(Asked::Version) => {
-            println!("{}", args::VERSION);
+            outln!("{}", args::VERSION);
             return Ok(ExitCode::SUCCESS);
         }
     };

@@ -24,6 +24,7 @@ const CONTROLLED_ENV: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_API_TOKEN",
     "SLACK_API_URL",
+    "SLACK_APP_TOKEN",
     "RUST_LOG",
     "RUST_LOG_STYLE",
     "HTTP_PROXY",
@@ -1537,4 +1538,65 @@ fn serve_skips_a_stdin_line_over_4_mib_and_reads_on() {
     serve.signal("TERM");
     let f = serve.finish();
     assert_eq!(f.code(), Some(0), "serve stderr: {:?}", f.err);
+}
+
+// ----- rough edges a new user hit -----
+
+#[test]
+fn a_closed_stdout_ends_quietly_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    for args in [&["--help"][..], &["serve", "--help"], &["demo"]] {
+        let mut child = command(args, &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn slack-rtm");
+        // The reader leaves at once, as `| head -0` would.
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // A token that is set but not UTF-8 is named as such (usage error), not "no token".
+    let bad = std::ffi::OsStr::from_bytes(b"xoxb-\xff");
+    let out = command(&["tail"], &[])
+        .env("SLACK_BOT_TOKEN", bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SLACK_BOT_TOKEN is not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn serve_token_guards_socket_mode_and_unknown_commands_are_named() {
+    let app = "xapp-1-A1-1-good";
+    let mut serve = Proc::spawn(command(&["serve", "--token", app], &[]));
+    let first = serve.next_line();
+    let url = first.strip_prefix("SLACK_API_URL=").unwrap().to_string();
+    // Another app token is refused: exit 3.
+    let f = run(
+        &["socket", "--api-url", &url],
+        &[("SLACK_APP_TOKEN", "xapp-1-A1-1-wrong")],
+    );
+    assert_eq!(f.code(), Some(3), "{:?}", f.err);
+    assert!(f.all_output().contains("invalid_auth"), "{:?}", f.err);
+    // A bot token in SLACK_APP_TOKEN is a usage error that says what to do.
+    let f = run(
+        &["socket", "--api-url", &url],
+        &[("SLACK_APP_TOKEN", "xoxb-1-bot")],
+    );
+    assert_usage_error(&f, "app-level token");
+    serve.write_line("!bogus x");
+    serve.wait_err("unknown command !bogus");
+    serve.signal("INT");
+    assert_eq!(serve.finish().code(), Some(0));
 }

@@ -26,7 +26,14 @@ pub fn say_hello(p: &Payload) {
         .web_client
         .chat_post_message_with(&PostMessage::new(channel, &reply).thread_ts(ts))
     {
-        Ok(_) => println!("replied to <@{user}> in {channel}: {reply}"),
+        // A closed stdout (`| head -1`) is not the bot's problem: no panic in a handler.
+        Ok(_) => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stdout(),
+                "replied to <@{user}> in {channel}: {reply}"
+            );
+        }
         Err(e) => eprintln!("could not reply: {e}"),
     }
 }
