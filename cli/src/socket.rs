@@ -137,7 +137,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     })?;
     if token.trim().starts_with("xoxb-") || token.trim().starts_with("xoxp-") {
         return Err(Usage(
-            "SLACK_APP_TOKEN holds a bot or user token: Socket Mode connects with an app-level \
+            "SLACK_APP_TOKEN holds a bot token or a user token: Socket Mode connects with an app-level \
              token (xapp-..., scope connections:write, from the app's Basic Information page)"
                 .into(),
         ));
