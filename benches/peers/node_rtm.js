@@ -6,6 +6,11 @@
 // It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 // `new RTMClient(token, { slackApiUrl })` to it, runs the same steps as the Rust bench and
 // prints one `RESULT <json>` line with the same fields. See BENCHMARKS.md.
+//
+// `--tls`: the server is `slack-rtm serve --bench --tls`, and Node trusts the CA it prints
+// through NODE_EXTRA_CA_CERTS. Node reads that variable's name at start-up but the file only
+// when the first TLS context is made, so the caller sets NODE_EXTRA_CA_CERTS to a path that
+// does not exist yet and this script copies the server's CA there before connecting.
 'use strict';
 
 const { spawn, spawnSync } = require('child_process');
@@ -20,7 +25,7 @@ const TOKEN = 'xoxb-bench-token';
 function parseArgs(argv) {
   const a = {
     server: null, events: 1000000, sizes: 'small,large', rtt: 2000, rttGapUs: 1000,
-    idleSecs: 10, stallSecs: 10,
+    idleSecs: 10, stallSecs: 10, tls: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
@@ -37,6 +42,7 @@ function parseArgs(argv) {
       case '--rtt-gap-us': a.rttGapUs = Number(value()); break;
       case '--idle-secs': a.idleSecs = Number(value()); break;
       case '--stall-secs': a.stallSecs = Number(value()); break;
+      case '--tls': a.tls = true; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -54,8 +60,9 @@ const nowSecs = () => Number(process.hrtime.bigint()) / 1e9;
 // ----- the fake Slack, in its own process -----
 
 class Server {
-  constructor(bin) {
-    this.proc = spawn(bin, ['serve', '--bench'], {
+  constructor(bin, tls) {
+    this.tls = tls;
+    this.proc = spawn(bin, ['serve', '--bench', ...(tls ? ['--tls'] : [])], {
       env: { ...process.env, RUST_LOG: 'warn' },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -86,6 +93,11 @@ class Server {
     const first = await this.nextLine(10000);
     if (!first.startsWith('SLACK_API_URL=')) throw new Error(`unexpected first line ${first}`);
     this.url = first.slice('SLACK_API_URL='.length);
+    if (this.tls) {
+      const second = await this.nextLine(10000);
+      if (!second.startsWith('SLACK_CA_FILE=')) throw new Error(`unexpected second line ${second}`);
+      this.caFile = second.slice('SLACK_CA_FILE='.length);
+    }
   }
 
   async command(cmd, timeoutMs) {
@@ -155,12 +167,17 @@ function status(field) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const server = new Server(args.server);
-  const result = { client: null, events: args.events };
+  const server = new Server(args.server, args.tls);
+  const result = { client: null, events: args.events, tls: args.tls };
   let rtm = null;
   let code = 0;
   try {
     await server.start();
+    if (args.tls) {
+      const extra = process.env.NODE_EXTRA_CA_CERTS;
+      if (!extra) throw new Error('--tls needs NODE_EXTRA_CA_CERTS (a path for the CA; see the top of this file)');
+      if (extra !== server.caFile) fs.copyFileSync(server.caFile, extra);
+    }
     const pkg = JSON.parse(fs.readFileSync(require.resolve('@slack/rtm-api/package.json'), 'utf8'));
     result.client = `node @slack/rtm-api ${pkg.version}`;
 

@@ -6,7 +6,10 @@
 It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 `slack_sdk.rtm.RTMClient` (v1) or `slack_sdk.rtm_v2.RTMClient` (v2) to it with `base_url`,
 and runs the same steps as the Rust bench, printing one `RESULT <json>` line with the same
-fields. See BENCHMARKS.md for the definitions. Needs slack_sdk, plus aiohttp for v1
+fields. See BENCHMARKS.md for the definitions. With `--tls` the server is
+`slack-rtm serve --bench --tls` and the client trusts the CA it prints through `SSL_CERT_FILE`
+(set before the SDK, aiohttp or websocket-client are imported: they build their SSL contexts
+from it). Needs slack_sdk, plus aiohttp for v1
 (v2 uses slack_sdk's own websocket code).
 """
 
@@ -33,10 +36,10 @@ def event_text(size):
 
 
 class Server:
-    def __init__(self, path):
+    def __init__(self, path, tls=False):
         env = dict(os.environ, RUST_LOG="warn")
         self.proc = subprocess.Popen(
-            [path, "serve", "--bench"],
+            [path, "serve", "--bench"] + (["--tls"] if tls else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -49,6 +52,12 @@ class Server:
         if not first.startswith("SLACK_API_URL="):
             raise RuntimeError(f"unexpected first server line {first!r}")
         self.url = first[len("SLACK_API_URL="):]
+        self.ca_file = None
+        if tls:
+            second = self.lines.get(timeout=10)
+            if not second.startswith("SLACK_CA_FILE="):
+                raise RuntimeError(f"unexpected second server line {second!r}")
+            self.ca_file = second[len("SLACK_CA_FILE="):]
 
     def _read(self):
         for line in self.proc.stdout:
@@ -327,11 +336,15 @@ def main():
     p.add_argument("--rtt-gap-us", type=int, default=1000)
     p.add_argument("--idle-secs", type=int, default=10)
     p.add_argument("--stall-secs", type=int, default=10)
+    p.add_argument("--tls", action="store_true", help="HTTPS/WSS: serve --tls, CA via SSL_CERT_FILE")
     args = p.parse_args()
 
-    server = Server(args.server)
+    server = Server(args.server, args.tls)
+    if server.ca_file:
+        # OpenSSL reads it when a context loads the default verify paths.
+        os.environ["SSL_CERT_FILE"] = server.ca_file
     counters = Counters()
-    result = {"client": None, "events": args.events}
+    result = {"client": None, "events": args.events, "tls": args.tls}
     code = 0
     try:
         (run_v1 if args.sdk == "v1" else run_v2)(args, server, counters, result)

@@ -91,15 +91,18 @@ Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage e
 pub fn serve_usage() -> String {
     format!(
         "\
-Usage: slack-rtm serve [--port P] [--token T] [--bench]
+Usage: slack-rtm serve [--port P] [--token T] [--tls] [--bench]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
-as the first line on stdout. Each JSON line typed on stdin (at most {MAX_LINE} bytes) is sent
+as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
+SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line typed on stdin (at most {MAX_LINE} bytes) is sent
 as an event to every connected client. Ctrl-C stops it.
 
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token)
+  --tls           serve HTTPS and WSS with a certificate for 127.0.0.1 signed by a CA made at
+                  start; its PEM is written to a temporary file, removed when serve stops
   --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
                   and stop when stdin closes
   -h, --help      show this help
@@ -108,6 +111,9 @@ Flags:
 Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
   !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
                          every client, as fast as they read; answers at once
+  !flood N small-ignored|large-ignored
+                         the same bytes with the type `ignored` (no benchmark client handles
+                         it), then one {{\"type\":\"bench_flood_done\",\"n\":N}} frame
   !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
                          {{\"type\":\"user_typing\",...,\"seq\":i}}, wait for the client's
                          {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to

@@ -16,6 +16,7 @@ mod logging;
 mod serve;
 mod signals;
 mod tail;
+mod tls;
 
 use std::process::ExitCode;
 
