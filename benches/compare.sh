@@ -4,7 +4,7 @@
 # each against its own `slack-rtm serve --bench` (the same fake Slack binary, in its own
 # process, on loopback), with the same workload, and prints a side-by-side table. Three rounds:
 # ws:// (every client), wss:// (`serve --bench --tls`: slack-rtm, raw, sink, Python v1 with
-# SSL_CERT_FILE, Node with NODE_EXTRA_CA_CERTS) and many clients (`bench --clients N`, N idle
+# SSL_CERT_FILE, Node with its client's `tls: { ca }` option) and many clients (`bench --clients N`, N idle
 # slack-rtm clients in one process, over ws and over TLS). benches/report.py turns the results
 # into results.md (tables, SPEC §6 targets with measured values and ratios) and chart.svg.
 # See BENCHMARKS.md.
@@ -181,10 +181,10 @@ wants raw-tls && run_client raw-tls "$EVENTS" "$BENCH" --tls --client raw --no-c
 wants sink-tls && run_client sink-tls "$EVENTS" "$BENCH" --tls --client sink --no-ceiling --server "$SERVER" --events "$EVENTS" "${COMMON[@]}"
 wants py-v1-tls && run_client py-v1-tls "$PEER_EVENTS" "$PEERS/venv/bin/python" "$ROOT/benches/peers/python_rtm.py" --sdk v1 --tls \
   --server "$SERVER" --events "$PEER_EVENTS" "${COMMON[@]}"
-# Node reads NODE_EXTRA_CA_CERTS's file at its first TLS connection: node_rtm.js copies the
-# server's CA there (see node_rtm.js).
+# Node reads NODE_EXTRA_CA_CERTS at start-up, before the server has made its CA: node_rtm.js
+# hands the CA to the client's own `tls: { ca }` option instead (see node_rtm.js).
 wants node-tls && run_client node-tls "$PEER_EVENTS" env NODE_PATH="$PEERS/node/node_modules" \
-  NODE_EXTRA_CA_CERTS="$OUT/node-extra-ca.pem" node "$ROOT/benches/peers/node_rtm.js" --tls \
+  node "$ROOT/benches/peers/node_rtm.js" --tls \
   --server "$SERVER" --events "$PEER_EVENTS" "${COMMON[@]}"
 
 # Many clients in one process, idle: RSS, threads and CPU per client.

@@ -7,15 +7,18 @@
 // `new RTMClient(token, { slackApiUrl })` to it, runs the same steps as the Rust bench and
 // prints one `RESULT <json>` line with the same fields. See BENCHMARKS.md.
 //
-// `--tls`: the server is `slack-rtm serve --bench --tls`, and Node trusts the CA it prints
-// through NODE_EXTRA_CA_CERTS. Node reads that variable's name at start-up but the file only
-// when the first TLS context is made, so the caller sets NODE_EXTRA_CA_CERTS to a path that
-// does not exist yet and this script copies the server's CA there before connecting.
+// `--tls`: the server is `slack-rtm serve --bench --tls`, and the client trusts the CA it
+// prints. NODE_EXTRA_CA_CERTS cannot carry it: Node 20 reads that file at start-up ("Ignoring
+// extra certs from ..., load failed"), before this script has started the server that makes
+// the CA. So the CA goes through the client's own options, `new RTMClient(token, { tls: { ca },
+// agent: new https.Agent({ ca }) })`: `tls` for the websocket, the agent for the WebClient's
+// `rtm.connect`. The same trust and the same TLS code as with NODE_EXTRA_CA_CERTS.
 'use strict';
 
 const { spawn, spawnSync } = require('child_process');
 const os = require('os');
 const fs = require('fs');
+const https = require('https');
 const path = require('path');
 const readline = require('readline');
 const { RTMClient, LogLevel } = require('@slack/rtm-api');
@@ -173,18 +176,20 @@ async function main() {
   let code = 0;
   try {
     await server.start();
-    if (args.tls) {
-      const extra = process.env.NODE_EXTRA_CA_CERTS;
-      if (!extra) throw new Error('--tls needs NODE_EXTRA_CA_CERTS (a path for the CA; see the top of this file)');
-      if (extra !== server.caFile) fs.copyFileSync(server.caFile, extra);
-    }
     const pkg = JSON.parse(fs.readFileSync(require.resolve('@slack/rtm-api/package.json'), 'utf8'));
     result.client = `node @slack/rtm-api ${pkg.version}`;
 
     const c = { count: 0, touched: 0, target: -1, doneAt: null, onDone: null };
     let helloSeen = null;
     const hello = new Promise((resolve) => { helloSeen = resolve; });
-    rtm = new RTMClient(TOKEN, { slackApiUrl: server.url, logLevel: LogLevel.ERROR });
+    const options = { slackApiUrl: server.url, logLevel: LogLevel.ERROR };
+    if (args.tls) {
+      const ca = fs.readFileSync(server.caFile);
+      // `tls` reaches the websocket; the WebClient's HTTP calls (axios) need the agent.
+      options.tls = { ca };
+      options.agent = new https.Agent({ ca });
+    }
+    rtm = new RTMClient(TOKEN, options);
     rtm.on('hello', () => helloSeen());
     rtm.on('message', (event) => {
       // Read a field, as real handlers do.
@@ -200,8 +205,10 @@ async function main() {
         process.stderr.write(`node_rtm: the round-trip answer was not sent: ${e}\n`);
       });
     });
-    await rtm.start();
-    await Promise.race([hello, sleep(10000).then(() => { throw new Error('no hello within 10 s'); })]);
+    // rtm.start() retries a failed connection on its own: bound it too.
+    const noHello = sleep(10000).then(() => { throw new Error('no hello within 10 s'); });
+    await Promise.race([rtm.start(), noHello]);
+    await Promise.race([hello, noHello]);
 
     const flood = async (n, size, stallSecs) => {
       c.count = 0; c.touched = 0; c.doneAt = null; c.target = n;
