@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::tls::TlsOptions;
+
+pub(crate) mod net;
 use crate::RtmClient;
 
 /// Slack's Web API base URL, the default for [`RtmClientBuilder::base_url`].
@@ -31,11 +33,19 @@ pub(crate) mod defaults {
     pub const SEND_QUEUE: usize = 100;
     /// The read tick: how often the reader wakes on an idle socket to notice a stop request.
     pub const READ_TICK: Duration = Duration::from_secs(1);
+    /// Web API retries after a rate limit or a failure before the request reached Slack.
+    pub const MAX_RETRIES: u32 = 3;
+    /// Web API: whether 5xx answers, timeouts and dropped connections are retried too.
+    pub const RETRY_SERVER_ERRORS: bool = false;
+    /// Web API: the longest total wait for retries of one call.
+    pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(120);
+    /// Web API: the client-side rate limiter.
+    pub const RATE_LIMIT: bool = false;
 }
 
 /// Durations beyond a year count as a year, so no deadline arithmetic can overflow.
 fn capped(d: Duration) -> Duration {
-    d.min(crate::transport::MAX_TIMEOUT)
+    d.min(net::MAX_TIMEOUT)
 }
 
 /// The token, kept out of every `Debug` and `Display` output.
@@ -94,7 +104,7 @@ impl ConnectMethod {
 }
 
 /// Options shared by the Web API client and the websocket: where Slack is and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct NetConfig {
     pub token: Token,
     pub base_url: String,
@@ -103,6 +113,37 @@ pub(crate) struct NetConfig {
     pub proxy: Option<ureq::Proxy>,
     pub tls: TlsOptions,
     pub headers: Vec<(String, String)>,
+    /// Web API retries (see `web::retry`).
+    pub max_retries: u32,
+    pub retry_server_errors: bool,
+    pub max_retry_wait: Duration,
+    /// The Web API's client-side rate limiter (see `web::limiter`).
+    pub rate_limit: bool,
+}
+
+/// Header values and URL credentials are left out: they may be secrets.
+impl fmt::Debug for NetConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetConfig")
+            .field("token", &self.token)
+            .field("base_url", &net::redact_userinfo(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("explicit_proxy", &self.proxy.is_some())
+            .field("tls", &self.tls)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_retries", &self.max_retries)
+            .field("retry_server_errors", &self.retry_server_errors)
+            .field("max_retry_wait", &self.max_retry_wait)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
 }
 
 impl NetConfig {
@@ -114,7 +155,26 @@ impl NetConfig {
             proxy: None,
             tls: TlsOptions::default(),
             headers: Vec::new(),
+            max_retries: defaults::MAX_RETRIES,
+            retry_server_errors: defaults::RETRY_SERVER_ERRORS,
+            max_retry_wait: defaults::MAX_RETRY_WAIT,
+            rate_limit: defaults::RATE_LIMIT,
         })
+    }
+
+    /// The bound on each network wait. Zero is refused; longer than a year counts as a year.
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        if timeout.is_zero() {
+            return Err(Error::Config("timeout must not be zero".into()));
+        }
+        self.timeout = capped(timeout);
+        Ok(())
+    }
+
+    /// The longest total wait for the retries of one Web API call (longer than a year counts
+    /// as a year).
+    pub(crate) fn set_max_retry_wait(&mut self, wait: Duration) {
+        self.max_retry_wait = capped(wait);
     }
 
     /// Validates and normalizes a base URL: http(s) only, trailing `/` added.
@@ -140,7 +200,7 @@ impl NetConfig {
     }
 
     pub(crate) fn set_proxy(&mut self, url: &str) -> Result<(), Error> {
-        self.proxy = Some(crate::transport::proxy::parse_proxy(url)?);
+        self.proxy = Some(net::parse_proxy(url)?);
         Ok(())
     }
 
@@ -161,6 +221,11 @@ impl NetConfig {
             return Err(Error::Config(
                 "the Authorization header is set from the token; it cannot be overridden".into(),
             ));
+        }
+        if net::is_reserved_header(name) {
+            return Err(Error::Config(format!(
+                "the {name} header is set per request; it cannot be overridden"
+            )));
         }
         self.headers.push((name.to_string(), value.to_string()));
         Ok(())
@@ -269,13 +334,7 @@ impl RtmClientBuilder {
     ///
     /// Defaults to 30 seconds. Must not be zero; longer than a year counts as a year.
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|c| {
-            if timeout.is_zero() {
-                return Err(Error::Config("timeout must not be zero".into()));
-            }
-            c.net.timeout = capped(timeout);
-            Ok(())
-        })
+        self.with(|c| c.net.set_timeout(timeout))
     }
 
     /// How often to send an RTM `ping`. [`Duration::ZERO`] disables pings **and** the dead
@@ -341,10 +400,61 @@ impl RtmClientBuilder {
 
     /// An extra header for every Web API request. Headers are not sent on the websocket
     /// handshake (as in the Python client): the websocket URL carries its own credentials.
+    /// `Authorization` (set from the token) and the body framing headers (`Content-Type`,
+    /// `Content-Length`, `Transfer-Encoding`, `Host`) are refused by `build()`.
     ///
     /// Defaults to none.
     pub fn header(self, name: &str, value: &str) -> Self {
         self.with(|c| c.net.add_header(name, value))
+    }
+
+    /// How many times the client's Web API calls (the `WebClient` handlers get, not
+    /// `rtm.connect`, whose retries are the reconnect loop's) are retried after a rate limit
+    /// or a failure before the request reached Slack; see
+    /// [`WebClientBuilder::max_retries`](crate::WebClientBuilder::max_retries). 0 turns
+    /// retries off.
+    ///
+    /// Defaults to 3.
+    pub fn max_retries(self, retries: u32) -> Self {
+        self.with(|c| {
+            c.net.max_retries = retries;
+            Ok(())
+        })
+    }
+
+    /// Whether the client's Web API calls also retry 5xx answers, timeouts and connections
+    /// dropped after the request was sent; see
+    /// [`WebClientBuilder::retry_server_errors`](crate::WebClientBuilder::retry_server_errors)
+    /// (a retried `chat.postMessage` may post twice).
+    ///
+    /// Defaults to `false`.
+    pub fn retry_server_errors(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.net.retry_server_errors = yes;
+            Ok(())
+        })
+    }
+
+    /// The longest total wait for the retries of one of the client's Web API calls; see
+    /// [`WebClientBuilder::max_retry_wait`](crate::WebClientBuilder::max_retry_wait).
+    ///
+    /// Defaults to 120 seconds.
+    pub fn max_retry_wait(self, wait: Duration) -> Self {
+        self.with(|c| {
+            c.net.set_max_retry_wait(wait);
+            Ok(())
+        })
+    }
+
+    /// Whether the client's Web API calls wait for budget in a client-side rate limiter; see
+    /// [`WebClientBuilder::rate_limit`](crate::WebClientBuilder::rate_limit).
+    ///
+    /// Defaults to `false`.
+    pub fn rate_limit(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.net.rate_limit = yes;
+            Ok(())
+        })
     }
 
     /// Whether [`start`](RtmClient::start) stops gracefully on SIGINT, SIGTERM and SIGHUP.
@@ -571,6 +681,37 @@ mod tests {
         assert!(n.add_header("Bad Name", "1").is_err());
         assert!(n.add_header("X-A", "a\r\nInjected: 1").is_err());
         assert!(n.add_header("authorization", "Bearer other").is_err());
+        assert!(n.add_header("Content-Type", "text/plain").is_err());
+        assert!(n.add_header("host", "x").is_err());
+    }
+
+    #[test]
+    fn debug_hides_header_values_and_url_credentials() {
+        let b = RtmClientBuilder::new("xoxb-secret-token")
+            .base_url("https://user:hunter2@example.com/api/")
+            .header("X-Api-Key", "key-value-secret");
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("key-value-secret"), "{shown}");
+        assert!(!shown.contains("xoxb-secret-token"), "{shown}");
+        assert!(shown.contains("X-Api-Key"), "{shown}");
+    }
+
+    #[test]
+    fn both_builders_validate_headers_and_timeouts_alike() {
+        assert!(RtmClientBuilder::new("x")
+            .header("Content-Type", "text/plain")
+            .config
+            .is_err());
+        let c = RtmClientBuilder::new("x")
+            .timeout(Duration::MAX)
+            .config
+            .unwrap();
+        assert_eq!(c.net.timeout, net::MAX_TIMEOUT);
+        assert!(RtmClientBuilder::new("x")
+            .timeout(Duration::ZERO)
+            .config
+            .is_err());
     }
 
     #[test]

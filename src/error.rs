@@ -3,6 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+/// The underlying error of a TLS, websocket or HTTP failure, kept for
+/// [`std::error::Error::source`].
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A bounded phase of connecting or talking to Slack; timeouts and I/O errors name the phase
 /// they happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +88,8 @@ pub enum Error {
         host: String,
         /// What went wrong.
         reason: String,
+        /// The TLS library's error, when there is one (also [`std::error::Error::source`]).
+        source: Option<Cause>,
     },
     /// The proxy refused or failed the `CONNECT` tunnel.
     Proxy {
@@ -92,9 +98,20 @@ pub enum Error {
     },
     /// The websocket protocol failed (bad handshake answer, protocol violation, oversized
     /// message).
-    WebSocket(String),
+    WebSocket {
+        /// What went wrong.
+        reason: String,
+        /// tungstenite's error, when there is one (also [`std::error::Error::source`]).
+        source: Option<Cause>,
+    },
     /// The HTTP transport failed in a way that has no better variant.
-    Http(String),
+    Http {
+        /// What went wrong.
+        reason: String,
+        /// The HTTP client's (ureq's) error, when there is one (also
+        /// [`std::error::Error::source`]).
+        source: Option<Cause>,
+    },
     /// A URL could not be used.
     Url(String),
     /// The connection ended and `auto_reconnect` is off.
@@ -150,8 +167,8 @@ impl Error {
             | Error::Io { .. }
             | Error::Tls { .. }
             | Error::Proxy { .. }
-            | Error::WebSocket(_)
-            | Error::Http(_)
+            | Error::WebSocket { .. }
+            | Error::Http { .. }
             | Error::BadUrl { .. }
             | Error::Disconnected { .. } => true,
             _ => false,
@@ -166,6 +183,19 @@ impl Error {
         }
     }
 
+    /// Slack's `response_metadata.messages` of a Web API error answer (what is wrong with a
+    /// `blocks` array, say), empty when there are none or the error is not [`Error::Api`].
+    pub fn response_messages(&self) -> Vec<&str> {
+        match self {
+            Error::Api { body, .. } => body
+                .pointer("/response_metadata/messages")
+                .and_then(serde_json::Value::as_array)
+                .map(|m| m.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     /// A short machine-readable name for the variant, used as `kind` in `error` events.
     pub(crate) fn kind_name(&self) -> &'static str {
         match self {
@@ -176,8 +206,8 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Tls { .. } => "tls",
             Error::Proxy { .. } => "proxy",
-            Error::WebSocket(_) => "websocket",
-            Error::Http(_) => "http",
+            Error::WebSocket { .. } => "websocket",
+            Error::Http { .. } => "http",
             Error::Url(_) => "url",
             Error::Disconnected { .. } => "disconnected",
             Error::AlreadyRunning => "already_running",
@@ -185,6 +215,31 @@ impl Error {
             Error::BadUrl { .. } => "bad_url",
             Error::JoinFromClientThread => "join_from_client_thread",
             Error::ThreadPanicked { .. } => "thread_panicked",
+        }
+    }
+
+    /// An [`Error::Tls`] with `cause` as its source.
+    pub(crate) fn tls(host: String, reason: String, cause: Option<Cause>) -> Error {
+        Error::Tls {
+            host,
+            reason,
+            source: cause,
+        }
+    }
+
+    /// An [`Error::WebSocket`] with `cause` as its source.
+    pub(crate) fn websocket(reason: String, cause: Option<Cause>) -> Error {
+        Error::WebSocket {
+            reason,
+            source: cause,
+        }
+    }
+
+    /// An [`Error::Http`] without a source.
+    pub(crate) fn http(reason: impl Into<String>) -> Error {
+        Error::Http {
+            reason: reason.into(),
+            source: None,
         }
     }
 
@@ -259,10 +314,10 @@ impl fmt::Display for Error {
             Error::NoUrl { method } => write!(f, "{method} answered without a websocket url"),
             Error::Timeout { phase } => write!(f, "{phase} timed out"),
             Error::Io { phase, source } => write!(f, "{phase} failed: {source}"),
-            Error::Tls { host, reason } => write!(f, "tls with {host} failed: {reason}"),
+            Error::Tls { host, reason, .. } => write!(f, "tls with {host} failed: {reason}"),
             Error::Proxy { reason } => write!(f, "proxy failed: {reason}"),
-            Error::WebSocket(msg) => write!(f, "websocket error: {msg}"),
-            Error::Http(msg) => write!(f, "http error: {msg}"),
+            Error::WebSocket { reason, .. } => write!(f, "websocket error: {reason}"),
+            Error::Http { reason, .. } => write!(f, "http error: {reason}"),
             Error::Url(msg) => write!(f, "invalid url: {msg}"),
             Error::Disconnected { code, reason } => match code {
                 Some(code) => write!(f, "disconnected ({code}): {reason}"),
@@ -289,6 +344,11 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Tls { source, .. }
+            | Error::WebSocket { source, .. }
+            | Error::Http { source, .. } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }
@@ -422,6 +482,36 @@ mod tests {
         }
         .is_retryable());
         assert!(!Error::AlreadyRunning.is_retryable());
+    }
+
+    #[test]
+    fn tls_websocket_and_http_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let cause = std::io::Error::other("inner cause");
+        let e = Error::websocket("bad frame".into(), Some(Box::new(cause)));
+        assert_eq!(e.to_string(), "websocket error: bad frame");
+        let source = e.source().expect("a source");
+        assert_eq!(source.to_string(), "inner cause");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        let e = Error::tls("h:443".into(), "handshake".into(), Some("x".into()));
+        assert!(e.source().is_some());
+        assert!(Error::http("plain").source().is_none());
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+    }
+
+    #[test]
+    fn response_messages_of_an_api_error() {
+        let e = Error::Api {
+            method: "chat.postMessage".into(),
+            status: 200,
+            code: "invalid_blocks".into(),
+            body: serde_json::json!({"ok": false, "error": "invalid_blocks",
+                "response_metadata": {"messages": ["[ERROR] a", "[ERROR] b"]}}),
+            retry_after: None,
+        };
+        assert_eq!(e.response_messages(), ["[ERROR] a", "[ERROR] b"]);
+        assert!(Error::AlreadyRunning.response_messages().is_empty());
     }
 
     #[test]

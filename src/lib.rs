@@ -13,7 +13,7 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use slack_rtm::{Payload, PostMessage, RtmClient};
+//! use slack_rtm::{ChatMessage, Payload, RtmClient};
 //!
 //! fn main() -> Result<(), slack_rtm::Error> {
 //!     let client = RtmClient::builder(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
@@ -25,7 +25,7 @@
 //!             let user = p.data["user"].as_str().unwrap_or_default();
 //!             let ts = p.data["ts"].as_str().unwrap_or_default();
 //!             let reply = format!("Hi <@{user}>!");
-//!             let msg = PostMessage::new(channel, &reply).thread_ts(ts);
+//!             let msg = ChatMessage::new(channel, &reply).thread_ts(ts);
 //!             if let Err(e) = p.web_client.chat_post_message_with(&msg) {
 //!                 eprintln!("reply failed: {e}");
 //!             }
@@ -55,7 +55,10 @@
 //! | `error` | a client-side problem: a failed connection attempt, a frame that is not a JSON object, a binary frame, a handler that panicked | `{"source": "client", "kind", "message"}` (+ `attempt`, `delay_ms` for connection attempts) |
 //!
 //! A server `{"type":"error"}` frame is dispatched as `error` too; its data has no
-//! `"source": "client"`. [`Payload::raw`] gives a server frame's text exactly as received, and
+//! `"source": "client"`. A frame whose type no handler wants (no handler of that name and no
+//! `"*"` handler) is skipped without being parsed, at the cost of a prefix check: busy
+//! workspaces send many events a bot never handles (`user_typing`, `presence_change`, ...).
+//! So a malformed frame of such a type is not reported either. [`Payload::raw`] gives a server frame's text exactly as received, and
 //! [`Payload::as_event`] the same event typed ([`Event`], see the [`event`] module) without
 //! losing anything: unknown types and malformed known ones keep their JSON.
 //!
@@ -191,6 +194,106 @@
 //! previous one), so a process-wide ignored or custom handler for these signals is replaced by
 //! the default action once such a client has started.
 //!
+//! # Web API
+//!
+//! Every bot answers through the Web API: `p.web_client` in a handler (the client's own
+//! [`WebClient`], sharing its token, base URL, proxy, TLS and retry options), or a
+//! [`WebClient`] of your own. It has typed helpers for the methods bots use most, a generic
+//! [`WebClient::api_call`] (any `Serialize` params) and [`WebClient::api_call_as`] (the answer
+//! decoded into your type), cursor pagination ([`WebClient::paginate`] and the list helpers,
+//! all returning [`Pages`]), and [`WebClient::files_upload_v2`]:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), slack_rtm::Error> {
+//! use slack_rtm::{ChatMessage, FileUpload, WebClient};
+//! use serde_json::json;
+//!
+//! let web = WebClient::builder("xoxb-your-token").rate_limit(true).build()?;
+//! let posted = web.chat_post_message("C0123456789", "deploying...")?;
+//! let ts = posted.get("ts").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+//! web.reactions_add("C0123456789", &ts, "rocket")?;
+//! web.chat_update("C0123456789", &ts, "deployed")?;
+//! let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*done*"}}]);
+//! web.chat_post_message_with(&ChatMessage::new("C0123456789", "done").thread_ts(&ts).blocks(&blocks))?;
+//! web.files_upload_v2(&FileUpload::new("log.txt", b"all good".to_vec()).channel("C0123456789"))?;
+//! for page in web.conversations_history("C0123456789", &json!({"limit": 200})) {
+//!     for m in page?.data()["messages"].as_array().into_iter().flatten() {
+//!         println!("{}", m["text"]);
+//!     }
+//! }
+//! #[derive(serde::Deserialize)]
+//! struct Me { user_id: String }
+//! let me: Me = web.api_call_as("auth.test", &())?;
+//! # let _ = me.user_id;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Retries.** A call is retried, each retry logged at `warn`, up to
+//! [`max_retries`](WebClientBuilder::max_retries) times (default 3, so at most 4 calls), never
+//! waiting more than [`max_retry_wait`](WebClientBuilder::max_retry_wait) (default 120 s) in
+//! total for one call:
+//!
+//! | failure | retried | wait |
+//! | --- | --- | --- |
+//! | HTTP 429, or `ok:false` with `ratelimited` | always | `Retry-After` (1 s when absent) |
+//! | before the request reached Slack: DNS, TCP connect, proxy `CONNECT`, TLS | always | backoff `250 ms · 2^n`, at most 8 s, jittered to 50–100 % |
+//! | HTTP 5xx | with [`retry_server_errors(true)`](WebClientBuilder::retry_server_errors) | `Retry-After`, else the backoff |
+//! | timeout, or the connection lost after the request was sent | with `retry_server_errors(true)` | the backoff |
+//! | any other answer (`ok:false`, 4xx), a configuration error | never | |
+//!
+//! Why these defaults: a 429 or a failure to connect means Slack did not act on the request,
+//! so retrying is always safe; a 5xx, a timeout or a lost connection may come *after* Slack
+//! acted, and a retried `chat.postMessage` (or `chat.postEphemeral`, `files.completeUploadExternal`,
+//! `conversations.open` with side effects...) may then **post twice**. Turn
+//! `retry_server_errors` on for idempotent calls (reads, `reactions.add` — a repeat answers
+//! `already_reacted` —, `chat.update`, `views.publish`), or on a separate client.
+//! `rtm.connect`/`rtm.start` are made once: the reconnect loop owns their retries.
+//!
+//! **Rate limiter.** With [`rate_limit(true)`](WebClientBuilder::rate_limit), each call first
+//! waits for budget from its method's Slack tier, shared by the client's clones, so bursts
+//! are spread out instead of earning 429s (a 429 that still comes pushes the method's budget
+//! out by its `Retry-After`):
+//!
+//! | tier | Slack's figure | budget here | methods with helpers |
+//! | --- | --- | --- | --- |
+//! | 1 | 1+ per minute | 1, then 1 per 60 s | `rtm.connect`, `rtm.start` |
+//! | 2 | 20+ per minute | burst 3, then 1 per 3 s | `conversations.list`, `users.list`, `reactions.remove` |
+//! | 3 | 50+ per minute | burst 5, then 1 per 1.2 s | `chat.update`, `chat.delete`, `reactions.add`, `conversations.history`/`replies`/`info`/`open`/`join`, any method not listed |
+//! | 4 | 100+ per minute | burst 10, then 1 per 0.6 s | `chat.postEphemeral`, `chat.getPermalink`, `conversations.members`, `users.info`, `auth.test`, `views.*`, `files.*` |
+//! | special | ~1 per second per channel | burst 3, then 1 per s, per channel | `chat.postMessage` |
+//!
+//! (Sources: Slack's "Rate limits" page and each method's reference page. Since 2025
+//! `conversations.history`/`replies` are limited to 1 per minute for commercially distributed
+//! apps outside the Marketplace; the table keeps Tier 3, the internal-app figure.)
+//!
+//! **Requests.** The token goes only in `Authorization: Bearer` to the base URL — never in a
+//! URL, a body, a log line, a `Debug` output, an error, or to a file upload host. Read methods
+//! (`conversations.history`, `users.info`, ...) are sent as `GET` like Slack's Python client
+//! does; the rest as `POST` with JSON, or a form for the methods that historically take only
+//! form data. Errors keep their chain: [`Error::Api`] has Slack's code, the HTTP status, the
+//! body, `Retry-After`, and [`Error::response_messages`]; [`Error::Tls`], [`Error::WebSocket`]
+//! and [`Error::Http`] return the underlying error from `source()`.
+//!
+//! | Python `slack_sdk.WebClient` | slack-rtm [`WebClient`] |
+//! |---|---|
+//! | `WebClient(token=..., base_url=..., timeout=..., proxy=..., ssl=..., headers=...)` | [`WebClient::builder`]`(token)` with the same options |
+//! | `RateLimitErrorRetryHandler`, `ConnectionErrorRetryHandler` | built in: [`WebClientBuilder::max_retries`], [`WebClientBuilder::retry_server_errors`] |
+//! | `api_call("m", json={...})` / `params={...}` | [`WebClient::api_call`]`("m", &json!({...}))`; [`WebClient::api_call_as`] for a typed answer |
+//! | `chat_postMessage(channel=, text=, thread_ts=, reply_broadcast=, blocks=)` | `chat_post_message(channel, text)`, `chat_post_message_with(&ChatMessage::new(..).thread_ts(..).blocks(..))` |
+//! | `chat_update(channel=, ts=, text=)`, `chat_delete(channel=, ts=)` | `chat_update(channel, ts, text)`, `chat_delete(channel, ts)` |
+//! | `chat_postEphemeral(channel=, user=, text=)`, `chat_getPermalink(channel=, message_ts=)` | `chat_post_ephemeral(channel, user, text)`, `chat_get_permalink(channel, ts)` |
+//! | `reactions_add(channel=, timestamp=, name=)`, `reactions_remove(...)` | `reactions_add(channel, ts, name)`, `reactions_remove(channel, ts, name)` |
+//! | `conversations_list(limit=200)` (iterate for pages) | `conversations_list(&json!({"limit": 200}))` → [`Pages`] |
+//! | `conversations_history(channel=, ...)`, `conversations_replies(channel=, ts=, ...)`, `conversations_members(channel=)` | `conversations_history(channel, &params)`, `conversations_replies(channel, ts, &params)`, `conversations_members(channel, &params)` → [`Pages`] |
+//! | `conversations_info(channel=)`, `conversations_open(users=[...])`, `conversations_join(channel=)` | `conversations_info(channel)`, `conversations_open(&[users])`, `conversations_join(channel)` |
+//! | `users_info(user=)`, `users_list()` | `users_info(user)`, `users_list(&())` → [`Pages`] |
+//! | `auth_test()` | `auth_test()` |
+//! | `views_open(trigger_id=, view=)`, `views_push`, `views_update(view_id=, view=)`, `views_publish(user_id=, view=)` | `views_open(trigger_id, &view)`, `views_push`, `views_update(view_id, &view)`, `views_publish(user_id, &view)` |
+//! | `files_upload_v2(channel=, filename=, content=, title=, initial_comment=, thread_ts=)` | `files_upload_v2(&FileUpload::new(filename, bytes).channel(..).title(..).initial_comment(..).thread_ts(..))` |
+//! | `SlackResponse["key"]`, `.status_code`, `.headers` | [`SlackResponse::get`], [`SlackResponse::status`], [`SlackResponse::header`] |
+//! | `SlackApiError` (`e.response["error"]`) | [`Error::Api`] `{ code, status, body, retry_after, .. }` |
+//!
 //! # Proxies and TLS
 //!
 //! [`RtmClientBuilder::proxy`] takes an `http://` proxy used for both the Web API and the
@@ -263,13 +366,19 @@
 //! | `SlackClientNotConnectedError` | [`SendErrorKind::NotConnected`] |
 //! | `rtm_client.stop()` in a handler, `future.result()` | [`RtmHandle::stop`]; [`Running::join`] from another thread |
 //!
+//! The Python `WebClient` methods map as in the [Web API](#web-api) table.
+//!
 //! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
 //! client, not on the class; `start()` returns an error instead of raising in a loop.
 //!
 //! # Testing your bot
 //!
 //! [`testing::FakeSlack`] (feature `testing`) is a real local server on `127.0.0.1:0` that
-//! speaks the Web API and the RTM websocket; script it and read what your bot sent. See the
+//! speaks the Web API and the RTM websocket; script it and read what your bot sent. Its
+//! workspace is stateful: posted messages appear in `conversations.history` and `replies`,
+//! reactions, edits, DMs, files (uploaded to the fake itself) and views are kept, and any
+//! method's next answers can be scripted (a 429 with `Retry-After`, a 5xx, a dropped
+//! connection, a slow answer) with [`testing::FakeSlack::push_method_reply`]. See the
 //! [`testing`] module. The feature is off by default, so a bot's own build compiles no fake
 //! server; turn it on where the tests are:
 //!
@@ -296,6 +405,7 @@
 #![cfg_attr(not(feature = "testing"), allow(rustdoc::broken_intra_doc_links))]
 
 mod backoff;
+mod chat;
 mod client;
 mod config;
 mod engine;
@@ -324,6 +434,7 @@ pub mod testing;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use chat::ChatMessage;
 pub use client::{RtmClient, Running};
 pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
@@ -331,4 +442,4 @@ pub use event::Event;
 pub use handle::RtmHandle;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
-pub use web::{Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};
+pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

@@ -1,71 +1,19 @@
-//! Chat messages over the websocket with receipts: [`OutgoingMessage`], [`Receipt`], [`Ack`]
-//! and [`MessageError`].
+//! Chat messages over the websocket with receipts: [`Receipt`], [`Ack`] and [`MessageError`]
+//! (the message itself is a [`ChatMessage`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::chat::ChatMessage;
 
 /// Slack's limit on a chat message's text, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
-/// A chat message to send over the websocket with [`RtmHandle::send_message_with`].
-///
-/// RTM messages are plain text with Slack's default formatting (mention users as `<@U123>`);
-/// use the Web API ([`WebClient::chat_post_message_with`]) for blocks or attachments.
-///
-/// [`RtmHandle::send_message_with`]: crate::RtmHandle::send_message_with
-/// [`WebClient::chat_post_message_with`]: crate::WebClient::chat_post_message_with
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use = "a message does nothing until it is sent"]
-pub struct OutgoingMessage<'a> {
-    /// The channel (`C…`, `G…`) or DM (`D…`) id.
-    pub channel: &'a str,
-    /// The text, at most 4,000 characters (see [`RtmHandle::send_long_message`]).
-    ///
-    /// [`RtmHandle::send_long_message`]: crate::RtmHandle::send_long_message
-    pub text: &'a str,
-    /// Reply in the thread of this message `ts`.
-    pub thread_ts: Option<&'a str>,
-    /// With `thread_ts`: also show the reply in the channel.
-    pub reply_broadcast: bool,
-}
-
-impl<'a> OutgoingMessage<'a> {
-    /// A message to `channel`.
-    pub fn new(channel: &'a str, text: &'a str) -> OutgoingMessage<'a> {
-        OutgoingMessage {
-            channel,
-            text,
-            thread_ts: None,
-            reply_broadcast: false,
-        }
-    }
-
-    /// Replies in the thread of `ts`. Defaults to none (a top-level message).
-    pub fn thread_ts(mut self, ts: &'a str) -> Self {
-        self.thread_ts = Some(ts);
-        self
-    }
-
-    /// Shows a thread reply in the channel too. Defaults to `false`.
-    pub fn reply_broadcast(mut self, yes: bool) -> Self {
-        self.reply_broadcast = yes;
-        self
-    }
-
-    pub(crate) fn to_payload(self, text: &str) -> Value {
-        let mut v = json!({"type": "message", "channel": self.channel, "text": text});
-        if let Some(ts) = self.thread_ts {
-            v["thread_ts"] = json!(ts);
-            if self.reply_broadcast {
-                v["reply_broadcast"] = json!(true);
-            }
-        }
-        v
-    }
-}
+/// The chat message builder of the websocket path: an older name for [`ChatMessage`].
+pub type OutgoingMessage<'a> = ChatMessage<'a>;
 
 /// Slack's acknowledgement of a sent message.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +186,7 @@ pub(crate) fn split_text(text: &str, max: usize, max_bytes: usize) -> Vec<&str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn acks_and_errors_are_read() {

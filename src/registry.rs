@@ -93,6 +93,11 @@ pub(crate) struct Panicked {
 }
 
 impl<H: ?Sized> Snapshot<H> {
+    /// True when some handler (named or `"*"`) would see an event called `event`.
+    pub(crate) fn wants(&self, event: &str) -> bool {
+        !self.star.is_empty() || self.table.contains_key(event)
+    }
+
     /// Calls the handlers of `event`, then the `"*"` handlers (once, even for an event named
     /// `"*"`), in registration order, through `call`. A panicking handler is caught; the others
     /// still run.
@@ -133,6 +138,10 @@ mod tests {
         r.add("message", Arc::new(|_| {}));
         r.refresh(&mut snap);
         assert_eq!(snap.table["message"].len(), 1);
+        assert!(snap.wants("message") && !snap.wants("user_typing"));
+        r.add("*", Arc::new(|_| {}));
+        r.refresh(&mut snap);
+        assert!(snap.wants("user_typing"));
     }
 
     #[test]

@@ -73,6 +73,11 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
         return Err(invalid("the payload must be a JSON object", payload));
     };
     let is_message = obj.get("type").and_then(Value::as_str) == Some("message");
+    if is_message && obj.contains_key("blocks") {
+        let msg = "RTM messages cannot carry blocks; post them with the Web API \
+                   (WebClient::chat_post_message_with)";
+        return Err(invalid(msg, payload));
+    }
     if is_message {
         if let Some(text) = obj.get("text").and_then(Value::as_str) {
             let chars = text.chars().count();
@@ -152,10 +157,44 @@ pub(crate) fn peek(text: &str) -> Option<Peek<'_>> {
     serde_json::from_str(text).ok()
 }
 
+/// The `type` of a frame that starts, as Slack's frames do, with `{"type":"<name>"` (no
+/// escapes in the name), found without parsing: the dispatcher skips frames no handler wants
+/// at the cost of this prefix check. `None`: the frame must be parsed to know its name.
+pub(crate) fn quick_type(text: &str) -> Option<&str> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"type\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quick_type_reads_the_leading_type_or_gives_up() {
+        let table: &[(&str, Option<&str>)] = &[
+            (
+                r#"{"type":"user_typing","channel":"C1"}"#,
+                Some("user_typing"),
+            ),
+            (r#" { "type" : "hello" }"#, Some("hello")),
+            (r#"{"type":""}"#, Some("")),
+            (r#"{"channel":"C1","type":"message"}"#, None),
+            (r#"{"type":"say \"hi\""}"#, None),
+            (r#"{"type":5}"#, None),
+            (r#"{"type":"unterminated"#, None),
+            (r#"{"reply_to":1,"ok":true}"#, None),
+            ("[1]", None),
+            ("", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(quick_type(text), *want, "{text}");
+        }
+    }
 
     #[test]
     fn peek_finds_type_and_reply_to_without_a_value() {
@@ -212,6 +251,7 @@ mod tests {
             json!({"id": 0}),
             json!({"id": -3}),
             json!({"id": "7"}),
+            json!({"type": "message", "channel": "C1", "text": "hi", "blocks": []}),
         ] {
             let e = prepare_outbound(bad.clone(), &ids).unwrap_err();
             assert!(matches!(e.kind(), SendErrorKind::InvalidPayload(_)));

@@ -1,7 +1,8 @@
 //! TLS options as data, applied to both the websocket (a native-tls connector) and the Web API
 //! (ureq's TLS config with the native-tls provider).
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::Error;
 
@@ -13,9 +14,16 @@ pub(crate) struct TlsOptions {
     roots_der: Vec<Vec<u8>>,
     /// PEM certificate chain and PKCS#8 PEM key.
     identity: Option<(Vec<u8>, Vec<u8>)>,
-    /// The websocket's connector, built on first use: loading the system store takes tens of
-    /// milliseconds, too much for every reconnect. Replaced whenever the options change.
-    connector: Arc<Mutex<Option<native_tls::TlsConnector>>>,
+}
+
+/// The websocket connectors of this process, one per distinct set of options. Loading the
+/// system store takes tens of milliseconds and a few megabytes: it is done once per process,
+/// not per client or reconnect, so a thousand clients share one trust store.
+type Connectors = HashMap<(Vec<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>), native_tls::TlsConnector>;
+
+fn connectors() -> &'static Mutex<Connectors> {
+    static CONNECTORS: OnceLock<Mutex<Connectors>> = OnceLock::new();
+    CONNECTORS.get_or_init(Mutex::default)
 }
 
 impl std::fmt::Debug for TlsOptions {
@@ -43,7 +51,6 @@ impl TlsOptions {
                 .map_err(|e| Error::Config(format!("root_certificate: {e}")))?;
             self.roots_der.push(der);
         }
-        self.connector = Arc::default();
         Ok(())
     }
 
@@ -55,18 +62,19 @@ impl TlsOptions {
             ))
         })?;
         self.identity = Some((cert_pem.to_vec(), key_pem.to_vec()));
-        self.connector = Arc::default();
         Ok(())
     }
 
-    /// The websocket's TLS connector (built once, then shared).
+    /// The websocket's TLS connector: built once per process for these options, then shared
+    /// (a clone shares the underlying OpenSSL context).
     pub(crate) fn native_connector(&self) -> Result<native_tls::TlsConnector, Error> {
-        let mut cached = self.connector.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cached.as_ref() {
+        let key = (self.roots_der.clone(), self.identity.clone());
+        let mut all = connectors().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = all.get(&key) {
             return Ok(c.clone());
         }
         let connector = self.build_connector()?;
-        *cached = Some(connector.clone());
+        all.insert(key, connector.clone());
         Ok(connector)
     }
 
@@ -151,11 +159,18 @@ mod tests {
     }
 
     #[test]
-    fn the_connector_is_built_once_and_shared_by_clones() {
-        let o = TlsOptions::default();
-        let copy = o.clone();
-        o.native_connector().unwrap();
-        assert!(copy.connector.lock().unwrap().is_some());
+    fn one_connector_per_distinct_options_in_the_process() {
+        let count = || connectors().lock().unwrap().len();
+        TlsOptions::default().native_connector().unwrap();
+        let after_default = count();
+        // Other clients with the same options share it.
+        TlsOptions::default().native_connector().unwrap();
+        TlsOptions::default().clone().native_connector().unwrap();
+        assert_eq!(count(), after_default);
+        assert!(connectors()
+            .lock()
+            .unwrap()
+            .contains_key(&(Vec::new(), None)));
         assert!(matches!(
             TlsOptions::default().add_roots(b"not pem"),
             Err(Error::Config(_))

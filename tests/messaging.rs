@@ -388,3 +388,33 @@ fn control_characters_never_make_a_part_over_the_frame_limit() {
     running.stop();
     join_within(running, SOON).0.unwrap();
 }
+
+#[test]
+fn blocks_are_refused_over_rtm_and_messages_reach_the_history() {
+    let fake = fake();
+    let client = unthrottled(&fake).build().unwrap();
+    let rx = record_all(&client);
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+    let h = client.handle();
+    let blocks = json!([{"type": "divider"}]);
+    let err = h
+        .send_message_with(&OutgoingMessage::new("C1", "x").blocks(&blocks))
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), SendErrorKind::InvalidPayload(m) if m.contains("Web API")),
+        "{err:?}"
+    );
+    assert_eq!(err.into_payload()["blocks"], blocks);
+    // The same message without blocks is sent, and the fake keeps it like Slack would.
+    let ack = h
+        .send_message_with(&OutgoingMessage::new("C1", "plain"))
+        .unwrap()
+        .wait(SOON)
+        .unwrap();
+    let history = fake.channel_messages("C1");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["ts"], json!(ack.ts));
+    running.stop();
+    join_within(running, SOON).0.unwrap();
+}

@@ -638,7 +638,7 @@ fn max_attempts_bounds_connections_that_open_and_die_at_once() {
     let api = api_with_url(ws);
     let client = three_quick_attempts(&api.url);
     let started = Instant::now();
-    let result = client.start();
+    let (result, _) = join_within(client.spawn().unwrap(), SOON);
     assert!(
         matches!(result, Err(Error::Disconnected { .. })),
         "{result:?}"
@@ -661,4 +661,26 @@ fn a_malformed_websocket_url_from_the_server_is_retried() {
         !error.to_string().contains("wss://"),
         "the ticket URL is not shown"
     );
+}
+
+#[test]
+fn goodbye_reconnects_even_when_no_handler_wants_it() {
+    // Frames no handler wants are skipped unparsed; the ones that end a connection are not.
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let (tx, hellos) = crossbeam_channel::unbounded();
+    client.on("hello", move |_p: &slack_rtm::Payload| {
+        let _ = tx.send(());
+    });
+    let running = client.spawn().unwrap();
+    hellos.recv_timeout(SOON).unwrap();
+    assert!(fake.wait_for_open(1, SOON));
+    fake.send_json(&json!({"type": "user_typing", "channel": "C1", "user": "U1"}));
+    fake.send_goodbye();
+    hellos
+        .recv_timeout(SOON)
+        .expect("a second hello after goodbye");
+    assert_eq!(fake.calls_to("rtm.connect"), 2);
+    running.stop();
+    join_within(running, SOON).0.unwrap();
 }

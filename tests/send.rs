@@ -209,12 +209,14 @@ fn sends_during_a_stop_or_a_lost_connection_are_not_connected_never_io() {
     next_named(&rx, "hello");
     let h = client.handle();
     // Hammer sends from another thread across a drop and a stop.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hammer = {
         let h = h.clone();
+        let done = done.clone();
         std::thread::spawn(move || {
             let mut kinds = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
+            let deadline = Instant::now() + SOON;
+            while Instant::now() < deadline && !done.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Err(e) = h.send_over_websocket(json!({"type": "typing", "channel": "C"})) {
                     kinds.push(e.kind().clone());
                 }
@@ -222,11 +224,15 @@ fn sends_during_a_stop_or_a_lost_connection_are_not_connected_never_io() {
             kinds
         })
     };
-    fake.drop_all();
-    next_named(&rx, "close");
-    next_named(&rx, "hello");
+    // Several losses, each racing the sends.
+    for _ in 0..5 {
+        fake.drop_all();
+        next_named(&rx, "close");
+        next_named(&rx, "hello");
+    }
     running.stop();
     join_within(running, SOON).0.unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     let kinds = hammer.join().unwrap();
     assert!(!kinds.is_empty());
     assert!(

@@ -147,6 +147,8 @@ fn an_untrusted_server_is_rejected_with_a_tls_error() {
             Error::Tls { host, .. } => assert!(host.contains("127.0.0.1"), "{err}"),
             other => panic!("expected a TLS error, got {other:?}"),
         }
+        let cause = std::error::Error::source(&err).expect("the TLS library's error is kept");
+        assert!(!cause.to_string().is_empty());
         assert_eq!(fake.calls_to("rtm.connect"), 0, "nothing got through");
     }
 }
@@ -579,7 +581,7 @@ fn without_a_client_identity_the_server_refuses_both_paths() {
         .start()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls { host, reason } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
+        matches!(&err, Error::Tls { host, reason, .. } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
         "{err:?}"
     );
     let seen = server.seen.lock().unwrap().clone();
@@ -611,7 +613,7 @@ fn without_a_client_identity_the_server_refuses_both_paths() {
         .start()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls { host, reason } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
+        matches!(&err, Error::Tls { host, reason, .. } if host.starts_with("127.0.0.1:") && reason.contains("certificate required")),
         "{err:?}"
     );
     let seen = server.seen.lock().unwrap().clone();

@@ -11,9 +11,9 @@ pub const VERSION: &str = concat!("slack-rtm ", env!("CARGO_PKG_VERSION"));
 /// The environment variables every command may read, for the ENVIRONMENT sections.
 const ENVIRONMENT: &str = "\
 Environment:
-  SLACK_BOT_TOKEN       the token for `tail` (else SLACK_API_TOKEN); never printed
+  SLACK_BOT_TOKEN       the token for `tail` and `api` (else SLACK_API_TOKEN); never printed
   SLACK_API_TOKEN       the token when SLACK_BOT_TOKEN is unset or empty
-  SLACK_API_URL         Web API base URL for `tail` (default https://slack.com/api/)
+  SLACK_API_URL         Web API base URL for `tail` and `api` (default https://slack.com/api/)
   ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or lower case), NO_PROXY
                         the http:// proxy for the Web API and the websocket when --proxy
                         is not given (the first one set wins; NO_PROXY lists hosts to reach
@@ -35,6 +35,7 @@ Commands:
   tail    connect and print every frame Slack sends, one per line; send stdin lines
   serve   run the embedded fake Slack on loopback
   demo    run the hello bot against the embedded fake Slack and print the conversation
+  api     call one Web API method and print the answer as a JSON line
 
 Run `slack-rtm <command> --help` for the flags of a command.
 

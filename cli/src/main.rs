@@ -6,9 +6,10 @@
 //! 128 + N a second stop signal N, or a stop that could not finish (130 SIGINT, 143 SIGTERM,
 //! 129 SIGHUP).
 //!
-//! One file per command (`tail`, `serve`, `demo`), plus `args` (flags and usage texts),
+//! One file per command (`tail`, `serve`, `demo`, `api`), plus `args` (flags and usage texts),
 //! `logging`, `signals` and `bench` (the `serve --bench` driver protocol).
 
+mod api;
 mod args;
 mod bench;
 mod demo;
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     };
     let Some((command, rest)) = args.split_first() else {
         eprintln!(
-            "slack-rtm: missing command (tail, serve or demo); run `slack-rtm --help` for usage"
+            "slack-rtm: missing command (tail, serve, demo or api); run `slack-rtm --help` for usage"
         );
         return ExitCode::from(2);
     };
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         "tail" => tail::run(rest),
         "serve" => serve::run(rest),
         "demo" => demo::run(rest),
+        "api" => api::run(rest),
         "-h" | "--help" | "help" => {
             println!("{}", args::usage());
             return ExitCode::SUCCESS;
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
         Err(Usage(msg)) => {
             // One line: the contract is "one clear line on stderr" for every failure.
             let help = match command.as_str() {
-                "tail" | "serve" | "demo" => format!("slack-rtm {command} --help"),
+                "tail" | "serve" | "demo" | "api" => format!("slack-rtm {command} --help"),
                 _ => "slack-rtm --help".to_string(),
             };
             eprintln!("slack-rtm: {msg}; run `{help}` for usage");

@@ -16,8 +16,10 @@ use crate::backoff::Reconnect;
 use crate::error::Error;
 use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND};
 
-/// Size of one socket read.
-const READ_BUF: usize = 64 * 1024;
+/// Size of one socket read: it starts small (an idle connection holds little) and doubles up
+/// to the maximum while reads fill it (a flood reads in large chunks).
+const READ_BUF_MIN: usize = 4 * 1024;
+const READ_BUF_MAX: usize = 64 * 1024;
 
 /// `pool` hands back emptied batches from the dispatcher for reuse.
 pub(crate) fn run<P: Protocol>(
@@ -35,7 +37,7 @@ pub(crate) fn run<P: Protocol>(
         cfg.connect_burst,
         cfg.connect_interval,
     );
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     let result = loop {
         if core.stopping() {
             break Ok(());
@@ -196,13 +198,21 @@ fn dial<P: Protocol>(p: &Arc<P>) -> Option<Result<Dial, Error>> {
         .spawn(move || {
             let _ = tx.send(worker.dial());
         });
-    if let Err(e) = spawned {
-        log::warn!("cannot start the connect thread ({e}): connecting on the reader");
-        return Some(p.dial());
-    }
+    let thread = match spawned {
+        Ok(t) => t,
+        Err(e) => {
+            log::warn!("cannot start the connect thread ({e}): connecting on the reader");
+            return Some(p.dial());
+        }
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(result) => return Some(result),
+            Ok(result) => {
+                // It has sent its answer and is ending: joined, so no thread outlives a run
+                // but one a stop abandoned.
+                let _ = thread.join();
+                return Some(result);
+            }
             Err(RecvTimeoutError::Timeout) => {
                 if core.stopping() {
                     log::debug!("stop requested while connecting: the connect call is abandoned");
@@ -225,14 +235,14 @@ fn pump<P: Protocol>(
     mut sock: TcpStream,
     tx: &Sender<Item>,
     pool: &Receiver<Batch>,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
 ) -> End {
     let core = p.core();
     let lost = |ended: Ended| {
         let (code, reason) = match ended {
             Ended::Closed { code, reason } => (code, reason),
             Ended::Failed(e) => {
-                if matches!(e, Error::WebSocket(_)) {
+                if matches!(e, Error::WebSocket { .. }) {
                     // A protocol failure (an oversized message, a bad frame) is the client's
                     // to report; a plain network error is only a lost connection.
                     log::warn!("{e}");
@@ -323,7 +333,16 @@ fn pump<P: Protocol>(
             }
             match read {
                 Ok(None) => continue,
-                Ok(Some(n)) => break Some(n),
+                Ok(Some(n)) => {
+                    if n == buf.len() && buf.len() < READ_BUF_MAX {
+                        // Decoded below from `buf[..n]`: grow for the next read only.
+                        let grown = (buf.len() * 2).min(READ_BUF_MAX);
+                        let mut bigger = vec![0u8; grown];
+                        bigger[..n].copy_from_slice(&buf[..n]);
+                        *buf = bigger;
+                    }
+                    break Some(n);
+                }
                 Err(e) => return lost(Ended::Failed(e)),
             }
         };

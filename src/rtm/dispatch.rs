@@ -14,6 +14,7 @@ use crate::handle::RtmHandle;
 use crate::handlers::{Payload, RtmHandler};
 use crate::messaging::MessageError;
 use crate::registry::{Panicked, Registry, Snapshot};
+use crate::session::quick_type;
 use crate::transport::{Batch, Frame};
 
 /// What an RTM frame asks of the connection, by its dispatch name.
@@ -58,6 +59,15 @@ impl RtmDispatch {
     }
 
     fn frame(&mut self, link: Option<&Arc<Link>>, frame: Frame<'_>) {
+        if let Frame::Text(text) = frame {
+            // Ignored events cost a prefix check, not a parse: no handler wants this type, and
+            // it asks nothing of the connection.
+            if let Some(name) = quick_type(text) {
+                if !self.snapshot.wants(name) && reaction(name, &Value::Null) == Reaction::None {
+                    return;
+                }
+            }
+        }
         let text = match frame {
             Frame::Text(t) => t,
             Frame::Binary(len) => {

@@ -1,16 +1,16 @@
 //! The fake Web API methods: parameter collection, token checks, recording,
-//! scripted `rtm.connect` answers, and the method implementations.
+//! scripted answers, the upload host, and the method dispatch (the data lives in
+//! [`super::workspace`]).
 
 use std::time::Instant;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-use super::http::{Head, Response};
 use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
-use super::{ApiCall, ConnectReply};
+use super::wire::{Head, Response};
+use super::workspace::{param, Answer};
+use super::{ApiCall, ConnectReply, MethodReply, UploadRequest};
 
 /// What to do with an API request.
 #[derive(Debug)]
@@ -19,22 +19,9 @@ pub(crate) enum Reply {
     Respond(Response),
     /// Never answer; hold the connection until the server stops.
     Hang,
+    /// Close the connection without an answer.
+    Drop,
 }
-
-/// The fake channels served by `conversations.list` and `rtm.start`:
-/// id, name, whether the bot is a member, member count.
-const CHANNELS: [(&str, &str, bool, u64); 5] = [
-    ("C0FAKE0001", "general", true, 42),
-    ("C0FAKE0002", "random", true, 40),
-    ("C0FAKE0003", "dev", false, 12),
-    ("C0FAKE0004", "ops", false, 7),
-    ("C0FAKE0005", "bots", true, 3),
-];
-
-/// Slack's default page size for `conversations.list`.
-const DEFAULT_LIMIT: usize = 100;
-/// Slack's largest page size for `conversations.list`.
-const MAX_LIMIT: usize = 1000;
 
 /// Records the call, checks the token, and runs `method`.
 pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) -> Reply {
@@ -46,28 +33,39 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
     });
-    {
-        let mut state = shared.lock();
-        state.api_calls.push(ApiCall {
-            method: method.to_owned(),
-            http_method: head.method.clone(),
-            headers: head.headers.clone(),
-            params: Value::Object(params.clone()),
-            token: token.clone(),
-            at: Instant::now(),
-        });
-    }
+    shared.lock().record_call(ApiCall {
+        method: method.to_owned(),
+        http_method: head.method.clone(),
+        headers: head.headers.clone(),
+        params: Value::Object(params.clone()),
+        token: token.clone(),
+        at: Instant::now(),
+    });
     shared.notify();
 
-    let known = matches!(
-        method,
-        "rtm.connect" | "rtm.start" | "auth.test" | "chat.postMessage" | "conversations.list"
-    );
-    if !known {
-        return error("unknown_method");
-    }
     if let Some(code) = body_error {
         return error(code);
+    }
+    if let Some(code) = check_token(shared, token.as_deref()) {
+        if KNOWN.contains(&method) {
+            return error(code);
+        }
+    }
+    let scripted = shared
+        .lock()
+        .method_replies
+        .get_mut(method)
+        .and_then(|q| q.pop_front());
+    match scripted {
+        None => {}
+        Some(MethodReply::Delay(d)) => {
+            // A stoppable sleep: dropping the server ends it.
+            shared.wait_until(d, |st| st.stopping);
+        }
+        Some(reply) => return scripted_reply(reply),
+    }
+    if !KNOWN.contains(&method) {
+        return error("unknown_method");
     }
     if let Some(code) = check_token(shared, token.as_deref()) {
         return error(code);
@@ -77,7 +75,175 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
         "rtm.start" => rtm_connect(shared, true),
         "auth.test" => auth_test(shared),
         "chat.postMessage" => post_message(shared, params),
-        _ => conversations_list(&params),
+        "files.getUploadURLExternal" => {
+            let base = shared.config.upload_base();
+            answer(shared.lock().workspace.get_upload_url(&params, &base))
+        }
+        "files.completeUploadExternal" => {
+            let ts = shared.next_ts();
+            answer(shared.lock().workspace.complete_upload(&params, &ts))
+        }
+        "chat.update" => {
+            let ts = shared.next_ts();
+            answer(shared.lock().workspace.chat_update(&params, &ts))
+        }
+        "chat.postEphemeral" => post_ephemeral(shared, &params),
+        m if m.starts_with("views.") => answer(shared.lock().workspace.views_call(m, &params)),
+        m => {
+            let mut state = shared.lock();
+            let w = &mut state.workspace;
+            answer(match m {
+                "chat.delete" => w.chat_delete(&params),
+                "chat.getPermalink" => w.chat_get_permalink(&params),
+                "reactions.add" => w.reactions_add(&params),
+                "reactions.remove" => w.reactions_remove(&params),
+                "reactions.get" => w.reactions_get(&params),
+                "conversations.list" => w.conversations_list(&params),
+                "conversations.history" => w.conversations_history(&params),
+                "conversations.replies" => w.conversations_replies(&params),
+                "conversations.info" => w.conversations_info(&params),
+                "conversations.members" => w.conversations_members(&params),
+                "conversations.open" => w.conversations_open(&params),
+                "conversations.join" => w.conversations_join(&params),
+                "users.list" => w.users_list(&params),
+                "users.info" => w.users_info(&params),
+                "files.info" => w.files_info(&params),
+                _ => Err("unknown_method".into()),
+            })
+        }
+    }
+}
+
+/// The methods the fake answers.
+pub(crate) const KNOWN: &[&str] = &[
+    "rtm.connect",
+    "rtm.start",
+    "auth.test",
+    "chat.postMessage",
+    "chat.update",
+    "chat.delete",
+    "chat.postEphemeral",
+    "chat.getPermalink",
+    "reactions.add",
+    "reactions.remove",
+    "reactions.get",
+    "conversations.list",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.info",
+    "conversations.members",
+    "conversations.open",
+    "conversations.join",
+    "users.list",
+    "users.info",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "files.info",
+    "views.open",
+    "views.publish",
+    "views.update",
+    "views.push",
+];
+
+fn scripted_reply(reply: MethodReply) -> Reply {
+    match reply {
+        MethodReply::RateLimited { retry_after_secs } => Reply::Respond(
+            Response::json(429, &json!({ "ok": false, "error": "ratelimited" }))
+                .with_header("Retry-After", retry_after_secs.to_string()),
+        ),
+        MethodReply::HttpStatus(status) => Reply::Respond(Response::json(
+            status,
+            &json!({ "ok": false, "error": "internal_error" }),
+        )),
+        MethodReply::Error(code) => error(&code),
+        MethodReply::Json(body) => Reply::Respond(Response::json(200, &body)),
+        MethodReply::Drop => Reply::Drop,
+        MethodReply::Hang => Reply::Hang,
+        // Handled before the method runs.
+        MethodReply::Delay(_) => error("internal_error"),
+    }
+}
+
+/// The answer of a workspace method.
+fn answer(result: Answer) -> Reply {
+    match result {
+        Ok(mut fields) => {
+            fields.insert("ok".into(), Value::Bool(true));
+            ok_json(Value::Object(fields))
+        }
+        Err(code) => error(&code),
+    }
+}
+
+/// A request to the upload host (`/upload/<file id>`): recorded, then the bytes are kept for
+/// `files.completeUploadExternal`. Answers like Slack's upload host: `OK - <length>`.
+pub(crate) fn upload(shared: &Shared, head: &Head, file_id: &str, body: &[u8]) -> Reply {
+    let bytes = file_bytes(head, body);
+    let known = {
+        let mut state = shared.lock();
+        state.record_upload(UploadRequest {
+            file_id: file_id.to_owned(),
+            http_method: head.method.clone(),
+            headers: head.headers.clone(),
+            len: bytes.len(),
+            at: Instant::now(),
+        });
+        head.method == "POST" && state.workspace.receive_upload(file_id, bytes.clone())
+    };
+    shared.notify();
+    if known {
+        Reply::Respond(Response::text(200, format!("OK - {}", bytes.len())))
+    } else {
+        Reply::Respond(Response::text(404, "Not Found".into()))
+    }
+}
+
+/// The file in an upload body: the first part of a `multipart/form-data` body, else the
+/// whole body.
+fn file_bytes(head: &Head, body: &[u8]) -> Vec<u8> {
+    let boundary = head
+        .header("content-type")
+        .filter(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"))
+        .and_then(|ct| {
+            ct.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+        })
+        .map(|b| format!("--{}", b.trim_matches('"')));
+    let Some(boundary) = boundary else {
+        return body.to_vec();
+    };
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let Some(start) = find(body, boundary.as_bytes(), 0) else {
+        return body.to_vec();
+    };
+    let Some(head_end) = find(body, b"\r\n\r\n", start) else {
+        return body.to_vec();
+    };
+    let content = head_end + 4;
+    let end = find(body, format!("\r\n{boundary}").as_bytes(), content).unwrap_or(body.len());
+    body[content..end].to_vec()
+}
+
+fn post_ephemeral(shared: &Shared, params: &Map<String, Value>) -> Reply {
+    let channel = param(params, "channel").filter(|c| !c.is_empty());
+    let user = param(params, "user").filter(|u| !u.is_empty());
+    match (channel, user) {
+        (None, _) => error("channel_not_found"),
+        (_, None) => error("user_not_found"),
+        (Some(_), Some(_)) => {
+            if param(params, "text").unwrap_or_default().is_empty()
+                && !params.contains_key("blocks")
+            {
+                return error("no_text");
+            }
+            let ts = shared.next_ts();
+            ok_json(json!({ "ok": true, "message_ts": ts }))
+        }
     }
 }
 
@@ -146,14 +312,8 @@ fn check_token(shared: &Shared, token: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// A parameter as a string: strings as they are, numbers and booleans printed.
 fn param_str(params: &Map<String, Value>, name: &str) -> Option<String> {
-    match params.get(name)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    param(params, name)
 }
 
 fn rtm_connect(shared: &Shared, start: bool) -> Reply {
@@ -203,7 +363,7 @@ fn connect_answer(shared: &Shared, start: bool) -> Map<String, Value> {
         answer.insert("users".into(), json!([bot]));
         answer.insert(
             "channels".into(),
-            Value::Array(CHANNELS.iter().map(channel_json).collect()),
+            Value::Array(shared.lock().workspace.channels_json()),
         );
         answer.insert("groups".into(), json!([]));
         answer.insert("ims".into(), json!([]));
@@ -256,9 +416,22 @@ fn post_message(shared: &Shared, params: Map<String, Value>) -> Reply {
     if let (Some(thread), Some(fields)) = (&thread_ts, message.as_object_mut()) {
         fields.insert("thread_ts".into(), Value::from(thread.as_str()));
     }
+    if let (Some(blocks), Some(fields)) = (params.get("blocks"), message.as_object_mut()) {
+        let blocks = match blocks {
+            Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| blocks.clone()),
+            other => other.clone(),
+        };
+        fields.insert("blocks".into(), blocks);
+    }
+    // `true` as a JSON boolean or a form string.
+    let broadcast = param_str(&params, "reply_broadcast").as_deref() == Some("true");
+    if broadcast && thread_ts.is_some() {
+        message["subtype"] = "thread_broadcast".into();
+    }
     let echo_event = {
         let mut state = shared.lock();
-        state.posted.push(Value::Object(params));
+        state.workspace.store_message(&channel, message.clone());
+        state.record_posted(Value::Object(params));
         state
             .settings
             .echo_messages
@@ -269,55 +442,4 @@ fn post_message(shared: &Shared, params: Map<String, Value>) -> Reply {
         shared.broadcast(&Outbound::Text(event.to_string().into()));
     }
     ok_json(json!({ "ok": true, "channel": channel, "ts": ts, "message": message }))
-}
-
-fn channel_json(&(id, name, is_member, num_members): &(&str, &str, bool, u64)) -> Value {
-    json!({
-        "id": id,
-        "name": name,
-        "is_channel": true,
-        "is_group": false,
-        "is_im": false,
-        "is_private": false,
-        "is_archived": false,
-        "is_general": name == "general",
-        "is_member": is_member,
-        "created": 1_700_000_000u64,
-        "creator": "U0FAKEUSR1",
-        "num_members": num_members,
-        "topic": { "value": "", "creator": "", "last_set": 0 },
-        "purpose": { "value": format!("The #{name} channel"), "creator": "", "last_set": 0 },
-    })
-}
-
-fn conversations_list(params: &Map<String, Value>) -> Reply {
-    let limit = param_str(params, "limit")
-        .and_then(|l| l.trim().parse::<usize>().ok())
-        .filter(|&l| l > 0)
-        .map_or(DEFAULT_LIMIT, |l| l.min(MAX_LIMIT));
-    let start = match param_str(params, "cursor").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(cursor) => match decode_cursor(&cursor) {
-            Some(offset) if offset <= CHANNELS.len() => offset,
-            _ => return error("invalid_cursor"),
-        },
-    };
-    let end = start.saturating_add(limit).min(CHANNELS.len());
-    let channels: Vec<Value> = CHANNELS[start..end].iter().map(channel_json).collect();
-    let next_cursor = if end < CHANNELS.len() {
-        URL_SAFE_NO_PAD.encode(format!("offset:{end}"))
-    } else {
-        String::new()
-    };
-    ok_json(json!({
-        "ok": true,
-        "channels": channels,
-        "response_metadata": { "next_cursor": next_cursor },
-    }))
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("offset:")?.parse().ok()
 }

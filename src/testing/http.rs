@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use log::{debug, warn};
 use native_tls::TlsAcceptor;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::api::{self, Reply};
 use super::net::Conn;
 use super::state::{Shared, SocketGuard, TICKET_TTL};
+use super::wire::{reason_phrase, Head, Response};
 use super::ws;
 
 /// Largest accepted request head (request line and headers).
@@ -109,18 +110,23 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             }
         };
         let close = head.wants_close();
-        let reply = match head.path.strip_prefix("/api/") {
-            Some(method) => api::handle(&shared, &head, method, &body),
-            None => Reply::Respond(Response::json(
+        let reply = if let Some(method) = head.path.strip_prefix("/api/") {
+            api::handle(&shared, &head, method, &body)
+        } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
+            api::upload(&shared, &head, file_id, &body)
+        } else {
+            Reply::Respond(Response::json(
                 404,
                 &json!({ "ok": false, "error": "not_found" }),
-            )),
+            ))
         };
         match reply {
             Reply::Hang => {
                 shared.wait_for_stop();
                 return;
             }
+            // The socket guard shuts the connection down.
+            Reply::Drop => return,
             Reply::Respond(response) => {
                 if let Err(e) = client.respond(&response, close) {
                     debug!("fake slack: writing a response failed: {e}");
@@ -152,58 +158,6 @@ enum HttpError {
     Bad(&'static str),
     /// Something exceeded a limit: answer with this status and close.
     TooLarge(u16),
-}
-
-/// A parsed request head.
-#[derive(Debug)]
-pub(crate) struct Head {
-    /// Request method, e.g. `"GET"`.
-    pub method: String,
-    /// Path without the query string, e.g. `"/api/rtm.connect"`.
-    pub path: String,
-    /// Raw query string (after `?`), possibly empty.
-    pub query: String,
-    /// Minor HTTP version: 0 or 1.
-    minor: u8,
-    /// Header fields in order, names lowercased, values trimmed.
-    pub headers: Vec<(String, String)>,
-    /// Length of the head in bytes, including the blank line.
-    len: usize,
-}
-
-impl Head {
-    /// The first value of header `name` (lowercase).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether any `name` header lists `token` (comma-separated, any case).
-    fn has_token(&self, name: &str, token: &str) -> bool {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .flat_map(|(_, v)| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    }
-
-    fn wants_close(&self) -> bool {
-        if self.has_token("connection", "close") {
-            true
-        } else if self.minor == 0 {
-            !self.has_token("connection", "keep-alive")
-        } else {
-            false
-        }
-    }
-
-    fn is_websocket_upgrade(&self) -> bool {
-        self.method == "GET"
-            && self.has_token("upgrade", "websocket")
-            && self.has_token("connection", "upgrade")
-    }
 }
 
 /// Parses a request head ending with an empty line.
@@ -425,7 +379,8 @@ impl Client {
         let mut out = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         let _ = write!(
             out,
-            "Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n",
+            "Content-Type: {}\r\nContent-Length: {}\r\n",
+            response.content_type,
             body.len()
         );
         for (name, value) in &response.headers {
@@ -483,64 +438,6 @@ impl Client {
                 Ok(n) => discarded += n,
             }
         }
-    }
-}
-
-/// An HTTP response with a JSON body.
-#[derive(Debug)]
-pub(crate) struct Response {
-    pub status: u16,
-    /// Extra header fields (besides content type, length and connection).
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Response {
-    /// A response with `value` as its body. Statuses outside 200..=599 become 500.
-    pub fn json(status: u16, value: &Value) -> Response {
-        Response {
-            status: if (200..=599).contains(&status) {
-                status
-            } else {
-                500
-            },
-            headers: Vec::new(),
-            body: value.to_string(),
-        }
-    }
-
-    /// Adds a header field.
-    pub fn with_header(mut self, name: &str, value: String) -> Response {
-        self.headers.push((name.to_owned(), value));
-        self
-    }
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        410 => "Gone",
-        413 => "Content Too Large",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Unknown",
     }
 }
 

@@ -52,14 +52,27 @@
 //! | `rtm.connect` | `{"ok":true,"url":"ws://127.0.0.1:PORT/websocket/<ticket>","team":{..},"self":{..}}`, or the next queued [`ConnectReply`] |
 //! | `rtm.start` | as `rtm.connect`, plus a small snapshot (`users`, `channels`, `groups`, `ims`, `bots`) |
 //! | `auth.test` | `{"ok":true,"url":..,"team":..,"user":..,"team_id":..,"user_id":..,"bot_id":"B0FAKEBOT1"}` |
-//! | `chat.postMessage` | needs `channel` and `text` (or `blocks`); recorded in [`FakeSlack::posted_messages`] and echoed as a `message` event |
-//! | `conversations.list` | five fake channels, paginated with `limit` (default 100) and `cursor` |
+//! | `chat.postMessage` | needs `channel` and `text` (or `blocks`); recorded in [`FakeSlack::posted_messages`], stored in the channel's history, and echoed as a `message` event |
+//! | `chat.update`, `chat.delete`, `chat.getPermalink` | edit, delete, link a stored message (`message_not_found` otherwise) |
+//! | `chat.postEphemeral` | needs `channel`, `user`, `text`; answers `message_ts` (not stored) |
+//! | `reactions.add`, `reactions.remove`, `reactions.get` | the bot's reactions on a stored message (`already_reacted`, `no_reaction`) |
+//! | `conversations.list` | five fake channels (and opened DMs with `types=im`) |
+//! | `conversations.history`, `conversations.replies` | the stored messages, newest first / the thread oldest first; `oldest`, `latest` |
+//! | `conversations.info`, `conversations.members`, `conversations.join`, `conversations.open` | the channels; `open` makes a DM (`D…`) |
+//! | `users.list`, `users.info` | the bot and four fake people (`U0FAKEUSR1`..`4`) |
+//! | `files.getUploadURLExternal`, `files.completeUploadExternal`, `files.info` | the upload flow: the `upload_url` is the fake itself as `localhost` ([`FakeSlack::upload_url_base`]); completed files are shared as messages, listed in [`FakeSlack::files`] |
+//! | `views.open`, `views.push`, `views.publish`, `views.update` | modal / home views stored with a fresh `V…` id (`not_found` for an unknown `view_id`) |
 //! | anything else | `{"ok":false,"error":"unknown_method"}` |
+//!
+//! Every list method is paginated with `limit` (default 100, at most 1000) and `cursor`,
+//! answering `response_metadata.next_cursor` (empty on the last page). Any method's next
+//! answers can be scripted with [`FakeSlack::push_method_reply`]: a 429 with `Retry-After`,
+//! a 5xx, an error code, any JSON, a dropped connection, a slow or a missing answer.
 //!
 //! Every method checks the token: a missing one is `not_authed`; with
 //! [`FakeSlackBuilder::token`] set, any other token is `invalid_auth`.
 //! Every request to `/api/` is recorded in [`FakeSlack::api_calls`] before it
-//! is answered. Malformed requests get HTTP 400 and a closed connection;
+//! is answered (the most recent 10,000 are kept; see [`FakeSlackBuilder::record_limit`]). Malformed requests get HTTP 400 and a closed connection;
 //! heads are limited to 64 KiB and bodies to 4 MiB.
 //!
 //! # RTM websocket
@@ -107,6 +120,8 @@ mod api;
 mod http;
 mod net;
 mod state;
+mod wire;
+mod workspace;
 mod ws;
 
 use std::fmt;
@@ -150,6 +165,63 @@ pub enum ConnectReply {
     /// Read the request and never answer: the connection is held open until
     /// the [`FakeSlack`] is dropped.
     Hang,
+}
+
+/// A scripted answer to one call of a Web API method; see
+/// [`FakeSlack::push_method_reply`].
+///
+/// A call with a missing or wrong token to a method the fake knows is answered `not_authed`
+/// / `invalid_auth` and leaves the queue alone.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MethodReply {
+    /// HTTP 429 with a `Retry-After` header and `{"ok":false,"error":"ratelimited"}`.
+    RateLimited {
+        /// Value of the `Retry-After` header, in seconds.
+        retry_after_secs: u64,
+    },
+    /// This HTTP status with `{"ok":false,"error":"internal_error"}`, e.g. 500 or 503.
+    /// Statuses outside 200..=599 are sent as 500.
+    HttpStatus(u16),
+    /// HTTP 200 with `{"ok":false,"error":<code>}`.
+    Error(String),
+    /// HTTP 200 with this body, as is.
+    Json(Value),
+    /// Read the request, then close the connection without an answer (the request reached
+    /// the server: the method did not run).
+    Drop,
+    /// Wait this long, then answer normally (a slow answer; the wait ends early when the
+    /// server is dropped).
+    Delay(Duration),
+    /// Read the request and never answer: the connection is held open until the
+    /// [`FakeSlack`] is dropped.
+    Hang,
+}
+
+/// One recorded request to the fake's upload host (the `upload_url` of
+/// `files.getUploadURLExternal`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// The file id in the URL.
+    pub file_id: String,
+    /// The HTTP method, `"POST"` for an upload.
+    pub http_method: String,
+    /// All request header fields in order; names are lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The size of the file received (the first part of a multipart body, else the body).
+    pub len: usize,
+    /// When the request was read completely.
+    pub at: Instant,
+}
+
+impl UploadRequest {
+    /// The first value of a header (`name` is matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// How client `message` frames are acknowledged.
@@ -239,7 +311,11 @@ pub struct FakeSlackBuilder {
     settings: Settings,
     team: (String, String),
     bot_user: (String, String),
+    record_limit: usize,
 }
+
+/// The default of [`FakeSlackBuilder::record_limit`].
+pub const DEFAULT_RECORD_LIMIT: usize = 10_000;
 
 impl fmt::Debug for FakeSlackBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -251,6 +327,7 @@ impl fmt::Debug for FakeSlackBuilder {
             .field("settings", &self.settings)
             .field("team", &self.team)
             .field("bot_user", &self.bot_user)
+            .field("record_limit", &self.record_limit)
             .finish()
     }
 }
@@ -269,6 +346,7 @@ impl Default for FakeSlackBuilder {
             },
             team: ("T0FAKE0001".into(), "Fake Workspace".into()),
             bot_user: ("U0FAKEBOT1".into(), "fakebot".into()),
+            record_limit: DEFAULT_RECORD_LIMIT,
         }
     }
 }
@@ -334,6 +412,17 @@ impl FakeSlackBuilder {
         self
     }
 
+    /// How many of each kind of record (client frames, API calls, posted messages, upload
+    /// requests) are kept: at least the most recent `n`, at most `n + n/4` (older ones are
+    /// dropped in batches), so a long-running server's memory stays bounded. Counts
+    /// ([`FakeSlack::calls_to`], [`FakeSlack::frames_total`]) are never trimmed.
+    ///
+    /// Defaults to [`DEFAULT_RECORD_LIMIT`] (10,000); at least 1.
+    pub fn record_limit(mut self, n: usize) -> Self {
+        self.record_limit = n;
+        self
+    }
+
     /// Binds the port and starts serving.
     ///
     /// # Errors
@@ -365,7 +454,7 @@ impl FakeSlackBuilder {
             addr,
             tls: acceptor.is_some(),
         };
-        let shared = Arc::new(Shared::new(config, self.settings));
+        let shared = Arc::new(Shared::new(config, self.settings, self.record_limit));
         let accept = {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
@@ -565,9 +654,55 @@ impl FakeSlack {
         self.shared.lock().settings.echo_messages = yes;
     }
 
+    /// Queues the answer for a future call to `method` (first in, first out; see
+    /// [`MethodReply`]). Calls find the normal answer when the queue is empty.
+    /// `rtm.connect` and `rtm.start` use [`FakeSlack::push_connect_reply`] queue after this
+    /// one.
+    pub fn push_method_reply(&self, method: &str, reply: MethodReply) {
+        self.shared
+            .lock()
+            .method_replies
+            .entry(method.to_owned())
+            .or_default()
+            .push_back(reply);
+    }
+
+    /// The base of the upload URLs handed out by `files.getUploadURLExternal`:
+    /// `http://localhost:PORT/upload/` (`https://` with TLS: the certificate must then be
+    /// valid for `localhost` too). It names the fake as `localhost`, unlike
+    /// [`FakeSlack::api_url`], so requests to the upload host are told apart by their `Host`
+    /// header too.
+    pub fn upload_url_base(&self) -> String {
+        self.shared.config.upload_base()
+    }
+
     // ----- recording -----
 
-    /// Every Web API request so far, in arrival order.
+    /// Every request to the upload host so far (the most recent ones, see
+    /// [`FakeSlackBuilder::record_limit`]), in arrival order.
+    pub fn upload_requests(&self) -> Vec<UploadRequest> {
+        self.shared.lock().uploads.clone()
+    }
+
+    /// Every message of a channel (by id or name) as `conversations.history` holds it, oldest
+    /// first, thread replies included: posted with `chat.postMessage`, sent over the
+    /// websocket, or shared files; with their edits and reactions.
+    pub fn channel_messages(&self, channel: &str) -> Vec<Value> {
+        self.shared.lock().workspace.messages(channel)
+    }
+
+    /// Every file whose upload was completed (`files.completeUploadExternal`).
+    pub fn files(&self) -> Vec<Value> {
+        self.shared.lock().workspace.files()
+    }
+
+    /// How many text frames clients sent so far (never trimmed).
+    pub fn frames_total(&self) -> usize {
+        self.shared.lock().frames_total
+    }
+
+    /// Every Web API request so far (the most recent ones, see
+    /// [`FakeSlackBuilder::record_limit`]), in arrival order.
     pub fn api_calls(&self) -> Vec<ApiCall> {
         self.shared.lock().api_calls.clone()
     }
@@ -577,8 +712,8 @@ impl FakeSlack {
         count_calls(&self.shared.lock(), method)
     }
 
-    /// Every text frame clients sent so far (RTM pings included), in the
-    /// order the server read them.
+    /// Every text frame clients sent so far (RTM pings included; the most recent ones, see
+    /// [`FakeSlackBuilder::record_limit`]), in the order the server read them.
     pub fn frames(&self) -> Vec<ReceivedFrame> {
         self.shared.lock().frames.clone()
     }
@@ -594,7 +729,8 @@ impl FakeSlack {
         self.shared.lock().connections_total
     }
 
-    /// The parameters of every successful `chat.postMessage` call so far.
+    /// The parameters of every successful `chat.postMessage` call so far (the most recent
+    /// ones, see [`FakeSlackBuilder::record_limit`]).
     pub fn posted_messages(&self) -> Vec<Value> {
         self.shared.lock().posted.clone()
     }
@@ -603,7 +739,7 @@ impl FakeSlack {
 
     /// Waits until at least `n` client frames were recorded; false on timeout.
     pub fn wait_for_frames(&self, n: usize, timeout: Duration) -> bool {
-        self.shared.wait_until(timeout, |st| st.frames.len() >= n)
+        self.shared.wait_until(timeout, |st| st.frames_total >= n)
     }
 
     /// Waits for a recorded client frame matching `pred` (frames recorded
@@ -616,12 +752,15 @@ impl FakeSlack {
         pred: F,
         timeout: Duration,
     ) -> Option<ReceivedFrame> {
-        let mut checked = 0;
+        // `checked` counts frames since the start; `frames` holds the most recent ones.
+        let mut checked: usize = 0;
         let mut found = None;
         self.shared.wait_until(timeout, |st| {
-            let new = st.frames.get(checked..).unwrap_or_default();
+            let first = st.frames_total - st.frames.len();
+            let skip = checked.saturating_sub(first);
+            let new = st.frames.get(skip..).unwrap_or_default();
             found = new.iter().find(|f| pred(f)).cloned();
-            checked = st.frames.len();
+            checked = st.frames_total;
             found.is_some()
         });
         found
@@ -658,11 +797,7 @@ impl Drop for FakeSlack {
 }
 
 fn count_calls(state: &state::State, method: &str) -> usize {
-    state
-        .api_calls
-        .iter()
-        .filter(|call| call.method == method)
-        .count()
+    state.call_counts.get(method).copied().unwrap_or(0)
 }
 
 /// Joins the threads that finish within `limit`; the others are detached.

@@ -17,10 +17,9 @@ use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-use super::{AckMode, ApiCall, ConnectReply, ReceivedFrame};
-
-/// The `bot_id` reported for the fake bot user.
-pub(crate) const BOT_ID: &str = "B0FAKEBOT1";
+use super::workspace::Workspace;
+pub(crate) use super::workspace::BOT_ID;
+use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(30);
@@ -50,6 +49,14 @@ impl Config {
     /// `"self"` object as found in `rtm.connect` answers.
     pub fn self_json(&self) -> Value {
         json!({ "id": self.bot_user_id, "name": self.bot_user_name })
+    }
+
+    /// The base of the upload URLs `files.getUploadURLExternal` hands out: the fake itself,
+    /// named `localhost` instead of `127.0.0.1`, so a test can tell the upload host's requests
+    /// from the Web API's by their `Host` header.
+    pub fn upload_base(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://localhost:{}/upload/", self.addr.port())
     }
 
     /// A fresh websocket URL for `ticket`.
@@ -96,10 +103,23 @@ pub(crate) struct State {
     /// Set once when the [`super::FakeSlack`] is dropped.
     pub stopping: bool,
     pub settings: Settings,
+    /// The most recent API calls (see [`State::record_call`]).
     pub api_calls: Vec<ApiCall>,
+    /// API calls so far, by method (never trimmed).
+    pub call_counts: HashMap<String, usize>,
+    /// The most recent client frames (see [`State::record_frame`]).
     pub frames: Vec<ReceivedFrame>,
+    /// Client frames so far (never trimmed).
+    pub frames_total: usize,
     pub posted: Vec<Value>,
+    pub uploads: Vec<UploadRequest>,
+    /// How many of each kind of record are kept.
+    pub record_limit: usize,
     pub connect_replies: VecDeque<ConnectReply>,
+    /// Scripted answers by method, first in first out.
+    pub method_replies: HashMap<String, VecDeque<MethodReply>>,
+    /// Channels, users, messages, files and views.
+    pub workspace: Workspace,
     /// Unused websocket tickets and when they were issued.
     pub tickets: HashMap<String, Instant>,
     /// Open RTM websockets by connection number.
@@ -113,6 +133,43 @@ pub(crate) struct State {
     threads: Vec<JoinHandle<()>>,
 }
 
+impl State {
+    /// Records a client frame, keeping the most recent ones (see [`trim`]).
+    pub fn record_frame(&mut self, frame: ReceivedFrame) {
+        self.frames_total += 1;
+        self.frames.push(frame);
+        trim(&mut self.frames, self.record_limit);
+    }
+
+    /// Records an API call, keeping the most recent ones (see [`trim`]).
+    pub fn record_call(&mut self, call: ApiCall) {
+        *self.call_counts.entry(call.method.clone()).or_default() += 1;
+        self.api_calls.push(call);
+        trim(&mut self.api_calls, self.record_limit);
+    }
+
+    /// Records the parameters of a posted message, keeping the most recent ones.
+    pub fn record_posted(&mut self, params: Value) {
+        self.posted.push(params);
+        trim(&mut self.posted, self.record_limit);
+    }
+
+    /// Records a request to the upload host, keeping the most recent ones.
+    pub fn record_upload(&mut self, upload: UploadRequest) {
+        self.uploads.push(upload);
+        trim(&mut self.uploads, self.record_limit);
+    }
+}
+
+/// Keeps at least the last `limit` records: once a quarter more have piled up, the oldest
+/// are dropped in one go (amortised O(1) per record, at most `limit * 5 / 4` kept).
+fn trim<T>(records: &mut Vec<T>, limit: usize) {
+    if records.len() > limit + limit / 4 {
+        let excess = records.len() - limit;
+        records.drain(..excess);
+    }
+}
+
 /// State shared by the [`super::FakeSlack`] handle and all server threads.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -124,19 +181,31 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, settings: Settings) -> Shared {
+    pub fn new(config: Config, settings: Settings, record_limit: usize) -> Shared {
         let ts_base = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(1_700_000_000, |d| d.as_secs());
+        let workspace = Workspace::new(
+            &config.team_id,
+            &config.team_domain,
+            &config.bot_user_id,
+            &config.bot_user_name,
+        );
         Shared {
             config,
             state: Mutex::new(State {
                 stopping: false,
                 settings,
                 api_calls: Vec::new(),
+                call_counts: HashMap::new(),
                 frames: Vec::new(),
+                frames_total: 0,
                 posted: Vec::new(),
+                uploads: Vec::new(),
+                record_limit: record_limit.max(1),
                 connect_replies: VecDeque::new(),
+                method_replies: HashMap::new(),
+                workspace,
                 tickets: HashMap::new(),
                 ws_conns: BTreeMap::new(),
                 connections_total: 0,

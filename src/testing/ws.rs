@@ -401,7 +401,7 @@ impl Session {
     fn on_text(&mut self, text: &str, at: Instant) -> tungstenite::Result<()> {
         let settings = {
             let mut state = self.shared.lock();
-            state.frames.push(ReceivedFrame {
+            state.record_frame(ReceivedFrame {
                 conn: self.id,
                 text: text.to_owned(),
                 at,
@@ -466,12 +466,22 @@ impl Session {
             }
         }
         let rejected = matches!(settings.ack_mode, AckMode::Error { .. });
+        let channel = message
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let thread = message.get("thread_ts").and_then(Value::as_str);
+        if !rejected && !channel.is_empty() {
+            // Messages sent over the websocket appear in the history like posted ones.
+            let mut stored = self.shared.bot_message_event(channel, text, &ts, thread);
+            if let Some(obj) = stored.as_object_mut() {
+                obj.remove("channel");
+                obj.remove("event_ts");
+                obj.remove("team");
+            }
+            self.shared.lock().workspace.store_message(channel, stored);
+        }
         if settings.echo_messages && !rejected {
-            let channel = message
-                .get("channel")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let thread = message.get("thread_ts").and_then(Value::as_str);
             let event = self.shared.bot_message_event(channel, text, &ts, thread);
             self.shared
                 .broadcast(&Outbound::Text(event.to_string().into()));

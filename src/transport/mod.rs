@@ -22,9 +22,7 @@ use crate::config::NetConfig;
 use crate::error::{Error, Phase};
 use stream::{write_all_until, Outbound, WireStream, WsStream};
 
-/// The longest bound a phase gets, here and in the Web API: a longer `timeout`
-/// (`Duration::MAX` as "forever") is cut to this, so deadlines never overflow.
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) use crate::config::net::MAX_TIMEOUT;
 
 /// The frames of one socket read. Their text is copied out of tungstenite's read buffer into
 /// one string, so that buffer is reused at once (a frame handed on would pin all of it) and one
@@ -92,6 +90,11 @@ pub(crate) enum Ended {
     /// A protocol or I/O error: the connection is unusable.
     Failed(Error),
 }
+
+/// tungstenite's read buffer. Its default, 128 KiB, is zero-filled up to capacity on every
+/// read, so an idle connection would hold 128 KiB of touched memory; 16 KiB costs nothing
+/// measurable in throughput (the buffer grows for a larger frame) and an eighth of the memory.
+const WS_READ_BUFFER: usize = 16 * 1024;
 
 /// How much encoded data may wait for the socket before sends are refused
 /// ([`WriteError::Full`]): a server that stops reading costs at most this much memory.
@@ -213,7 +216,7 @@ pub(crate) fn open(
     } else {
         None
     };
-    let proxy = proxy::proxy_for(net.proxy.as_ref(), &target.uri);
+    let proxy = crate::config::net::proxy_for(net.proxy.as_ref(), &target.uri);
     let timeout = net.timeout.min(MAX_TIMEOUT);
     let deadline = Instant::now() + timeout;
 
@@ -246,10 +249,11 @@ pub(crate) fn open(
                 if is_timeout(&e) || Instant::now() >= deadline {
                     return Err(Error::Timeout { phase: Phase::Tls });
                 }
-                return Err(Error::Tls {
-                    host: target.authority(),
-                    reason: e.to_string(),
-                });
+                return Err(Error::tls(
+                    target.authority(),
+                    e.to_string(),
+                    Some(Box::new(e)),
+                ));
             }
             Err(native_tls::HandshakeError::WouldBlock(_)) => {
                 return Err(Error::Timeout { phase: Phase::Tls })
@@ -259,7 +263,8 @@ pub(crate) fn open(
     stream.wire_mut().set_direct(Some(deadline));
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_message_size));
+        .max_frame_size(Some(max_message_size))
+        .read_buffer_size(WS_READ_BUFFER);
     let mut ws = match tungstenite::client::client_with_config(request, stream, Some(config)) {
         Ok((ws, _response)) => ws,
         Err(HandshakeError::Failure(e)) => return Err(handshake_error(e, &target)),
@@ -298,17 +303,17 @@ fn handshake_error(e: tungstenite::Error, target: &Target) -> Error {
         // A TLS 1.3 server refuses a client certificate after the client finished its side of
         // the TLS handshake: the refusal arrives here.
         tungstenite::Error::Io(e) => match crate::tls::tls_layer_error(&e) {
-            Some(reason) => Error::Tls {
-                host: target.authority(),
-                reason,
-            },
+            Some(reason) => Error::tls(target.authority(), reason, Some(Box::new(e))),
             None => Error::io(Phase::Handshake, e),
         },
-        tungstenite::Error::Http(resp) => Error::WebSocket(format!(
-            "the server refused the upgrade with http {}",
-            resp.status().as_u16()
-        )),
-        other => Error::WebSocket(other.to_string()),
+        tungstenite::Error::Http(resp) => Error::websocket(
+            format!(
+                "the server refused the upgrade with http {}",
+                resp.status().as_u16()
+            ),
+            Some(Box::new(tungstenite::Error::Http(resp))),
+        ),
+        other => Error::websocket(other.to_string(), Some(Box::new(other))),
     }
 }
 
@@ -628,8 +633,11 @@ impl Ended {
 fn ws_error(phase: Phase, e: tungstenite::Error) -> Error {
     match e {
         tungstenite::Error::Io(e) => Error::io(phase, e),
-        tungstenite::Error::Capacity(c) => Error::WebSocket(format!("message too large: {c}")),
-        other => Error::WebSocket(other.to_string()),
+        tungstenite::Error::Capacity(c) => Error::websocket(
+            format!("message too large: {c}"),
+            Some(Box::new(tungstenite::Error::Capacity(c))),
+        ),
+        other => Error::websocket(other.to_string(), Some(Box::new(other))),
     }
 }
 

@@ -1,0 +1,606 @@
+//! The Slack Web API client, [`WebClient`].
+//!
+//! One [`ureq::Agent`] (with its connection pool) behind an `Arc`: cheap to clone and to share
+//! between threads. The token travels only in the `Authorization: Bearer` header of requests to
+//! the Web API base URL; it never appears in a URL, a request body, a log line, a `Debug`
+//! output or an error, and never goes to a file upload host.
+//!
+//! Read methods (`conversations.history`, `users.info`, ...) are sent as `GET` with the
+//! parameters in the query string, as Slack's Python `WebClient` does; every other call is a
+//! `POST` to `<base_url><method>`: a JSON body, except for the methods that historically do not
+//! accept JSON (`rtm.*`, `auth.*`, `conversations.*`, `users.*`, `files.*`, ...) and calls
+//! without parameters, which get an `application/x-www-form-urlencoded` body. An answer with
+//! HTTP 2xx and `"ok": true` is a [`SlackResponse`]; anything else is an [`Error::Api`]
+//! carrying Slack's error code, the body and the `Retry-After` delay. Failed calls are retried
+//! as the `retry` module's table says.
+//!
+//! Layout: `builder` (options), `encode` (verb and body), `response` (answers and errors),
+//! `retry` and `limiter` (I/O-free policies), `pages` (cursor pagination), `methods` (typed
+//! helpers), `upload` (`files_upload_v2`).
+
+mod builder;
+mod encode;
+mod limiter;
+mod methods;
+mod pages;
+mod response;
+mod retry;
+mod upload;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use log::{debug, trace, warn};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use builder::WebClientBuilder;
+pub use pages::Pages;
+pub use response::SlackResponse;
+pub use upload::FileUpload;
+
+/// The options of `chat.postMessage`: an older name for [`ChatMessage`](crate::ChatMessage).
+pub type PostMessage<'a> = crate::chat::ChatMessage<'a>;
+
+use crate::config::net::{self, redact_userinfo};
+use crate::config::NetConfig;
+use crate::error::Error;
+use encode::Request;
+use limiter::Limiter;
+use response::{classify_answer, find_header, interpret, map_ureq_error, MAX_BODY};
+use retry::{Failure, Policy};
+
+/// The `User-Agent` of every Web API request.
+const USER_AGENT: &str = concat!("slack-rtm/", env!("CARGO_PKG_VERSION"), " ureq");
+
+/// Methods whose answer carries a single-use URL (a websocket ticket): its `url` is redacted
+/// in TRACE logs.
+const TICKET_METHODS: &[&str] = &["rtm.connect", "rtm.start", "apps.connections.open"];
+
+/// A Slack Web API client over one [`ureq::Agent`]. Cheap to clone (an `Arc` inside), `Send` and
+/// `Sync`: clones share the connection pool and the rate limiter.
+///
+/// Create one with [`WebClient::new`] (all defaults) or [`WebClient::builder`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), slack_rtm::Error> {
+/// use slack_rtm::WebClient;
+///
+/// let web = WebClient::new("xoxb-your-token")?;
+/// let me = web.auth_test()?;
+/// println!("I am {}", me.get("user").and_then(|u| u.as_str()).unwrap_or("?"));
+///
+/// let posted = web.chat_post_message("C0123456789", "Hello from slack-rtm")?;
+/// let ts = posted.get("ts").and_then(|t| t.as_str()).unwrap_or_default();
+/// web.reactions_add("C0123456789", ts, "wave")?;
+///
+/// // Every page of a cursor-paginated method.
+/// for page in web.conversations_list(&serde_json::json!({"limit": 200})) {
+///     let page = page?;
+///     for channel in page.get("channels").and_then(|c| c.as_array()).into_iter().flatten() {
+///         println!("{}", channel["name"]);
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WebClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    base_url: String,
+    /// `Bearer <token>`: the only place the token is kept.
+    authorization: String,
+    headers: Vec<(String, String)>,
+    /// The host of `base_url`, for TLS errors.
+    host: String,
+    timeout: Duration,
+    explicit_proxy: bool,
+    policy: Policy,
+    limiter: Option<Mutex<Limiter>>,
+}
+
+impl fmt::Debug for WebClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("WebClient")
+            .field("base_url", &redact_userinfo(&i.base_url))
+            .field("timeout", &i.timeout)
+            .field("explicit_proxy", &i.explicit_proxy)
+            .field(
+                "headers",
+                &i.headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_retries", &i.policy.max_retries)
+            .field("retry_server_errors", &i.policy.retry_server_errors)
+            .field("rate_limit", &i.limiter.is_some())
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl WebClient {
+    /// A client with every default: base URL `https://slack.com/api/`, a 30 second timeout, the
+    /// proxy from the environment, the system trust store, up to 3 retries.
+    ///
+    /// Fails with [`Error::Config`] when the token is empty or contains whitespace.
+    pub fn new(token: &str) -> Result<WebClient, Error> {
+        WebClient::builder(token).build()
+    }
+
+    /// A builder to set the base URL, timeout, proxy, TLS options, extra headers, retries and
+    /// the rate limiter.
+    pub fn builder(token: &str) -> WebClientBuilder {
+        WebClientBuilder::new(token)
+    }
+
+    /// The client for a [`NetConfig`] (used by the RTM client, which owns one).
+    pub(crate) fn from_net(net: &NetConfig) -> Result<WebClient, Error> {
+        // ureq's deadlines overflow (and panic) on a timeout like `Duration::MAX`.
+        let timeout = net.timeout.min(net::MAX_TIMEOUT);
+        let mut config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout))
+            .tls_config(net.tls.ureq_config()?)
+            .user_agent(USER_AGENT);
+        // The websocket makes the same choice (`config::net::proxy_for`): the explicit proxy,
+        // else the environment's if it is an http:// one (ureq applies its NO_PROXY per request).
+        let proxy = match &net.proxy {
+            Some(proxy) => Some(proxy.clone()),
+            None => net::env_proxy(),
+        };
+        config = config.proxy(proxy);
+        let agent: ureq::Agent = config.build().into();
+        Ok(WebClient {
+            inner: Arc::new(Inner {
+                agent,
+                base_url: net.base_url.clone(),
+                authorization: format!("Bearer {}", net.token.secret()),
+                // `NetConfig::add_header` refuses the reserved names.
+                headers: net.headers.clone(),
+                host: host_of(&net.base_url),
+                timeout: net.timeout,
+                explicit_proxy: net.proxy.is_some(),
+                policy: Policy {
+                    max_retries: net.max_retries,
+                    retry_server_errors: net.retry_server_errors,
+                    max_wait: net.max_retry_wait,
+                },
+                limiter: net.rate_limit.then(|| Mutex::new(Limiter::default())),
+            }),
+        })
+    }
+
+    /// The base URL methods are appended to, with its trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Calls a Web API method with `params`: anything that serializes to a JSON object (a
+    /// `serde_json::Value`, a `#[derive(Serialize)]` struct, a map), or to `null` (`&()`) for
+    /// none.
+    ///
+    /// Read methods (`conversations.history`, `users.info`, ... — the ones Slack's Python
+    /// client sends as `GET`) go as `GET` with the parameters in the query string. The others
+    /// are `POST`s with a JSON body, except for the methods that historically only take form
+    /// data (`rtm.*`, `auth.*`, `conversations.*`, `users.*`, `files.*`, `team.*`, `bots.*`,
+    /// `emoji.*` and the legacy `channels.*`, `groups.*`, `im.*`, `mpim.*`) and for calls
+    /// without parameters: those are sent `application/x-www-form-urlencoded`, strings,
+    /// numbers and booleans as they are, arrays and objects JSON-encoded, `null` values left
+    /// out.
+    ///
+    /// A rate-limited answer (HTTP 429 or `ratelimited`) is retried after its `Retry-After`,
+    /// and a failure before the request reached Slack after a backoff, up to
+    /// [`max_retries`](WebClientBuilder::max_retries) times; 5xx answers, timeouts and lost
+    /// connections only with [`retry_server_errors`](WebClientBuilder::retry_server_errors).
+    ///
+    /// Returns the answer when the HTTP status is 2xx and the body has `"ok": true`. Otherwise:
+    /// [`Error::Api`] with Slack's error code (or `http_<status>`, or `invalid_response` for a
+    /// 2xx answer that is not a Slack answer) and the `Retry-After` delay when the header is
+    /// present; [`Error::Timeout`] when the whole exchange took longer than the timeout;
+    /// [`Error::Io`], [`Error::Tls`], [`Error::Proxy`] or [`Error::Http`] for transport
+    /// failures; [`Error::Config`] when `method` is not a method name or `params` is neither
+    /// an object nor `null`.
+    pub fn api_call(
+        &self,
+        method: &str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Result<SlackResponse, Error> {
+        let params = to_params(method, params)?;
+        self.call(method, &params, self.inner.policy)
+    }
+
+    /// [`api_call`](WebClient::api_call), with the answer's body decoded into `T` (any
+    /// `serde::de::DeserializeOwned` type: a struct with the fields you need, a `Value`).
+    ///
+    /// Fails like `api_call`, and with [`Error::Api`] (code `invalid_response`, the body kept)
+    /// when the body does not decode into `T`.
+    pub fn api_call_as<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Result<T, Error> {
+        let resp = self.api_call(method, params)?;
+        let status = resp.status();
+        let body = resp.into_data();
+        T::deserialize(&body).map_err(|e| {
+            debug!("web api {method}: the answer does not decode: {e}");
+            Error::Api {
+                method: method.to_string(),
+                status,
+                code: "invalid_response".into(),
+                body,
+                retry_after: None,
+            }
+        })
+    }
+
+    /// `rtm.connect`, e.g. with `{}` or `{"batch_presence_aware": true}`.
+    ///
+    /// Made once, without the client's retries: the RTM client's reconnect loop owns the
+    /// retries of this Tier 1 method (backoff, `Retry-After`, the connect-rate gate).
+    ///
+    /// Besides the errors of [`api_call`](WebClient::api_call), fails with [`Error::NoUrl`]
+    /// when Slack answered `ok: true` without a websocket `url`; a successful answer always
+    /// has `url` as a string.
+    pub fn rtm_connect(&self, params: &(impl Serialize + ?Sized)) -> Result<SlackResponse, Error> {
+        self.rtm("rtm.connect", params)
+    }
+
+    /// `rtm.start`, the deprecated method (since 2022 Slack answers it like `rtm.connect`).
+    ///
+    /// Made once and fails like [`rtm_connect`](WebClient::rtm_connect), including
+    /// [`Error::NoUrl`].
+    pub fn rtm_start(&self, params: &(impl Serialize + ?Sized)) -> Result<SlackResponse, Error> {
+        self.rtm("rtm.start", params)
+    }
+
+    fn rtm(
+        &self,
+        method: &str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Result<SlackResponse, Error> {
+        let params = to_params(method, params)?;
+        let resp = self.call(method, &params, Policy::NEVER)?;
+        match resp.get("url") {
+            Some(Value::String(url)) if !url.is_empty() => Ok(resp),
+            _ => Err(Error::NoUrl {
+                method: method.to_string(),
+            }),
+        }
+    }
+
+    /// Every page of a cursor-paginated method (`conversations.list`, `users.list`,
+    /// `conversations.history`, ... — any method that answers `response_metadata.next_cursor`).
+    ///
+    /// The first request sends `params` as given; each following one adds the `cursor` from
+    /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent
+    /// (or repeats the cursor just sent). The iterator yields each page, and after the first
+    /// error yields that error and ends; `Pages::cursor` then tells where to resume.
+    pub fn paginate<'a>(
+        &'a self,
+        method: &'a str,
+        params: &(impl Serialize + ?Sized),
+    ) -> Pages<'a> {
+        Pages::new(self, method, to_params(method, params))
+    }
+
+    /// One call with `policy`'s retries and the rate limiter.
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        params: &Value,
+        policy: Policy,
+    ) -> Result<SlackResponse, Error> {
+        let request = encode::encode(method, params)?;
+        let channel = params.get("channel").and_then(Value::as_str);
+        let url = format!("{}{}", self.inner.base_url, method);
+        self.with_retries(method, Some(channel), policy, || {
+            self.send(method, &url, &request)
+        })
+    }
+
+    /// Runs `attempt` until it succeeds or `policy` gives up. With `limit` (the channel of the
+    /// call, if any), it first waits for the rate limiter's budget for `method` each time;
+    /// `None` is for requests that are not Web API calls (file uploads).
+    pub(crate) fn with_retries<T>(
+        &self,
+        method: &str,
+        limit: Option<Option<&str>>,
+        policy: Policy,
+        mut attempt: impl FnMut() -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        let mut retries = 0;
+        let mut waited = Duration::ZERO;
+        loop {
+            let limiter = self.inner.limiter.as_ref().zip(limit);
+            if let Some((limiter, channel)) = limiter {
+                let wait = lock(limiter).acquire(method, channel, Instant::now());
+                if !wait.is_zero() {
+                    debug!(
+                        "web api {method}: waiting {} ms for the rate limiter",
+                        wait.as_millis()
+                    );
+                    std::thread::sleep(wait);
+                }
+            }
+            let failure = match attempt() {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            if let (Failure::RateLimited(_, Some(after)), Some((limiter, channel))) =
+                (&failure, limiter)
+            {
+                lock(limiter).penalize(method, channel, Instant::now(), *after);
+            }
+            match policy.next_wait(&failure, retries, waited, rand::random::<f64>()) {
+                Some(wait) => {
+                    retries += 1;
+                    warn!(
+                        "web api {method}: {} ({}); retry {retries} of {} in {} ms",
+                        failure.reason(),
+                        failure.error(),
+                        policy.max_retries,
+                        wait.as_millis()
+                    );
+                    std::thread::sleep(wait);
+                    waited += wait;
+                }
+                None => return Err(failure.into_error()),
+            }
+        }
+    }
+
+    /// Sends one request to the Web API and turns the answer into a response or a failure.
+    fn send(&self, method: &str, url: &str, request: &Request) -> Result<SlackResponse, Failure> {
+        let inner = &*self.inner;
+        let start = Instant::now();
+        let answer = match request {
+            Request::Get { query } => {
+                let url = if query.is_empty() {
+                    Cow::Borrowed(url)
+                } else {
+                    Cow::Owned(format!("{url}?{query}"))
+                };
+                let mut req = inner.agent.get(url.as_ref());
+                for (name, value) in &inner.headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                req.header("Authorization", inner.authorization.as_str())
+                    .call()
+            }
+            Request::Post { content_type, body } => {
+                let mut req = inner.agent.post(url);
+                for (name, value) in &inner.headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                req.header("Authorization", inner.authorization.as_str())
+                    .header("Content-Type", *content_type)
+                    .send(&body[..])
+            }
+        };
+        let elapsed = start.elapsed().as_millis();
+        let (status, headers, body) = match answer.and_then(read_answer) {
+            Ok(answer) => answer,
+            Err(e) => {
+                let failure = map_ureq_error(e, &inner.host);
+                debug!(
+                    "web api {method}: failed after {elapsed} ms: {}",
+                    failure.error()
+                );
+                return Err(failure);
+            }
+        };
+        trace_body(method, &body);
+        let retry_after = find_header(&headers, "retry-after");
+        match interpret(method, status, retry_after, &body) {
+            Ok(data) => {
+                debug!("web api {method}: http {status}, ok, {elapsed} ms");
+                Ok(SlackResponse::new(data, status, headers))
+            }
+            Err(err) => {
+                if let Error::Api { code, .. } = &err {
+                    debug!("web api {method}: http {status}, {code}, {elapsed} ms");
+                }
+                Err(classify_answer(err))
+            }
+        }
+    }
+
+    /// POSTs `bytes` to a file upload URL: no `Authorization` and no custom header (the upload
+    /// host is not the Web API and must never see the token). Any 2xx answer is success.
+    fn send_upload(&self, url: &str, bytes: &[u8]) -> Result<(), Failure> {
+        let inner = &*self.inner;
+        let host = host_of(url);
+        let answer = inner
+            .agent
+            .post(url)
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .and_then(read_answer);
+        match answer {
+            Ok((status, _, _)) if (200..300).contains(&status) => Ok(()),
+            Ok((status, headers, body)) => {
+                let retry_after = find_header(&headers, "retry-after");
+                let err = interpret("file upload", status, retry_after, &body)
+                    .err()
+                    .unwrap_or_else(|| Error::http(format!("the upload answered {status}")));
+                Err(classify_answer(err))
+            }
+            Err(e) => Err(map_ureq_error(e, &host)),
+        }
+    }
+}
+
+/// Status, lower-cased headers and body of an answer.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+fn read_answer(mut resp: ureq::http::Response<ureq::Body>) -> Result<Answer, ureq::Error> {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok()?;
+            Some((name.as_str().to_ascii_lowercase(), value.to_string()))
+        })
+        .collect::<Vec<_>>();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()?;
+    Ok((status, headers, body))
+}
+
+/// Logs an answer at TRACE, without credentials: `oauth.*` answers (tokens) are left out, and
+/// single-use URLs (websocket tickets, upload URLs) are redacted.
+fn trace_body(method: &str, body: &[u8]) {
+    if !log::log_enabled!(log::Level::Trace) || method.starts_with("oauth.") {
+        return;
+    }
+    let redact: &[&str] = if TICKET_METHODS.contains(&method) {
+        &["url"]
+    } else if method == "files.getUploadURLExternal" {
+        &["upload_url"]
+    } else {
+        &[]
+    };
+    trace!("web api {method}: response body {}", redacted(body, redact));
+}
+
+/// The body as text, with the string fields named in `fields` replaced by `<redacted>`.
+fn redacted<'b>(body: &'b [u8], fields: &[&str]) -> Cow<'b, str> {
+    if fields.is_empty() {
+        return String::from_utf8_lossy(body);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(mut map)) => {
+            for field in fields {
+                if let Some(v) = map.get_mut(*field) {
+                    *v = Value::from("<redacted>");
+                }
+            }
+            Cow::Owned(Value::Object(map).to_string())
+        }
+        // Not a JSON object: nothing to show safely.
+        _ => Cow::Owned(format!("<{} bytes, not shown>", body.len())),
+    }
+}
+
+/// `params` as a JSON value (an object or `null` are accepted by `encode`).
+fn to_params(method: &str, params: &(impl Serialize + ?Sized)) -> Result<Value, Error> {
+    serde_json::to_value(params)
+        .map_err(|e| Error::Config(format!("the params of {method} cannot be serialized: {e}")))
+}
+
+fn lock(limiter: &Mutex<Limiter>) -> std::sync::MutexGuard<'_, Limiter> {
+    // The limiter's state is valid after any panic (a map of instants).
+    limiter.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The authority of a URL without user info: `host[:port]`.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TOKEN: &str = "xoxb-1234-secret-token";
+
+    #[test]
+    fn url_helpers() {
+        assert_eq!(host_of("https://slack.com/api/"), "slack.com");
+        assert_eq!(host_of("http://u:p@127.0.0.1:8080/api/"), "127.0.0.1:8080");
+        assert_eq!(
+            redact_userinfo("http://u:p@h/api/"),
+            "http://<redacted>@h/api/"
+        );
+        assert_eq!(
+            redact_userinfo("https://slack.com/api/"),
+            "https://slack.com/api/"
+        );
+    }
+
+    #[test]
+    fn tickets_are_redacted_in_traces() {
+        let body = br#"{"ok":true,"url":"wss://x/websocket/SECRET","self":{"id":"U1"}}"#;
+        let shown = redacted(body, &["url"]);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("U1"));
+        assert!(!redacted(b"SECRET", &["url"]).contains("SECRET"));
+        assert_eq!(redacted(b"plain", &[]), "plain");
+    }
+
+    #[test]
+    fn client_is_send_sync_and_never_shows_the_token() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<WebClient>();
+        let b = WebClient::builder(TOKEN).header("X-Extra", "1");
+        assert!(!format!("{b:?}").contains(TOKEN));
+        let c = b.build().unwrap();
+        assert!(!format!("{c:?}").contains(TOKEN));
+        assert_eq!(c.base_url(), "https://slack.com/api/");
+    }
+
+    #[test]
+    fn builder_errors_are_deferred_to_build() {
+        let e = WebClient::builder(TOKEN)
+            .timeout(Duration::ZERO)
+            .base_url("http://127.0.0.1:1/")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)));
+        assert!(WebClient::builder(TOKEN)
+            .base_url("ftp://x/")
+            .build()
+            .is_err());
+        assert!(WebClient::builder(TOKEN)
+            .header("Content-Type", "text/plain")
+            .build()
+            .is_err());
+        assert!(WebClient::builder(TOKEN)
+            .header("Authorization", "Bearer x")
+            .build()
+            .is_err());
+        assert!(WebClient::new("  ").is_err());
+        // A huge timeout is capped, not refused.
+        assert!(WebClient::builder(TOKEN)
+            .timeout(Duration::MAX)
+            .build()
+            .is_ok());
+    }
+
+    #[test]
+    fn params_must_be_an_object_or_null() {
+        let c = WebClient::builder(TOKEN)
+            .base_url("http://127.0.0.1:1/api")
+            .build()
+            .unwrap();
+        let e = c.api_call("chat.postMessage", &json!([1])).unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        let e = c.api_call("chat.postMessage", &"text").unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        let mut pages = c.paginate("conversations.list", &json!("x"));
+        assert!(matches!(pages.next(), Some(Err(Error::Config(_)))));
+        assert!(pages.next().is_none());
+    }
+}
