@@ -22,6 +22,10 @@ usage() {
 Usage: benches/compare.sh [flags]
 
   --quick              100000 events per flood, 200 clients (default: 1000000, 1000)
+  --smoke              CI: 300 events, 20 round trips, 20 clients, 1 s idle, the Rust
+                       clients only (ws, wss, many clients), no install; exits 1 if any run
+                       failed, stalled or miscounted (no timing is checked)
+  --profile NAME       cargo profile to build and run (default: profiling)
   --events N           events per flood for every client
   --peer-events N      events per flood for the peers only (default: --events)
   --clients N          many-clients rounds: N idle slack-rtm clients in one process (default 1000)
@@ -52,9 +56,15 @@ TLS_CLIENTS=
 ONLY=slack-rtm,raw,sink,py-v1,py-v2,node,slack-rtm-tls,raw-tls,sink-tls,py-v1-tls,node-tls,clients-ws,clients-tls
 INSTALL=1
 WAIT_QUIET=0
+SMOKE=0
+PROFILE=profiling
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) EVENTS=100000; CLIENTS=200 ;;
+    --smoke)
+      SMOKE=1; EVENTS=300; RTT=20; IDLE_SECS=1; CLIENTS=20; INSTALL=0
+      ONLY=slack-rtm,raw,sink,slack-rtm-tls,raw-tls,sink-tls,clients-ws,clients-tls ;;
+    --profile) PROFILE=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
     --tls-clients) TLS_CLIENTS=$2; shift ;;
     --events) EVENTS=$2; shift ;;
@@ -81,10 +91,13 @@ mkdir -p "$OUT"
 
 wants() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
-echo "== building (profile: profiling, the release profile with line tables)"
-(cd "$ROOT" && cargo build --profile profiling --quiet --bin slack-rtm --example bench)
-SERVER=$ROOT/target/profiling/slack-rtm
-BENCH=$ROOT/target/profiling/examples/bench
+echo "== building (profile: $PROFILE; profiling is the release profile with line tables)"
+(cd "$ROOT" && cargo build --profile "$PROFILE" --quiet --bin slack-rtm --example bench)
+# `dev` builds into target/debug.
+DIR=$PROFILE
+[ "$PROFILE" = dev ] && DIR=debug
+SERVER=$ROOT/target/$DIR/slack-rtm
+BENCH=$ROOT/target/$DIR/examples/bench
 
 if [ "$INSTALL" = 1 ]; then
   if wants py-v1 || wants py-v2 || wants py-v1-tls; then
@@ -196,3 +209,31 @@ echo
 python3 "$ROOT/benches/report.py" "$OUT" | tee "$OUT/results.md"
 echo
 echo "results: $OUT (results.md, chart.svg)"
+if [ "$SMOKE" = 1 ]; then
+  # Every run must have finished with every event counted; no timing is judged.
+  python3 - "$OUT" "${ONLY//,/ }" <<'EOF'
+import json, os, sys
+out, names = sys.argv[1], sys.argv[2].split()
+bad = []
+for name in names:
+    p = os.path.join(out, name + ".json")
+    if not os.path.exists(p):
+        bad.append(f"{name}: no result")
+        continue
+    with open(p) as f:
+        r = json.load(f)
+    if r.get("error"):
+        bad.append(f"{name}: {r['error']}")
+    for k, v in r.items():
+        if (k.endswith("_stalled") and v is True) or (k.endswith("_read_ok") and v is False):
+            bad.append(f"{name}: {k} = {v}")
+    if r.get("mode") == "clients" and r.get("connected") != r.get("clients"):
+        bad.append(f"{name}: {r.get('connected')} of {r.get('clients')} clients connected")
+    if r.get("mode") != "clients" and not r.get("small_eps"):
+        bad.append(f"{name}: no small flood")
+if bad:
+    print("smoke: FAILED:\n  " + "\n  ".join(bad), file=sys.stderr)
+    sys.exit(1)
+print(f"smoke: {len(names)} benchmark runs complete")
+EOF
+fi

@@ -70,6 +70,11 @@ def ceil_pct(r, size, ours):
     return f"{100 * a / c:.0f}%" if a and c else "—"
 
 
+def cpu(r, size):
+    v = r.get(f"{size}_cpu_us_per_event")
+    return "—" if v is None else f"{v:.2f}"
+
+
 def mb(kb):
     return "—" if kb is None else f"{kb / 1024:.1f}"
 
@@ -92,6 +97,11 @@ def gap_text():
     return f"{gap / 1000:g} ms apart" if gap is not None else "apart"
 
 
+def row_label(name):
+    r = rows.get(name) or {}
+    return (r.get("client") or name) + (" (wss)" if name.endswith("-tls") else "")
+
+
 def flood_table(title, names, ours_name, node_name, py_name):
     present = [n for n in names if n in rows]
     if not present:
@@ -101,35 +111,36 @@ def flood_table(title, names, ours_name, node_name, py_name):
     print()
     print("| client | events/flood | small ev/s | ×Node | ×Python | of ceiling | large ev/s | ×Node | ×Python "
           f"| of ceiling | round trip p50 / p99 µs: 1 CPU, back to back | 2 CPUs, back to back | 2 CPUs, {gap_text()} "
-          "| idle CPU ms (stat ticks) / s | threads idle → flood | RSS idle / peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU µs per event, small / large | idle CPU ms (stat ticks) / s | threads idle → flood | RSS idle / peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in present:
         r = rows[name]
         if r.get("error") and not r.get("small_eps"):
-            print(f"| {r.get('client') or name} | failed: {r['error']} |" + " |" * 14)
+            print(f"| {row_label(name)} | failed: {r['error']} |" + " |" * 15)
             continue
         print(
-            f"| {r.get('client')} | {num(r.get('events'))} "
+            f"| {row_label(name)} | {num(r.get('events'))} "
             f"| {eps(r, 'small')} | {ratio(r, 'small', node)} | {ratio(r, 'small', py)} | {ceil_pct(r, 'small', ours)} "
             f"| {eps(r, 'large')} | {ratio(r, 'large', node)} | {ratio(r, 'large', py)} | {ceil_pct(r, 'large', ours)} "
             f"| {num(r.get('rtt_1cpu_p50_us'))} / {num(r.get('rtt_1cpu_p99_us'))} "
             f"| {num(r.get('rtt_b2b_p50_us'))} / {num(r.get('rtt_b2b_p99_us'))} "
             f"| {num(r.get('rtt_p50_us'))} / {num(r.get('rtt_p99_us'))} "
+            f"| {cpu(r, 'small')} / {cpu(r, 'large')} "
             f"| {num(r.get('idle_cpu_ms'))} ({num(r.get('idle_cpu_ticks_ms'))}) / {num(r.get('idle_secs'))} "
             f"| {threads(r)} | {mb(r.get('rss_idle_kb'))} / {mb(r.get('rss_peak_kb'))} |"
         )
     if ours and ours.get("ceiling_small_eps"):
         print(f"| ceiling: tungstenite decode + serde_json::Value parse, 1 thread, in memory | — "
               f"| {ours['ceiling_small_eps']:,.0f} | | | 100% | {ours.get('ceiling_large_eps', 0):,.0f} | | | 100% "
-              f"| — | — | — | — | — | — |")
+              f"| — | — | — | — | — | — | — |")
     print()
     ignored = [n for n in present if rows[n].get("small-ignored_eps") or rows[n].get("large-ignored_eps")]
     if ignored:
         print("Ignored events (the same frames under a type no handler takes, no `\"*\"` handler; "
               "the raw client parses every frame, the sink parses none):")
         print()
-        print("| client | small ignored ev/s | × ceiling | large ignored ev/s | × ceiling |")
-        print("|---|---|---|---|---|")
+        print("| client | small ignored ev/s | × ceiling | CPU µs / event | large ignored ev/s | × ceiling | CPU µs / event |")
+        print("|---|---|---|---|---|---|---|")
         for name in ignored:
             r = rows[name]
             cells = []
@@ -138,7 +149,8 @@ def flood_table(title, names, ours_name, node_name, py_name):
                 c = (ours or {}).get(f"ceiling_{size}_eps")
                 cells.append(eps(r, size + "-ignored"))
                 cells.append(f"{v / c:.2f}×" if v and c else "—")
-            print(f"| {r.get('client')} | " + " | ".join(cells) + " |")
+                cells.append(cpu(r, size + "-ignored"))
+            print(f"| {row_label(name)} | " + " | ".join(cells) + " |")
         print()
 
 
@@ -277,10 +289,10 @@ def chart():
                 r = rows.get(name)
                 v = ok_eps(r, size)
                 if v:
-                    bars.append((r.get("client") or name, v, colors[who(name)]))
+                    bars.append((row_label(name), v, colors[who(name)]))
                 iv = ok_eps(r, size + "-ignored") if who(name) == "slack-rtm" else None
                 if iv:
-                    bars.append(((r.get("client") or name) + ", ignored events", iv, colors["ignored"]))
+                    bars.append((row_label(name) + ", ignored events", iv, colors["ignored"]))
             lines = []
             c = ours.get(f"ceiling_{size}_eps")
             if c:
@@ -305,7 +317,7 @@ def chart():
     for name in ("slack-rtm", "raw", "node", "py-v1", "slack-rtm-tls", "raw-tls", "node-tls", "py-v1-tls"):
         r = rows.get(name)
         if r and r.get("rtt_1cpu_p50_us") is not None:
-            rtt.append((f"{r.get('client')}{' (wss)' if name.endswith('-tls') else ''}", r["rtt_1cpu_p50_us"],
+            rtt.append((row_label(name), r["rtt_1cpu_p50_us"],
                         colors[who(name)]))
     if rtt:
         panels.append(("round trip p50, µs, 1 CPU (less is better)", rtt, [], lambda v: f"{v:,.0f} µs"))

@@ -615,6 +615,8 @@ fn thread_names() -> Vec<String> {
 // ----- the run -----
 
 struct Flood {
+    /// This process's CPU time over the flood (utime + stime: 10 ms ticks, dead threads too).
+    cpu_ms: Option<f64>,
     done: u64,
     secs: f64,
     eps: f64,
@@ -632,6 +634,7 @@ fn flood(
 ) -> Result<Flood, String> {
     while done.try_recv().is_ok() {}
     counters.reset(n);
+    let cpu0 = cpu_ticks_ms();
     let started = Instant::now();
     server.command(&format!("!flood {n} {size}"), Duration::from_secs(10))?;
     let mut last = (0, Instant::now());
@@ -652,7 +655,12 @@ fn flood(
     let count = counters.count.load(Ordering::SeqCst);
     let end = counters.done_at.lock().unwrap().unwrap_or(last.1);
     let secs = end.duration_since(started).as_secs_f64();
+    let cpu_ms = match (cpu0, cpu_ticks_ms()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     Ok(Flood {
+        cpu_ms,
         done: count,
         secs,
         eps: count as f64 / secs,
@@ -808,6 +816,10 @@ fn measure(
         r[format!("{size}_secs")] = json!((f.secs * 1000.0).round() / 1000.0);
         r[format!("{size}_eps")] = json!(f.eps.round());
         r[format!("{size}_stalled")] = json!(f.stalled);
+        r[format!("{size}_cpu_us_per_event")] = match f.cpu_ms {
+            Some(ms) if f.done > 0 => json!((ms * 1e6 / f.done as f64).round() / 1000.0),
+            _ => Value::Null,
+        };
         r[format!("{size}_read_ok")] = if args.client == "sink" || ignored {
             Value::Null
         } else {
@@ -1064,11 +1076,12 @@ fn print_summary(r: &Value) {
     for size in ["small", "large", "small-ignored", "large-ignored"] {
         if !r[format!("{size}_eps")].is_null() {
             println!(
-                "flood {size:5}:       {} events/s ({} of {} events in {} s{})",
+                "flood {size:13}: {} events/s ({} of {} events in {} s, {} us CPU per event{})",
                 f(&format!("{size}_eps")),
                 f(&format!("{size}_done")),
                 f("events"),
                 f(&format!("{size}_secs")),
+                f(&format!("{size}_cpu_us_per_event")),
                 if r[format!("{size}_stalled")] == true {
                     ", STALLED"
                 } else {
@@ -1078,7 +1091,7 @@ fn print_summary(r: &Value) {
         }
         if !r[format!("ceiling_{size}_eps")].is_null() {
             println!(
-                "ceiling {size:5}:     {} events/s (in memory, 1 thread)",
+                "ceiling {size:11}: {} events/s (in memory, 1 thread)",
                 f(&format!("ceiling_{size}_eps"))
             );
         }

@@ -213,6 +213,7 @@ async function main() {
     const flood = async (n, size, stallSecs) => {
       c.count = 0; c.touched = 0; c.doneAt = null; c.target = n;
       const done = new Promise((resolve) => { c.onDone = resolve; });
+      const cpu0 = cpuTicksMs();
       const started = nowSecs();
       await server.command(`!flood ${n} ${size}`, 10000);
       let last = [0, nowSecs()];
@@ -226,7 +227,7 @@ async function main() {
       }
       c.onDone = null;
       const secs = (c.doneAt || last[1]) - started;
-      return { done: c.count, secs, touched: c.touched, stalled };
+      return { done: c.count, secs, touched: c.touched, stalled, cpuMs: cpuTicksMs() - cpu0 };
     };
 
     await sleep(1000);
@@ -275,6 +276,8 @@ async function main() {
       result[`${size}_secs`] = Math.round(f.secs * 1000) / 1000;
       result[`${size}_eps`] = f.secs > 0 ? Math.round(f.done / f.secs) : null;
       result[`${size}_stalled`] = f.stalled;
+      // The whole process's CPU time (utime + stime, 10 ms ticks) per event of the flood.
+      result[`${size}_cpu_us_per_event`] = f.done ? Math.round((1e6 * f.cpuMs) / f.done) / 1000 : null;
       result[`${size}_read_ok`] = f.stalled || f.touched === expected;
       stalled = f.stalled;
       if (stalled) process.stderr.write(`node_rtm: the ${size} flood stalled after ${f.done} events\n`);

@@ -176,6 +176,7 @@ def status(field):
 
 def flood(server, counters, n, size, stall):
     counters.reset(n)
+    cpu0 = cpu_ticks_ms()
     started = time.perf_counter()
     server.command(f"!flood {n} {size}", 10)
     last = (0, time.perf_counter())
@@ -190,7 +191,8 @@ def flood(server, counters, n, size, stall):
     with counters.lock:
         count, touched, done_at = counters.count, counters.touched, counters.done_at
     secs = (done_at or last[1]) - started
-    return count, secs, touched, stalled
+    cpu_ms = cpu_ticks_ms() - cpu0
+    return count, secs, touched, stalled, cpu_ms
 
 
 def measure(args, server, counters, result):
@@ -212,7 +214,7 @@ def measure(args, server, counters, result):
         threads_lib=None,
     )
 
-    count, _, _, stalled = flood(server, counters, 10_000, "small", 10)
+    count, _, _, stalled, _ = flood(server, counters, 10_000, "small", 10)
     if stalled:
         result["warmup_stalled_at"] = count
         print(f"python_rtm: the warm-up flood stalled after {count} events", file=sys.stderr)
@@ -238,12 +240,14 @@ def measure(args, server, counters, result):
     for size in args.sizes.split(","):
         if stalled:
             break
-        count, secs, touched, stalled = flood(server, counters, args.events, size, args.stall_secs)
+        count, secs, touched, stalled, cpu_ms = flood(server, counters, args.events, size, args.stall_secs)
         expected = args.events * len(json.loads(event_text(size))["text"])
         result[f"{size}_done"] = count
         result[f"{size}_secs"] = round(secs, 3)
         result[f"{size}_eps"] = round(count / secs) if secs > 0 else None
         result[f"{size}_stalled"] = stalled
+        # The whole process's CPU time (utime + stime, 10 ms ticks) per event of the flood.
+        result[f"{size}_cpu_us_per_event"] = round(1000 * cpu_ms / count, 3) if count else None
         result[f"{size}_read_ok"] = stalled or touched == expected
         if stalled:
             print(f"python_rtm: the {size} flood stalled after {count} of {args.events} events",
