@@ -142,6 +142,9 @@ pub enum Error {
         /// The thread's name, e.g. `rtm-reader`.
         thread: String,
     },
+    /// Socket Mode was switched off in the app's settings (Slack sent `disconnect` with reason
+    /// `link_disabled`): reconnecting cannot help until it is switched back on.
+    LinkDisabled,
 }
 
 impl Error {
@@ -149,7 +152,16 @@ impl Error {
     /// for the list of fatal codes), or the configuration is wrong.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Config(_) | Error::Url(_) => true,
+            Error::Config(_) | Error::Url(_) | Error::LinkDisabled => true,
+            Error::Api {
+                method,
+                status,
+                code,
+                ..
+            } if method == "apps.connections.open" => {
+                *status != 429
+                    && (matches!(status, 401 | 403 | 404) || OPEN_FATAL_CODES.contains(&&**code))
+            }
             Error::Api { status, code, .. } => {
                 matches!(status, 401 | 403 | 404) || is_fatal_code(code)
             }
@@ -215,6 +227,7 @@ impl Error {
             Error::BadUrl { .. } => "bad_url",
             Error::JoinFromClientThread => "join_from_client_thread",
             Error::ThreadPanicked { .. } => "thread_panicked",
+            Error::LinkDisabled => "link_disabled",
         }
     }
 
@@ -290,6 +303,44 @@ pub(crate) const FATAL_CODES: &[&str] = &[
     "unknown_method",
 ];
 
+/// The `apps.connections.open` (Socket Mode) error codes that no retry can fix: one call, then
+/// the error. Authentication and permission failures, retired methods and malformed requests;
+/// every other `ok:false` code (`ratelimited`, `internal_error`, `accesslimited`,
+/// `org_login_required`, ...), HTTP 429 and 5xx, network errors and an answer without `url` are
+/// retried with backoff.
+pub const OPEN_FATAL_CODES: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "not_allowed_token_type",
+    "missing_args",
+    "is_bot",
+    "forbidden_team",
+    "access_denied",
+    "ekm_access_denied",
+    "two_factor_setup_required",
+    "enterprise_is_restricted",
+    "user_removed_from_team",
+    "team_disabled",
+    "method_deprecated",
+    "deprecated_endpoint",
+    "insecure_request",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_array_arg",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
+    "invalid_json",
+    "json_not_object",
+    "unknown_method",
+];
+
 fn is_fatal_code(code: &str) -> bool {
     FATAL_CODES.contains(&code)
 }
@@ -336,6 +387,10 @@ impl fmt::Display for Error {
                  is stopping; join it from another thread",
             ),
             Error::ThreadPanicked { thread } => write!(f, "the {thread} thread panicked"),
+            Error::LinkDisabled => f.write_str(
+                "socket mode is switched off for this app (disconnect: link_disabled); \
+                 switch it on in the app's settings",
+            ),
         }
     }
 }

@@ -1000,6 +1000,13 @@ pub struct Close {
     pub attempt: u64,
     /// The wait before that attempt, in milliseconds.
     pub delay_ms: u64,
+    /// The connection's number, counted from 1 for the process in the order connections
+    /// opened (tells the sockets of a Socket Mode client apart).
+    pub connection: u64,
+    /// The server's stated reason, when it gave one: Socket Mode's `disconnect` reason
+    /// (`warning`, `refresh_requested`, `link_disabled`, `too_many_websockets`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disconnect_reason: Option<String>,
 }
 
 impl Close {

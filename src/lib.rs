@@ -1,14 +1,18 @@
-//! A blocking, thread-based client for Slack's Real Time Messaging (RTM) API — the Rust
-//! counterpart of Python's `slack_sdk.rtm.RTMClient`, with no async runtime.
+//! A blocking, thread-based client for Slack, with no async runtime: the Real Time Messaging
+//! (RTM) API ([`RtmClient`], the Rust counterpart of Python's `slack_sdk.rtm.RTMClient`),
+//! Socket Mode ([`socket_mode::SocketModeClient`], how Slack apps receive events today), and
+//! the Web API ([`WebClient`]) both answer through.
 //!
 //! Register handlers with [`RtmClient::on`], call [`RtmClient::start`] in `main`, and the
 //! library does the rest: it asks the Web API for a websocket URL (`rtm.connect`), keeps the
 //! connection alive with pings, reconnects with backoff when it breaks, calls your handlers in
 //! arrival order, lets them answer over the websocket ([`RtmHandle`]) or the Web API
-//! ([`WebClient`]), and stops cleanly on Ctrl-C.
+//! ([`WebClient`]), and stops cleanly on Ctrl-C. Socket Mode works the same way on the same
+//! engine (see [Socket Mode](#socket-mode)).
 //!
-//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it. The
-//! embedded fake Slack ([`testing`]) lets you run and test bots without any token.
+//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it; new
+//! apps use Socket Mode. The embedded fake Slack ([`testing`]) speaks both, so you can run and
+//! test bots without any token.
 //!
 //! # Quick start
 //!
@@ -371,6 +375,89 @@
 //! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
 //! client, not on the class; `start()` returns an error instead of raising in a loop.
 //!
+//! # Socket Mode
+//!
+//! RTM is closed to new Slack apps; **Socket Mode** is how an app receives Events API events,
+//! slash commands and interactions over a websocket it opens itself (no public URL). The
+//! [`socket_mode::SocketModeClient`] runs on the same engine as [`RtmClient`] (the same three
+//! threads, transport, proxy and TLS options, reconnect policy, signals and stop):
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use slack_rtm::socket_mode::{Request, SocketModeClient};
+//! use slack_rtm::PostMessage;
+//!
+//! let client = SocketModeClient::builder(&std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
+//!     .bot_token(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! client.on("app_mention", |r: &Request| {
+//!     let Some(event) = r.event() else { return };
+//!     let channel = event["channel"].as_str().unwrap_or_default();
+//!     let ts = event["ts"].as_str().unwrap_or_default();
+//!     r.web_client
+//!         .chat_post_message_with(&PostMessage::new(channel, "Hi!").thread_ts(ts))
+//!         .ok();
+//! });
+//! client.on("/deploy", |r: &Request| {
+//!     r.ack_with(json!({"text": "deploying"})).ok();
+//! });
+//! client.start()?; // until Ctrl-C
+//! # Ok::<(), slack_rtm::Error>(())
+//! ```
+//!
+//! - **Tokens.** The app-level token (`xapp-…`, scope `connections:write`) opens the socket;
+//!   a bot or user token there is a `build()` error. The bot token (`xoxb-…`,
+//!   [`bot_token`](socket_mode::SocketModeClientBuilder::bot_token)) is for the handlers' Web
+//!   API calls.
+//! - **Connecting.** Every connection starts with a fresh `apps.connections.open` (the URL is
+//!   single-use). Fatal answers ([`socket_mode::OPEN_FATAL_CODES`], HTTP 401/403/404) stop after
+//!   one call; others are retried with the RTM backoff and connect-rate gate.
+//! - **Names.** Each envelope is dispatched under its inner name (`app_mention`, `/deploy`,
+//!   `block_actions`, ...; `app_rate_limited` for an `events_api` envelope without an event),
+//!   then its type (`events_api`, `slash_commands`, `interactive`), then `"*"`; unknown types
+//!   as `unknown`. Also `hello`, `disconnect`, and the pseudo-events `open`, `close`, `error`.
+//! - **Acks and the 3 s rule.** Slack redelivers events not acked within 3 s. Events are acked
+//!   by the reader thread as soon as they arrive ([`socket_mode::AckMode::Immediate`]), so slow
+//!   handlers never delay an ack. Slash commands and interactions wait for their handlers, which
+//!   may answer with [`Request::ack_with`](socket_mode::Request::ack_with); when the handlers
+//!   return without acking, a bare ack goes at once; at the ack deadline (2.5 s) a bare ack goes
+//!   anyway, an `error` event of kind `late_ack` follows, and a later `ack_with` fails. An ack of
+//!   20,480 bytes or more is refused locally (Slack drops it) and the payload comes back.
+//! - **Retries and dedupe.** A redelivered event (`retry_attempt` 1–3, `retry_reason`
+//!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
+//!   dispatched again; a retry of an event never seen is dispatched.
+//! - **Refresh without a gap.** Slack refreshes each socket about every 5 hours (`disconnect`
+//!   `warning`, then about 10 s later `refresh_requested`). On either — or, without a
+//!   warning, shortly before the `approximate_connection_time` its `hello` gave runs out (a
+//!   tenth of it ahead, at most a minute) — the client opens the
+//!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
+//!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
+//!   lets the acks of what it delivered go out, and closes it (a `close` event with
+//!   `"replaced": true`). Never more than `connections(n) + 1` sockets.
+//!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
+//!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
+//!   never below half the step) with one `error` event.
+//! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
+//!   ~10 s) counts as life; 20 s of silence replaces the connection.
+//! - **Several sockets.** [`connections(n)`](socket_mode::SocketModeClientBuilder::connections)
+//!   (1–10, default 1) keeps `n` sockets open, each with its own reader and reconnect loop:
+//!   Slack spreads envelopes over them, so one that drops or refreshes leaves no gap. Acks go
+//!   on the socket the envelope came from; dedupe spans all of them.
+//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch` (`sm-reader-1` … `sm-reader-n`
+//!   with several sockets), plus `sm-drain` while a replaced socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
+//!   socket reads ([`channel_capacity`](socket_mode::SocketModeClientBuilder::channel_capacity)),
+//!   already acked; only a fuller queue makes the reader pause.
+//!
+//! | Python `slack_sdk.socket_mode` / Bolt | slack-rtm |
+//! |---|---|
+//! | `SocketModeClient(app_token=..., web_client=WebClient(token=...))` | [`SocketModeClient::builder`](socket_mode::SocketModeClient::builder)`(app_token).bot_token(..).build()?` |
+//! | `client.socket_mode_request_listeners.append(f)` | `client.on("*", f)` (or by name) |
+//! | `client.send_socket_mode_response(SocketModeResponse(envelope_id))` | automatic; or [`Request::ack`](socket_mode::Request::ack) |
+//! | `SocketModeResponse(envelope_id, payload={...})` / Bolt `ack({...})` | [`Request::ack_with`](socket_mode::Request::ack_with)`(json!({...}))` |
+//! | `req.type`, `req.envelope_id`, `req.payload`, `req.retry_attempt` | `r.kind`, `r.envelope_id`, `r.payload`, `r.retry_attempt` |
+//! | Bolt `@app.event("app_mention")`, `@app.command("/deploy")`, `@app.action(...)` | `client.on("app_mention", ..)`, `client.on("/deploy", ..)`, `client.on("block_actions", ..)` |
+//! | `client.connect()` / `SocketModeHandler(app, token).start()` | [`spawn`](socket_mode::SocketModeClient::spawn) / [`start`](socket_mode::SocketModeClient::start) |
+//!
 //! # Testing your bot
 //!
 //! [`testing::FakeSlack`] (feature `testing`) is a real local server on `127.0.0.1:0` that
@@ -420,6 +507,7 @@ mod registry;
 mod rtm;
 mod session;
 mod signals;
+pub mod socket_mode;
 mod tls;
 mod transport;
 mod web;

@@ -102,12 +102,23 @@ impl<H: ?Sized> Snapshot<H> {
     /// `"*"`), in registration order, through `call`. A panicking handler is caught; the others
     /// still run.
     pub(crate) fn call(&self, event: &str, panics: &mut Vec<Panicked>, call: impl Fn(&H)) {
+        self.call_with(event, true, panics, call);
+    }
+
+    /// Like [`Snapshot::call`] without the `"*"` handlers: for a frame dispatched under several
+    /// names (Socket Mode), which reaches `"*"` once, last.
+    pub(crate) fn call_named(&self, event: &str, panics: &mut Vec<Panicked>, call: impl Fn(&H)) {
+        self.call_with(event, false, panics, call);
+    }
+
+    fn call_with(&self, event: &str, star: bool, panics: &mut Vec<Panicked>, call: impl Fn(&H)) {
         let named = if event == "*" {
             &[][..]
         } else {
             self.table.get(event).map_or(&[][..], Vec::as_slice)
         };
-        for h in named.iter().chain(&self.star) {
+        let star = if star { &self.star[..] } else { &[][..] };
+        for h in named.iter().chain(star) {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| call(h))) {
                 let message = p
                     .downcast_ref::<&str>()

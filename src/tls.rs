@@ -19,7 +19,10 @@ pub(crate) struct TlsOptions {
 /// The websocket connectors of this process, one per distinct set of options. Loading the
 /// system store takes tens of milliseconds and a few megabytes: it is done once per process,
 /// not per client or reconnect, so a thousand clients share one trust store.
-type Connectors = HashMap<(Vec<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>), native_tls::TlsConnector>;
+type Connectors = HashMap<TlsKey, native_tls::TlsConnector>;
+
+/// What tells two sets of TLS options apart (for per-process sharing).
+pub(crate) type TlsKey = (Vec<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>);
 
 fn connectors() -> &'static Mutex<Connectors> {
     static CONNECTORS: OnceLock<Mutex<Connectors>> = OnceLock::new();
@@ -68,7 +71,7 @@ impl TlsOptions {
     /// The websocket's TLS connector: built once per process for these options, then shared
     /// (a clone shares the underlying OpenSSL context).
     pub(crate) fn native_connector(&self) -> Result<native_tls::TlsConnector, Error> {
-        let key = (self.roots_der.clone(), self.identity.clone());
+        let key = self.key();
         let mut all = connectors().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = all.get(&key) {
             return Ok(c.clone());
@@ -76,6 +79,11 @@ impl TlsOptions {
         let connector = self.build_connector()?;
         all.insert(key, connector.clone());
         Ok(connector)
+    }
+
+    /// These options as a key: equal keys build identical TLS configurations.
+    pub(crate) fn key(&self) -> TlsKey {
+        (self.roots_der.clone(), self.identity.clone())
     }
 
     fn build_connector(&self) -> Result<native_tls::TlsConnector, Error> {

@@ -1,7 +1,8 @@
 //! An explicit HTTP proxy carries both the Web API and the websocket through `CONNECT`, with
 //! `Proxy-Authorization: Basic` from the (percent-decoded) URL credentials; a 407 is a typed
 //! error that never shows the credentials, on either path. Proxies from the environment (in
-//! child processes) are chosen the same way for both paths, and `NO_PROXY` bypasses them.
+//! child processes) are chosen the same way for both paths, and `NO_PROXY` bypasses them. The
+//! Socket Mode client tunnels both of its paths the same way.
 //!
 //! The two paths are told apart by their `CONNECT` heads: ureq (the Web API) sends a
 //! `User-Agent`, the websocket's tunnel does not.
@@ -143,6 +144,37 @@ fn web_api_and_websocket_both_tunnel_through_the_proxy_with_credentials() {
     assert_eq!(p.connects_to(fake_port), (1, 1), "one of each: {heads:?}");
     // base64("bot@corp:p:ss")
     for h in connects {
+        assert!(
+            h.contains("Proxy-Authorization: Basic Ym90QGNvcnA6cDpzcw=="),
+            "{h}"
+        );
+    }
+}
+
+#[test]
+fn socket_mode_tunnels_both_paths_through_the_proxy() {
+    let fake = fake();
+    let p = proxy(None);
+    let client = slack_rtm::socket_mode::SocketModeClient::builder("xapp-1-A1-1-proxy")
+        .base_url(&fake.api_url())
+        .proxy(&format!("http://bot%40corp:p%3Ass@127.0.0.1:{}", p.port))
+        .handle_signals(false)
+        .build()
+        .unwrap();
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let id = fake.send_event(serde_json::json!({"type": "message"}));
+    assert!(fake.wait_for_socket_ack(&id, SOON).is_some());
+    running.stop();
+    running.join().unwrap();
+    let fake_port = fake.addr().port();
+    let heads = p.heads.lock().unwrap().clone();
+    assert_eq!(
+        p.connects_to(fake_port),
+        (1, 1),
+        "apps.connections.open and the websocket: {heads:?}"
+    );
+    for h in heads.iter().filter(|h| h.starts_with("CONNECT")) {
         assert!(
             h.contains("Proxy-Authorization: Basic Ym90QGNvcnA6cDpzcw=="),
             "{h}"

@@ -130,6 +130,32 @@ fn root_certificate_trusts_the_server_for_web_api_and_websocket() {
 }
 
 #[test]
+fn socket_mode_trusts_the_root_certificate_on_both_paths() {
+    let ca = ca("slack-rtm test CA");
+    let fake = tls_fake(&ca);
+    let client = slack_rtm::socket_mode::SocketModeClient::builder("xapp-1-A1-1-tls")
+        .base_url(&fake.api_url())
+        .root_certificate(&ca.cert.to_pem().unwrap())
+        .handle_signals(false)
+        .build()
+        .unwrap();
+    let (tx, opened) = crossbeam_channel::unbounded();
+    client.on("open", move |r: &slack_rtm::socket_mode::Request| {
+        let _ = tx.send(r.payload["url"].as_str().unwrap_or_default().to_string());
+    });
+    let running = client.spawn().unwrap();
+    assert!(opened.recv_timeout(SOON).unwrap().starts_with("wss://"));
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let id = fake.send_event(serde_json::json!({"type": "message"}));
+    assert!(
+        fake.wait_for_socket_ack(&id, SOON).is_some(),
+        "acked over wss"
+    );
+    running.stop();
+    running.join().unwrap();
+}
+
+#[test]
 fn an_untrusted_server_is_rejected_with_a_tls_error() {
     let ca = ca("slack-rtm test CA");
     let fake = tls_fake(&ca);

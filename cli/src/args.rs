@@ -33,6 +33,7 @@ Usage: slack-rtm <command> [flags]
 
 Commands:
   tail    connect and print every frame Slack sends, one per line; send stdin lines
+  socket  the same in Socket Mode (SLACK_APP_TOKEN): print every frame, ack every envelope
   serve   run the embedded fake Slack on loopback
   demo    run the hello bot against the embedded fake Slack and print the conversation
   api     call one Web API method and print the answer as a JSON line
@@ -92,18 +93,32 @@ Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage e
 pub fn serve_usage() -> String {
     format!(
         "\
-Usage: slack-rtm serve [--port P] [--token T] [--tls] [--bench]
+Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
 as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
-SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line typed on stdin (at most {MAX_LINE} bytes) is sent
-as an event to every connected client. Ctrl-C stops it.
+SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line
+typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected RTM client.
+Ctrl-C stops it.
+
+It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
+stdin lines each go to one Socket Mode connection (held until one says hello):
+  !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
+                         events_api envelope with a fresh envelope_id and event_id
+  !command /NAME TEXT    a slash command
+  !interactive JSON      an interaction payload (block_actions, view_submission, shortcut, ...)
+  !disconnect REASON     disconnect with REASON (warning, refresh_requested, link_disabled,
+                         too_many_websockets, ...) to the newest connection; for any reason but
+                         warning the connection is closed 1 s later
 
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token)
   --tls           serve HTTPS and WSS with a certificate for 127.0.0.1 signed by a CA made at
                   start; its PEM is written to a temporary file, removed when serve stops
+  --frames        print every frame a client sends and every Web API call on stdout, one JSON
+                  line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
+                  and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
   --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
                   and stop when stdin closes
   -h, --help      show this help
@@ -120,6 +135,11 @@ Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on
                          {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to
                          the server's read of the answer; answers with percentiles in us
   !clients               the number of open websockets
+  !sm-flood N RATE       send N `events_api` envelopes to the Socket Mode connection at RATE
+                         per second (0: all at once); redelivery off; answers when all are sent
+  !sm-report [WAIT_MS]   wait up to WAIT_MS for the last flood's acks, then their latency
+                         (envelope written to ack read) percentiles in us, acked count and
+                         acked envelopes per second
 
 Environment:
   RUST_LOG        what goes to stderr (default info)

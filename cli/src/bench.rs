@@ -31,6 +31,9 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
     let mut words = line.split_whitespace();
     let cmd = words.next().unwrap_or_default();
     let args: Vec<&str> = words.collect();
+    if let Some(answer) = crate::bench_sm::run(server, cmd, &args) {
+        return answer;
+    }
     match (cmd, args.as_slice()) {
         ("!flood", [n, size]) => {
             let n = count(n)?;
@@ -77,7 +80,11 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
             "open": server.connections_open(),
             "total": server.connections_total(),
         })),
-        _ => Err("unknown command; try !flood N small|large|small-ignored|large-ignored, !rtt N [GAP_US], !clients".into()),
+        _ => Err(
+            "unknown command; try !flood N small|large|small-ignored|large-ignored, \
+             !rtt N [GAP_US], !clients, !sm-flood N RATE, !sm-report [WAIT_MS]"
+                .into(),
+        ),
     }
 }
 

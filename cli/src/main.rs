@@ -6,16 +6,21 @@
 //! 128 + N a second stop signal N, or a stop that could not finish (130 SIGINT, 143 SIGTERM,
 //! 129 SIGHUP).
 //!
-//! One file per command (`tail`, `serve`, `demo`, `api`), plus `args` (flags and usage texts),
-//! `logging`, `signals` and `bench` (the `serve --bench` driver protocol).
+//! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), plus `args` (flags and
+//! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol), `bench_sm`
+//! (its Socket Mode commands) and `serve_socket` (`serve`'s Socket Mode stdin commands and
+//! `--frames`).
 
 mod api;
 mod args;
 mod bench;
+mod bench_sm;
 mod demo;
 mod logging;
 mod serve;
+mod serve_socket;
 mod signals;
+mod socket;
 mod tail;
 mod tls;
 
@@ -34,13 +39,14 @@ fn main() -> ExitCode {
     };
     let Some((command, rest)) = args.split_first() else {
         eprintln!(
-            "slack-rtm: missing command (tail, serve, demo or api); run `slack-rtm --help` for usage"
+            "slack-rtm: missing command (tail, socket, serve, demo or api); run `slack-rtm --help` for usage"
         );
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
         "tail" => tail::run(rest),
         "serve" => serve::run(rest),
+        "socket" => socket::run(rest),
         "demo" => demo::run(rest),
         "api" => api::run(rest),
         "-h" | "--help" | "help" => {
@@ -58,7 +64,9 @@ fn main() -> ExitCode {
         Err(Usage(msg)) => {
             // One line: the contract is "one clear line on stderr" for every failure.
             let help = match command.as_str() {
-                "tail" | "serve" | "demo" | "api" => format!("slack-rtm {command} --help"),
+                "tail" | "serve" | "demo" | "socket" | "api" => {
+                    format!("slack-rtm {command} --help")
+                }
                 _ => "slack-rtm --help".to_string(),
             };
             eprintln!("slack-rtm: {msg}; run `{help}` for usage");

@@ -11,7 +11,7 @@ use slack_rtm::testing::FakeSlack;
 
 use crate::args::{self, Asked, Flags, Usage};
 use crate::tail::{read_stdin_lines, skipped};
-use crate::{bench, signals, tls};
+use crate::{bench, serve_socket, signals, tls};
 
 /// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -20,6 +20,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut builder = FakeSlack::builder();
     let mut bench_mode = false;
     let mut tls_mode = false;
+    let mut frames = false;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next_flag() {
         match args::common_flag(flag) {
@@ -49,6 +50,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
             "--tls" => {
                 args::no_value(flag, inline)?;
                 tls_mode = true;
+            }
+            "--frames" => {
+                args::no_value(flag, inline)?;
+                frames = true;
             }
             other => return Err(Usage(format!("unknown flag {other:?} for serve"))),
         }
@@ -88,11 +93,22 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Tapped before the URL is printed, so that no client can act unseen.
+    let traffic = frames.then(|| server.watch_traffic());
     println!("SLACK_API_URL={}", server.api_url());
     if let Some(f) = &ca_file {
         println!("SLACK_CA_FILE={}", f.path().display());
     }
     let _ = std::io::stdout().flush();
+    if let Some(traffic) = traffic {
+        let printer = std::thread::Builder::new()
+            .name("frames".into())
+            .spawn(move || serve_socket::print_frames(traffic));
+        if let Err(e) = printer {
+            eprintln!("slack-rtm: cannot start the --frames printer: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    }
     log::info!("fake Slack listening; JSON lines on stdin go to every connected client");
 
     let s = server.clone();
@@ -101,6 +117,17 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
         .name("stdin-reader".into())
         .spawn(move || {
             read_stdin_lines(MAX_LINE, |number, line| {
+                match serve_socket::command(&s, line) {
+                    Some(Ok(done)) => {
+                        log::info!("stdin line {number}: {done}");
+                        return true;
+                    }
+                    Some(Err(why)) => {
+                        skipped(number, &why);
+                        return true;
+                    }
+                    None => {}
+                }
                 if bench_mode && line.starts_with('!') {
                     bench::command(&s, line);
                     return true;

@@ -18,6 +18,8 @@ pub(crate) struct Names {
     pub dispatcher: &'static str,
     /// The short-lived thread of each connect call.
     pub dial: &'static str,
+    /// The thread that reads a replaced connection until it can close (make before break).
+    pub drain: &'static str,
 }
 
 /// What the engine needs to know of a client's configuration.
@@ -38,12 +40,16 @@ pub(crate) struct Settings {
     pub connect_interval: Duration,
     pub max_attempts: Option<u32>,
     pub channel_capacity: usize,
+    /// How many connections to keep open at once, each with its own reader thread and
+    /// reconnect loop (Socket Mode's `connections(n)`; RTM: 1).
+    pub slots: usize,
 }
 
 /// See the module docs.
 pub(crate) struct Core {
     pub(crate) settings: Settings,
-    link: Mutex<Option<Arc<Link>>>,
+    /// The open connections (one per slot, plus none while a slot reconnects).
+    links: Mutex<Vec<Arc<Link>>>,
     stop: AtomicBool,
     /// Bumped to wake the pinger early (a message was queued, `hello` arrived, bytes wait).
     kicks: AtomicU64,
@@ -55,13 +61,16 @@ pub(crate) struct Core {
     threads: Mutex<Vec<ThreadId>>,
     /// Library threads of the current run still alive; the last one to end ends the run.
     live: AtomicUsize,
+    /// A connection is being replaced (make before break): at most one at a time, so a client
+    /// never holds more than `slots + 1` sockets.
+    handover: AtomicBool,
 }
 
 impl Core {
     pub(crate) fn new(settings: Settings) -> Core {
         Core {
             settings,
-            link: Mutex::new(None),
+            links: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             kicks: AtomicU64::new(0),
             wake: (Mutex::new(()), Condvar::new()),
@@ -69,17 +78,34 @@ impl Core {
             running: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
+            handover: AtomicBool::new(false),
         }
     }
 
-    /// The current connection, if any.
-    pub(crate) fn link(&self) -> Option<Arc<Link>> {
-        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn lock_links(&self) -> MutexGuard<'_, Vec<Arc<Link>>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
-        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+    /// The first open connection, if any (with one slot: the connection).
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.lock_links().first().cloned()
+    }
+
+    /// Every open connection.
+    pub(crate) fn links(&self) -> Vec<Arc<Link>> {
+        self.lock_links().clone()
+    }
+
+    /// A connection opened.
+    pub(crate) fn add_link(&self, link: Arc<Link>) {
+        self.lock_links().push(link);
         // The pinger schedules per connection (the hello deadline, pings).
+        self.kick();
+    }
+
+    /// A connection ended (or was handed over to a drain).
+    pub(crate) fn remove_link(&self, link: &Arc<Link>) {
+        self.lock_links().retain(|l| !Arc::ptr_eq(l, link));
         self.kick();
     }
 
@@ -90,8 +116,8 @@ impl Core {
     }
 
     fn wake_all(&self) {
-        // Wake the reader from its blocking read now rather than at the next tick.
-        if let Some(link) = self.link() {
+        // Wake the readers from their blocking reads now rather than at the next tick.
+        for link in self.links() {
             link.conn.wake_reader();
         }
         let _guard = self.lock_wake();
@@ -110,7 +136,7 @@ impl Core {
         if self.signals.load(Ordering::Relaxed) && signals::received() {
             log::info!("stop signal received: stopping");
             self.stop.store(true, Ordering::SeqCst);
-            if let Some(link) = self.link() {
+            for link in self.links() {
                 link.conn.wake_reader();
             }
             return true;
@@ -180,6 +206,7 @@ impl Core {
             return false;
         }
         self.stop.store(false, Ordering::SeqCst);
+        self.handover.store(false, Ordering::SeqCst);
         self.signals.store(handle_signals, Ordering::SeqCst);
         self.threads
             .lock()
@@ -197,7 +224,7 @@ impl Core {
 
     fn end_run(&self) {
         self.signals.store(false, Ordering::SeqCst);
-        self.set_link(None);
+        self.lock_links().clear();
         self.running.store(false, Ordering::SeqCst);
     }
 
@@ -224,6 +251,18 @@ impl Core {
         if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.end_run();
         }
+    }
+
+    /// Claims the right to replace a connection; `false` while another replacement runs.
+    pub(crate) fn begin_handover(&self) -> bool {
+        self.handover
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The replacement is over (the old connection closed).
+    pub(crate) fn end_handover(&self) {
+        self.handover.store(false, Ordering::SeqCst);
     }
 
     /// True on one of this client's library threads (a handler runs on the dispatcher).

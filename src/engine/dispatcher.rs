@@ -2,10 +2,12 @@
 //! order.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value;
 
+use super::core::Core;
 use super::link::Link;
 use super::protocol::{Dispatch, Protocol};
 use crate::transport::Batch;
@@ -60,4 +62,35 @@ pub(crate) fn run<P: Protocol, D: Dispatch>(
         }
     }
     d.finished();
+}
+
+/// Sends an item to the dispatcher, waiting while the channel is full (the connection's
+/// deadlines are suspended meanwhile). Returns false when the dispatcher is gone or a stop was
+/// requested while waiting.
+pub(crate) fn deliver(core: &Core, link: Option<&Link>, tx: &Sender<Item>, item: Item) -> bool {
+    use crossbeam_channel::{SendTimeoutError, TrySendError};
+    let mut item = match tx.try_send(item) {
+        Ok(()) => return true,
+        Err(TrySendError::Disconnected(_)) => return false,
+        Err(TrySendError::Full(item)) => item,
+    };
+    if let Some(l) = link {
+        l.rules().suspend(Instant::now());
+    }
+    let delivered = loop {
+        match tx.send_timeout(item, Duration::from_millis(100)) {
+            Ok(()) => break true,
+            Err(SendTimeoutError::Disconnected(_)) => break false,
+            Err(SendTimeoutError::Timeout(back)) => {
+                if core.stopping() && !back.survives_stop() {
+                    break false;
+                }
+                item = back;
+            }
+        }
+    };
+    if let Some(l) = link {
+        l.rules().resume(Instant::now());
+    }
+    delivered
 }

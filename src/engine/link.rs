@@ -1,7 +1,8 @@
 //! One open websocket connection and its protocol state.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::rules::ConnRules;
 use crate::transport::{Connection, CLOSE_BOUND};
@@ -16,7 +17,15 @@ pub(crate) struct Link {
     rules: Mutex<ConnRules>,
     /// Why the client itself ended this connection (missed pong, goodbye, ...).
     end_reason: Mutex<Option<String>>,
+    /// The server's stated reason for ending it (Socket Mode's `disconnect` reason).
+    disconnect_reason: Mutex<Option<String>>,
+    /// Numbered from 1 in the order connections opened, for the whole process.
+    id: u64,
+    /// When to replace this connection ahead of the server's own refresh (make before break).
+    handover_at: Mutex<Option<Instant>>,
 }
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Link {
     pub(crate) fn new(conn: Connection, rules: ConnRules) -> Link {
@@ -26,7 +35,49 @@ impl Link {
             spoke: AtomicBool::new(false),
             rules: Mutex::new(rules),
             end_reason: Mutex::new(None),
+            disconnect_reason: Mutex::new(None),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            handover_at: Mutex::new(None),
         }
+    }
+
+    /// Asks the reader to replace this connection at `at` (make before break), before the
+    /// server refreshes it.
+    pub(crate) fn schedule_handover(&self, at: Instant) {
+        *self.handover_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
+    }
+
+    /// True once a scheduled handover is due.
+    pub(crate) fn handover_due(&self, now: Instant) -> bool {
+        self.handover_in(now).is_some_and(|left| left.is_zero())
+    }
+
+    /// How long until a scheduled handover (zero when due); `None` when none is scheduled.
+    pub(crate) fn handover_in(&self, now: Instant) -> Option<std::time::Duration> {
+        self.handover_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|at| at.saturating_duration_since(now))
+    }
+
+    /// This connection's number (see the `close` event's `connection`).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Records the server's reason for ending this connection.
+    pub(crate) fn set_disconnect_reason(&self, reason: &str) {
+        *self
+            .disconnect_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(reason.to_string());
+    }
+
+    pub(crate) fn disconnect_reason(&self) -> Option<String> {
+        self.disconnect_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// True once `hello` arrived on this connection.

@@ -2,7 +2,8 @@
 //! connect/backoff loop, keepalive and stop. RTM and Socket Mode differ only in what
 //! [`protocol::Protocol`] says (the seam, in one file); everything here serves both.
 //!
-//! - `reader` runs the connect/backoff loop and reads the socket (1 s read tick);
+//! - `reader` runs the connect/backoff loop and reads the socket (1 s read tick), one per
+//!   slot (`connections(n)`); `drain` reads a connection being replaced (make before break);
 //! - `pinger` keeps the connection alive, enforces the hello and pong deadlines, writes
 //!   what waits for the socket, and runs the protocol's timers;
 //! - `dispatcher` hands frames and pseudo-events to the protocol's handlers, in order.
@@ -12,6 +13,7 @@
 
 pub(crate) mod core;
 mod dispatcher;
+mod drain;
 pub(crate) mod link;
 mod pinger;
 pub(crate) mod protocol;

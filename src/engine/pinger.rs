@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::link::Link;
 use super::protocol::Protocol;
 use super::rules::Action;
 
@@ -27,33 +28,42 @@ pub(crate) fn run<P: Protocol>(p: Arc<P>) {
         // Sampled before the work, so a kick during it wakes the next wait at once.
         seen = core.kicks();
         wait = IDLE;
-        let Some(link) = core.link() else { continue };
-        if link.conn.has_pending_writes() {
-            let deadline = write_bound.map(|b| Instant::now() + b);
-            if let Err(e) = link.conn.flush_out(deadline) {
-                log::debug!("writing queued bytes failed: {e:?}");
-                link.end("write failed", false);
-                continue;
-            }
-        }
-        let now = Instant::now();
-        let action = link.rules().poll(now);
-        match action {
-            Action::Ping => {
-                p.ping(&link);
-                wait = Duration::ZERO;
-            }
-            Action::Dead(why) => {
-                log::warn!("{why}: dropping the connection");
-                link.end(&why, false);
-                continue;
-            }
-            Action::Wait(d) => wait = wait.min(d),
-        }
-        if link.is_ready() {
-            if let Some(next) = p.on_timer(&link, now) {
-                wait = wait.min(next);
-            }
+        for link in core.links() {
+            wait = wait.min(tend(&*p, &link, write_bound));
         }
     }
+}
+
+/// One connection's turn: write what waits, keepalive, the protocol's timers. Returns how long
+/// until it needs the pinger again.
+fn tend<P: Protocol>(p: &P, link: &Arc<Link>, write_bound: Option<Duration>) -> Duration {
+    if link.conn.has_pending_writes() {
+        let deadline = write_bound.map(|b| Instant::now() + b);
+        if let Err(e) = link.conn.flush_out(deadline) {
+            log::debug!("writing queued bytes failed: {e:?}");
+            link.end("write failed", false);
+            return IDLE;
+        }
+    }
+    let now = Instant::now();
+    let action = link.rules().poll(now);
+    let mut wait = IDLE;
+    match action {
+        Action::Ping => {
+            p.ping(link);
+            wait = Duration::ZERO;
+        }
+        Action::Dead(why) => {
+            log::warn!("{why}: dropping the connection");
+            link.end(&why, false);
+            return IDLE;
+        }
+        Action::Wait(d) => wait = wait.min(d),
+    }
+    if link.is_ready() {
+        if let Some(next) = p.on_timer(link, now) {
+            wait = wait.min(next);
+        }
+    }
+    wait
 }

@@ -41,6 +41,11 @@ pub(crate) struct Inspect {
     pub ready: bool,
     /// End this connection (after the frames read so far are queued).
     pub end: Option<Ending>,
+    /// Make before break: open a replacement connection now and hand this one to a drain
+    /// thread, which keeps reading it until the replacement is ready and
+    /// [`Protocol::quiet`] holds for it, then closes it (Socket Mode's refresh). Ignored on a
+    /// connection that is already draining.
+    pub handover: bool,
 }
 
 /// Why and how the client ends a connection on purpose.
@@ -63,7 +68,13 @@ pub(crate) trait Protocol: Send + Sync + 'static {
 
     /// Looks at one text frame on the reader thread. Must be cheap: it runs for every frame
     /// before the frame reaches the handlers (no full parse on the common path).
-    fn inspect(&self, link: &Link, text: &str) -> Inspect;
+    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect;
+
+    /// Whether a draining connection (see [`Inspect::handover`]) has nothing left that the
+    /// handlers may still send on it (acks), so it can be closed once its replacement is ready.
+    fn quiet(&self, _link: &Link) -> bool {
+        true
+    }
 
     /// The connection became ready (its `hello` was seen by the reader).
     fn on_ready(&self, link: &Arc<Link>);

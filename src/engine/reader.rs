@@ -8,18 +8,27 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use serde_json::json;
 
 use super::core::Core;
-use super::dispatcher::Item;
+use super::dispatcher::{deliver, Item};
+use super::drain::{lock_slot, start_drain, Slot};
 use super::link::Link;
 use super::protocol::{Dial, Protocol};
 use super::rules::{client_error, Closing, ConnRules, End};
 use crate::backoff::Reconnect;
+use crate::config::defaults;
 use crate::error::Error;
-use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND};
+use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND, READ_BUF_MAX};
 
 /// Size of one socket read: it starts small (an idle connection holds little) and doubles up
 /// to the maximum while reads fill it (a flood reads in large chunks).
 const READ_BUF_MIN: usize = 4 * 1024;
-const READ_BUF_MAX: usize = 64 * 1024;
+
+/// How [`pump`] ended.
+enum Pumped {
+    /// The connection ended.
+    Ended(End),
+    /// The protocol asked for a replacement (make before break): the socket to drain.
+    Handover(TcpStream),
+}
 
 /// `pool` hands back emptied batches from the dispatcher for reuse.
 pub(crate) fn run<P: Protocol>(
@@ -38,6 +47,9 @@ pub(crate) fn run<P: Protocol>(
         cfg.connect_interval,
     );
     let mut buf = vec![0u8; READ_BUF_MIN];
+    // The replaced connection being drained, if any: at most one at a time.
+    let mut drain: Option<std::thread::JoinHandle<()>> = None;
+    let current: Slot = Slot::default();
     let result = loop {
         if core.stopping() {
             break Ok(());
@@ -113,18 +125,31 @@ pub(crate) fn run<P: Protocol>(
             break Ok(());
         }
         policy.on_connected(Instant::now());
-        core.set_link(Some(link.clone()));
+        core.add_link(link.clone());
+        *lock_slot(&current) = Some(link.clone());
         log::info!("connected (attempt {attempt})");
         let open = Item::Open {
             link: link.clone(),
             body,
         };
         let end = if deliver(core, Some(&link), &tx, open) {
-            pump(&p, &link, sock, &tx, &pool, &mut buf)
+            match pump(&p, &link, sock, &tx, &pool, &mut buf) {
+                Pumped::Ended(end) => end,
+                Pumped::Handover(sock) => {
+                    // The previous drain must end first: never more than one extra socket.
+                    if let Some(d) = drain.take() {
+                        let _ = d.join();
+                    }
+                    log::info!("opening a replacement connection (make before break)");
+                    core.remove_link(&link);
+                    drain = start_drain(&p, link, sock, &tx, &current);
+                    continue;
+                }
+            }
         } else {
             End::Stopped
         };
-        core.set_link(None);
+        core.remove_link(&link);
         match end {
             End::Stopped => link
                 .conn
@@ -139,7 +164,8 @@ pub(crate) fn run<P: Protocol>(
             Instant::now(),
             link.spoke(),
             rand::random::<f64>(),
-        );
+        )
+        .of(link.id(), link.disconnect_reason());
         match (closing.delay, closing.gave_up) {
             (Some(d), _) => log::warn!(
                 "disconnected: {}; reconnecting in {} ms (attempt {})",
@@ -181,8 +207,11 @@ pub(crate) fn run<P: Protocol>(
             }
         }
     };
-    // Wakes the pinger; the dispatcher ends when `tx` drops.
+    // Wakes the pinger (and a drain thread); the dispatcher ends when `tx` drops.
     core.request_stop();
+    if let Some(d) = drain.take() {
+        let _ = d.join();
+    }
     result
 }
 
@@ -236,7 +265,22 @@ fn pump<P: Protocol>(
     tx: &Sender<Item>,
     pool: &Receiver<Batch>,
     buf: &mut Vec<u8>,
-) -> End {
+) -> Pumped {
+    match pump_until(p, link, &mut sock, tx, pool, buf) {
+        Some(end) => Pumped::Ended(end),
+        None => Pumped::Handover(sock),
+    }
+}
+
+/// [`pump`]'s loop: `None` when the protocol asked for a handover.
+fn pump_until<P: Protocol>(
+    p: &Arc<P>,
+    link: &Arc<Link>,
+    sock: &mut TcpStream,
+    tx: &Sender<Item>,
+    pool: &Receiver<Batch>,
+    buf: &mut Vec<u8>,
+) -> Option<End> {
     let core = p.core();
     let lost = |ended: Ended| {
         let (code, reason) = match ended {
@@ -271,7 +315,7 @@ fn pump<P: Protocol>(
     let mut batch = pool.try_recv().unwrap_or_default();
     loop {
         if core.stopping() {
-            return End::Stopped;
+            return Some(End::Stopped);
         }
         let decoded = match n {
             None => link.conn.decode(&[], false, &mut batch),
@@ -283,6 +327,7 @@ fn pump<P: Protocol>(
         if !batch.is_empty() {
             link.set_spoke();
             let mut ending = None;
+            let mut handover = false;
             for frame in batch.frames() {
                 let Frame::Text(text) = frame else { continue };
                 let seen = p.inspect(link, text);
@@ -294,17 +339,25 @@ fn pump<P: Protocol>(
                 if ending.is_none() {
                     ending = seen.end;
                 }
+                handover |= seen.handover;
             }
             let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
             if link.conn.has_pending_writes() {
                 core.kick();
             }
             if !deliver(core, Some(link), tx, Item::Frames(full)) {
-                return End::Stopped;
+                return Some(End::Stopped);
             }
             if let Some(e) = ending {
                 log::info!("ending the connection: {}", e.reason);
                 link.end(&e.reason, e.graceful);
+            } else if handover {
+                if core.begin_handover() {
+                    return None;
+                }
+                // Another socket is being replaced: this one carries on until the server
+                // closes it (then it reconnects like any lost connection).
+                log::info!("another connection is being replaced: this one waits");
             }
         }
         if link.conn.has_pending_writes() {
@@ -312,26 +365,36 @@ fn pump<P: Protocol>(
             // pinger writes them, so a server that does not read never blocks this thread.
             core.kick();
         }
+        if decoded.is_ok() && handover_now(core, link) {
+            return None;
+        }
         match decoded {
-            Err(ended) => return lost(ended),
+            Err(ended) => return Some(lost(ended)),
             Ok(()) if n == Some(0) => {
-                return lost(Ended::Closed {
+                return Some(lost(Ended::Closed {
                     code: None,
                     reason: "the connection closed".into(),
-                })
+                }))
             }
             Ok(()) => {}
         }
         n = loop {
             if core.stopping() {
-                return End::Stopped;
+                return Some(End::Stopped);
             }
-            let read = transport::read_socket(&mut sock, buf);
+            if let Some(left) = link.handover_in(Instant::now()) {
+                if left < defaults::READ_TICK {
+                    // Wake up in time for the handover rather than at the next tick.
+                    let _ = sock.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+                }
+            }
+            let read = transport::read_socket(sock, buf);
             if core.stopping() {
                 // Also how `stop()` wakes us: it shuts the socket's read side.
-                return End::Stopped;
+                return Some(End::Stopped);
             }
             match read {
+                Ok(None) if handover_now(core, link) => return None,
                 Ok(None) => continue,
                 Ok(Some(n)) => {
                     if n == buf.len() && buf.len() < READ_BUF_MAX {
@@ -343,39 +406,23 @@ fn pump<P: Protocol>(
                     }
                     break Some(n);
                 }
-                Err(e) => return lost(Ended::Failed(e)),
+                Err(e) => return Some(lost(Ended::Failed(e))),
             }
         };
     }
 }
 
-/// Sends an item to the dispatcher, waiting while the channel is full (the connection's
-/// deadlines are suspended meanwhile). Returns false when the dispatcher is gone or a stop was
-/// requested while waiting.
-fn deliver(core: &Core, link: Option<&Link>, tx: &Sender<Item>, item: Item) -> bool {
-    use crossbeam_channel::{SendTimeoutError, TrySendError};
-    let mut item = match tx.try_send(item) {
-        Ok(()) => return true,
-        Err(TrySendError::Disconnected(_)) => return false,
-        Err(TrySendError::Full(item)) => item,
-    };
-    if let Some(l) = link {
-        l.rules().suspend(Instant::now());
+/// True when `link`'s scheduled replacement is due and no other replacement runs (else it is
+/// tried again a second later).
+fn handover_now(core: &Core, link: &Link) -> bool {
+    let now = Instant::now();
+    if !link.handover_due(now) {
+        return false;
     }
-    let delivered = loop {
-        match tx.send_timeout(item, Duration::from_millis(100)) {
-            Ok(()) => break true,
-            Err(SendTimeoutError::Disconnected(_)) => break false,
-            Err(SendTimeoutError::Timeout(back)) => {
-                if core.stopping() && !back.survives_stop() {
-                    break false;
-                }
-                item = back;
-            }
-        }
-    };
-    if let Some(l) = link {
-        l.rules().resume(Instant::now());
+    if !core.begin_handover() {
+        link.schedule_handover(now + defaults::READ_TICK);
+        return false;
     }
-    delivered
+    log::info!("the connection's time is nearly up: replacing it ahead of the server");
+    true
 }

@@ -122,6 +122,10 @@ pub(crate) struct Closing {
     pub delay: Option<Duration>,
     /// Reconnecting stopped because `max_attempts` ran out.
     pub gave_up: bool,
+    /// The connection's number.
+    pub connection: u64,
+    /// The server's stated reason (Socket Mode's `disconnect` reason), if it gave one.
+    pub disconnect_reason: Option<String>,
 }
 
 impl Closing {
@@ -154,18 +158,32 @@ impl Closing {
             attempt: if delay.is_some() { policy.attempt() } else { 0 },
             delay,
             gave_up,
+            connection: 0,
+            disconnect_reason: None,
         }
+    }
+
+    /// The same, naming the connection and the server's reason.
+    pub(crate) fn of(mut self, connection: u64, disconnect_reason: Option<String>) -> Closing {
+        self.connection = connection;
+        self.disconnect_reason = disconnect_reason;
+        self
     }
 
     /// The `close` event's data.
     pub(crate) fn data(&self) -> Value {
-        json!({
+        let mut data = json!({
             "code": self.code,
             "reason": self.reason,
             "will_reconnect": self.will_reconnect,
             "attempt": self.attempt,
             "delay_ms": self.delay.map(|d| d.as_millis() as u64).unwrap_or(0),
-        })
+            "connection": self.connection,
+        });
+        if let Some(why) = &self.disconnect_reason {
+            data["disconnect_reason"] = json!(why);
+        }
+        data
     }
 }
 
@@ -388,6 +406,15 @@ mod tests {
                 "{end:?} {auto}"
             );
             assert_eq!(c.delay.is_some(), will);
+            let data = c.clone().of(7, Some("warning".into())).data();
+            assert_eq!(
+                (
+                    data["connection"].as_u64(),
+                    data["disconnect_reason"].as_str()
+                ),
+                (Some(7), Some("warning"))
+            );
+            assert!(c.data().get("disconnect_reason").is_none());
             let data = c.data();
             assert_eq!(data["will_reconnect"], will);
             if end == End::Stopped {

@@ -14,7 +14,8 @@ use crate::signals::SignalGuard;
 /// The running threads of one client run. Dropping it stops the client and joins them.
 pub(crate) struct Threads<P: Protocol> {
     p: Arc<P>,
-    reader: Option<JoinHandle<Result<(), Error>>>,
+    /// One reader per slot (connection), each with its own reconnect loop.
+    readers: Vec<JoinHandle<Result<(), Error>>>,
     pinger: Option<JoinHandle<()>>,
     dispatcher: Option<JoinHandle<()>>,
     signals: Option<SignalGuard>,
@@ -43,7 +44,7 @@ pub(crate) fn launch<P: Protocol, D: Dispatch>(
     }
     let mut threads = Threads {
         p: p.clone(),
-        reader: None,
+        readers: Vec::new(),
         pinger: None,
         dispatcher: None,
         signals: handle_signals.then(SignalGuard::install),
@@ -57,9 +58,19 @@ pub(crate) fn launch<P: Protocol, D: Dispatch>(
         dispatcher::run(p, dispatch, rx, pool_tx)
     })?);
     threads.pinger = Some(spawn(p, names.pinger, pinger::run)?);
-    threads.reader = Some(spawn(p, names.reader, move |p| {
-        reader::run(p, tx, pool_rx)
-    })?);
+    let slots = core.settings.slots.max(1);
+    for slot in 1..=slots {
+        let name = if slots == 1 {
+            names.reader.to_string()
+        } else {
+            format!("{}-{slot}", names.reader)
+        };
+        let (tx, pool_rx) = (tx.clone(), pool_rx.clone());
+        threads
+            .readers
+            .push(spawn(p, &name, move |p| reader::run(p, tx, pool_rx))?);
+    }
+    drop(tx);
     Ok(threads)
 }
 
@@ -108,7 +119,7 @@ impl<P: Protocol> Threads<P> {
             core.request_stop();
             // Detached: each ends by itself once the handler returns; the last one ends the
             // run, so the client can start again.
-            self.reader = None;
+            self.readers.clear();
             self.pinger = None;
             self.dispatcher = None;
             self.signals = None;
@@ -119,11 +130,16 @@ impl<P: Protocol> Threads<P> {
             thread: name.to_string(),
         };
         let mut result = Ok(());
-        if let Some(r) = self.reader.take() {
-            result = r.join().unwrap_or_else(|_| Err(panicked(names.reader)));
+        // The first reader to end requests the stop, so the others follow; the run's result
+        // is the first failure (a fatal answer, say), or Ok.
+        for r in self.readers.drain(..) {
+            let ended = r.join().unwrap_or_else(|_| Err(panicked(names.reader)));
+            if result.is_ok() {
+                result = ended;
+            }
         }
-        // The reader has ended (the pinger's wait sees the stop flag it set; the dispatcher
-        // sees the channel close).
+        // The readers have ended (the pinger's wait sees the stop flag they set; the
+        // dispatcher sees the channel close).
         core.request_stop();
         if let Some(t) = self.pinger.take() {
             if t.join().is_err() && result.is_ok() {
@@ -142,7 +158,7 @@ impl<P: Protocol> Threads<P> {
 
 impl<P: Protocol> Drop for Threads<P> {
     fn drop(&mut self) {
-        if self.reader.is_some() || self.pinger.is_some() || self.dispatcher.is_some() {
+        if !self.readers.is_empty() || self.pinger.is_some() || self.dispatcher.is_some() {
             self.p.core().request_stop();
             let _ = self.join_threads();
         } else if !self.done {

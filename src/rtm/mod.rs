@@ -31,6 +31,7 @@ const NAMES: Names = Names {
     pinger: "rtm-pinger",
     dispatcher: "rtm-dispatch",
     dial: "rtm-connect",
+    drain: "rtm-drain",
 };
 
 impl Rtm {
@@ -51,6 +52,7 @@ impl Rtm {
             connect_interval: config.connect_interval,
             max_attempts: config.max_attempts,
             channel_capacity: config.channel_capacity,
+            slots: 1,
         };
         Ok(Rtm {
             core: Core::new(settings),

@@ -58,7 +58,7 @@ impl Protocol for Rtm {
         Ok(Dial { conn, sock, body })
     }
 
-    fn inspect(&self, link: &Link, text: &str) -> Inspect {
+    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect {
         let mut seen = Inspect::default();
         let before_hello = !link.is_ready();
         // Cheap on the common path: a frame is read only before `hello`, or when it may be an

@@ -7,6 +7,7 @@ use std::time::Instant;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
+use super::socket_mode::{self, OpenAnswer};
 use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
 use super::wire::{Head, Response};
 use super::workspace::{param, Answer};
@@ -33,15 +34,36 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
     });
-    shared.lock().record_call(ApiCall {
-        method: method.to_owned(),
-        http_method: head.method.clone(),
-        headers: head.headers.clone(),
-        params: Value::Object(params.clone()),
-        token: token.clone(),
-        at: Instant::now(),
-    });
+    {
+        let mut state = shared.lock();
+        state.record_call(ApiCall {
+            method: method.to_owned(),
+            http_method: head.method.clone(),
+            headers: head.headers.clone(),
+            params: Value::Object(params.clone()),
+            token: token.clone(),
+            at: Instant::now(),
+        });
+        state.sm.tap_api(method, &Value::Object(params.clone()));
+    }
     shared.notify();
+    if method == "apps.connections.open" {
+        // Socket Mode checks app tokens itself (the `token` option is the bot's).
+        return match socket_mode::open_answer(shared, &head.method, token.as_deref()) {
+            OpenAnswer::Json {
+                status,
+                body,
+                retry_after,
+            } => {
+                let response = Response::json(status, &body);
+                Reply::Respond(match retry_after {
+                    Some(secs) => response.with_header("Retry-After", secs.to_string()),
+                    None => response,
+                })
+            }
+            OpenAnswer::Hang => Reply::Hang,
+        };
+    }
 
     if let Some(code) = body_error {
         return error(code);

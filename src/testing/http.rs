@@ -17,7 +17,7 @@ use super::api::{self, Reply};
 use super::net::Conn;
 use super::state::{Shared, SocketGuard, TICKET_TTL};
 use super::wire::{reason_phrase, Head, Response};
-use super::ws;
+use super::{sm_ws, ws};
 
 /// Largest accepted request head (request line and headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -92,6 +92,15 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
                 return;
             }
         };
+        if head.path == "/link/" || head.path == "/link" {
+            if !head.is_websocket_upgrade() {
+                client.fail(HttpError::Bad("expected a websocket upgrade"));
+                return;
+            }
+            // Socket Mode: the ticket is in the query string.
+            sm_ws::start(guard, client.conn, client.buf, &head.query);
+            return;
+        }
         if let Some(ticket) = head.path.strip_prefix("/websocket/") {
             if !head.is_websocket_upgrade() {
                 client.fail(HttpError::Bad("expected a websocket upgrade"));

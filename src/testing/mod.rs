@@ -98,6 +98,48 @@
 //! Client messages up to 1 MiB are accepted (real Slack drops the connection
 //! above 16 KB).
 //!
+//! # Socket Mode
+//!
+//! `POST /api/apps.connections.open` takes an app-level token (`Authorization: Bearer xapp-…`;
+//! with [`FakeSlackBuilder::app_token`] only that one) and answers
+//! `{"ok":true,"url":"ws://127.0.0.1:PORT/link/?ticket=<uuid>&app_id=<64 hex>"}`, or the next
+//! queued [`ConnectReply`] ([`FakeSlack::push_open_reply`]). A bot or user token gets
+//! `not_allowed_token_type`, another token `invalid_auth`, no token `not_authed`, a method other
+//! than POST `insecure_request`. Tickets work once, within 30 s
+//! ([`FakeSlackBuilder::socket_ticket_ttl`]); a used or expired one is refused at the upgrade
+//! with HTTP 401. Appending `&debug_reconnects=true` to the URL works as on Slack.
+//!
+//! A new socket gets `hello` (`num_connections` counting open and ghost sockets, `debug_info`
+//! with `host` `applink-<n>` and `approximate_connection_time`, `connection_info.app_id`), or a
+//! [`SocketGreeting`] that was queued, or `disconnect` `too_many_websockets` when it is over the
+//! cap (10, [`FakeSlackBuilder::socket_cap`]), or `disconnect` `link_disabled` while Socket Mode
+//! is off ([`FakeSlack::set_link_disabled`]). The server pings every socket every 10 s
+//! (websocket ping frames, `Ping from applink-<n>`; [`FakeSlack::set_socket_ping_interval`]) and
+//! counts the pongs.
+//!
+//! Envelope helpers — [`FakeSlack::send_event`], [`FakeSlack::send_app_mention`],
+//! [`FakeSlack::send_slash_command`], [`FakeSlack::send_block_actions`],
+//! [`FakeSlack::send_view_submission`], [`FakeSlack::send_shortcut`],
+//! [`FakeSlack::send_app_rate_limited`], [`FakeSlack::send_unknown_envelope`],
+//! [`FakeSlack::send_large_envelope`], [`FakeSlack::send_envelope`] — build what Slack sends and
+//! deliver it to **one** ready socket ([`SocketDistribution`], random by default), or hold it
+//! until the next `hello` when none is ready; each returns the `envelope_id`. Every ack is
+//! recorded ([`FakeSlack::socket_acks`], [`SocketAck`]: connection, latency since the envelope
+//! was written, payload; an ack frame of 20,480 bytes or more counts as dropped, as Slack drops
+//! it). Unacked `events_api` envelopes are redelivered with `retry_attempt` + 1 and
+//! `retry_reason` `"timeout"` per [`Redelivery`] (Slack's 3 s, then at once, +1 min, +5 min; or
+//! [`Redelivery::compressed`] for fast tests); interactions and commands never are.
+//!
+//! Faults: [`FakeSlack::refresh_socket`] (`warning`, `refresh_requested`, close),
+//! [`FakeSlack::set_socket_lifetime`] (the same on a schedule),
+//! [`FakeSlack::send_socket_disconnect`], [`FakeSlack::close_socket`],
+//! [`FakeSlack::drop_socket`], [`FakeSlack::half_open_socket`] (stops reading and writing, keeps
+//! TCP), [`FakeSlack::set_answer_socket_close`] (ignore the client's close frame, as Slack often
+//! does), [`FakeSlack::push_socket_handshake_fault`] (409, hang, reset), ghost sockets
+//! ([`FakeSlackBuilder::socket_ghost_lifetime`]). [`FakeSlack::watch_traffic`] streams every
+//! client frame of both protocols and every Web API call, as `slack-rtm serve --frames` prints
+//! them.
+//!
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
@@ -119,6 +161,9 @@
 mod api;
 mod http;
 mod net;
+mod sm_state;
+mod sm_ws;
+mod socket_mode;
 mod state;
 mod wire;
 mod workspace;
@@ -135,7 +180,12 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
+use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
+
+pub use sm_state::{
+    HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
+};
 
 /// The scripted answer to one `rtm.connect` or `rtm.start` call.
 ///
@@ -312,6 +362,7 @@ pub struct FakeSlackBuilder {
     team: (String, String),
     bot_user: (String, String),
     record_limit: usize,
+    socket_mode: SmSettings,
 }
 
 /// The default of [`FakeSlackBuilder::record_limit`].
@@ -328,6 +379,7 @@ impl fmt::Debug for FakeSlackBuilder {
             .field("team", &self.team)
             .field("bot_user", &self.bot_user)
             .field("record_limit", &self.record_limit)
+            .field("socket_mode", &self.socket_mode)
             .finish()
     }
 }
@@ -347,6 +399,7 @@ impl Default for FakeSlackBuilder {
             team: ("T0FAKE0001".into(), "Fake Workspace".into()),
             bot_user: ("U0FAKEBOT1".into(), "fakebot".into()),
             record_limit: DEFAULT_RECORD_LIMIT,
+            socket_mode: SmSettings::default(),
         }
     }
 }
@@ -455,6 +508,7 @@ impl FakeSlackBuilder {
             tls: acceptor.is_some(),
         };
         let shared = Arc::new(Shared::new(config, self.settings, self.record_limit));
+        shared.lock().sm.settings = self.socket_mode;
         let accept = {
             let shared = Arc::clone(&shared);
             thread::Builder::new()

@@ -17,6 +17,7 @@ use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
+use super::sm_state::{SmCmd, SmState};
 use super::workspace::Workspace;
 pub(crate) use super::workspace::BOT_ID;
 use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
@@ -126,6 +127,8 @@ pub(crate) struct State {
     pub ws_conns: BTreeMap<u64, WsHandle>,
     /// Completed RTM websocket handshakes (valid tickets only).
     pub connections_total: u64,
+    /// Socket Mode: settings, sockets, deliveries, acks, taps.
+    pub sm: SmState,
     /// Every live client socket (HTTP and websocket), to shut down on drop.
     sockets: HashMap<u64, TcpStream>,
     next_socket: u64,
@@ -209,6 +212,7 @@ impl Shared {
                 tickets: HashMap::new(),
                 ws_conns: BTreeMap::new(),
                 connections_total: 0,
+                sm: SmState::default(),
                 sockets: HashMap::new(),
                 next_socket: 0,
                 threads: Vec::new(),
@@ -342,6 +346,9 @@ impl Shared {
         state.stopping = true;
         for conn in state.ws_conns.values() {
             let _ = conn.tx.send(Outbound::Stop);
+        }
+        for conn in state.sm.conns.values() {
+            let _ = conn.tx.send(SmCmd::Stop);
         }
         for socket in state.sockets.values() {
             let _ = socket.shutdown(Shutdown::Both);

@@ -29,7 +29,7 @@ use super::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
 use super::{AckMode, ReceivedFrame};
 
 /// How long a server-initiated close waits for the client's close reply.
-const CLOSE_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Largest accepted client message (Slack itself disconnects above 16 KB).
 const MAX_MESSAGE: usize = 1 << 20;
 /// Most client messages handled in one go before scripted commands get a turn.
@@ -156,7 +156,7 @@ impl Drop for OpenConnection {
 
 /// The watcher thread: reports when the socket has bytes to read (or has
 /// ended), then waits until they were read before looking again.
-fn watch(tcp: &TcpStream, readable: &Sender<()>, drained: &Receiver<()>) {
+pub(crate) fn watch(tcp: &TcpStream, readable: &Sender<()>, drained: &Receiver<()>) {
     let mut byte = [0u8; 1];
     // The connection thread says "drained" once before the first look.
     while drained.recv().is_ok() {
@@ -203,7 +203,7 @@ fn reject(ws: &mut Ws) {
     while Instant::now() < deadline && ws.read().is_ok() {}
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
@@ -211,7 +211,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Maps "would block" to `Ok(false)`, success to `Ok(true)`.
-fn done_unless_blocked(result: tungstenite::Result<()>) -> tungstenite::Result<bool> {
+pub(crate) fn done_unless_blocked(result: tungstenite::Result<()>) -> tungstenite::Result<bool> {
     match result {
         Ok(()) => Ok(true),
         Err(Error::Io(e)) if is_timeout(&e) => Ok(false),
@@ -406,6 +406,7 @@ impl Session {
                 text: text.to_owned(),
                 at,
             });
+            state.sm.tap_frame(self.id, "rtm", text);
             state.settings.clone()
         };
         self.shared.notify();

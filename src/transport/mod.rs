@@ -641,6 +641,9 @@ fn ws_error(phase: Phase, e: tungstenite::Error) -> Error {
     }
 }
 
+/// The largest socket read (a flood reads in chunks this large).
+pub(crate) const READ_BUF_MAX: usize = 64 * 1024;
+
 /// Reads what the socket has, up to `buf.len()`. `Ok(None)` is the read tick (nothing arrived).
 pub(crate) fn read_socket(sock: &mut TcpStream, buf: &mut [u8]) -> Result<Option<usize>, Error> {
     match sock.read(buf) {

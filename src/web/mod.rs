@@ -28,8 +28,9 @@ mod retry;
 mod upload;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use log::{debug, trace, warn};
@@ -128,6 +129,31 @@ impl fmt::Debug for WebClient {
     }
 }
 
+/// What makes two agents different: everything else (token, base URL, headers, retries) is
+/// per request.
+#[derive(PartialEq, Eq, Hash)]
+struct AgentKey {
+    timeout: Duration,
+    tls: crate::tls::TlsKey,
+    /// URI, user name, password, from the environment.
+    proxy: Option<(String, Option<String>, Option<String>, bool)>,
+}
+
+/// The process's agent for `key`, made on first use. Clients with the same network setup share
+/// one agent, so one trust store, one TLS context and one pool of idle connections (ureq keeps
+/// at most 10, 3 per host) serve a thousand clients, instead of a copy each (a pooled
+/// connection holds 256 KiB of buffers; a TLS context several megabytes). The token is sent
+/// per request, so sharing the pool mixes nothing.
+fn shared_agent(key: AgentKey, make: impl FnOnce() -> ureq::Agent) -> ureq::Agent {
+    let mut agents = agents().lock().unwrap_or_else(|e| e.into_inner());
+    agents.entry(key).or_insert_with(make).clone()
+}
+
+fn agents() -> &'static Mutex<HashMap<AgentKey, ureq::Agent>> {
+    static AGENTS: OnceLock<Mutex<HashMap<AgentKey, ureq::Agent>>> = OnceLock::new();
+    AGENTS.get_or_init(Mutex::default)
+}
+
 impl WebClient {
     /// A client with every default: base URL `https://slack.com/api/`, a 30 second timeout, the
     /// proxy from the environment, the system trust store, up to 3 retries.
@@ -159,8 +185,20 @@ impl WebClient {
             Some(proxy) => Some(proxy.clone()),
             None => net::env_proxy(),
         };
+        let key = AgentKey {
+            timeout,
+            tls: net.tls.key(),
+            proxy: proxy.as_ref().map(|p| {
+                (
+                    p.uri().to_string(),
+                    p.username().map(str::to_string),
+                    p.password().map(str::to_string),
+                    p.is_from_env(),
+                )
+            }),
+        };
         config = config.proxy(proxy);
-        let agent: ureq::Agent = config.build().into();
+        let agent = shared_agent(key, || config.build().into());
         Ok(WebClient {
             inner: Arc::new(Inner {
                 agent,
@@ -525,6 +563,34 @@ mod tests {
     use serde_json::json;
 
     const TOKEN: &str = "xoxb-1234-secret-token";
+
+    #[test]
+    fn clients_with_the_same_network_setup_share_one_agent() {
+        let timeout = Duration::from_secs(7_777);
+        let count = || {
+            agents()
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|k| k.timeout == timeout || k.timeout == timeout * 2)
+                .count()
+        };
+        let make = |t: Duration, token: &str, base: &str| {
+            WebClient::builder(token)
+                .base_url(base)
+                .timeout(t)
+                .build()
+                .unwrap()
+        };
+        make(timeout, "xoxb-a", "http://127.0.0.1:1/api/");
+        assert_eq!(count(), 1);
+        // Another token, another base URL: the same agent (both are per request).
+        make(timeout, "xoxb-b", "http://127.0.0.1:2/api/");
+        assert_eq!(count(), 1);
+        // Another timeout: another agent.
+        make(timeout * 2, "xoxb-a", "http://127.0.0.1:1/api/");
+        assert_eq!(count(), 2);
+    }
 
     #[test]
     fn url_helpers() {
