@@ -2,11 +2,15 @@
 # Runs the end-to-end benchmark (examples/bench.rs) for slack-rtm and for the peer clients —
 # Python slack_sdk.rtm (v1), slack_sdk.rtm_v2 and Node @slack/rtm-api — one after the other,
 # each against its own `slack-rtm serve --bench` (the same fake Slack binary, in its own
-# process, on loopback), with the same workload, and prints a side-by-side table.
+# process, on loopback), with the same workload, and prints a side-by-side table. Three rounds:
+# ws:// (every client), wss:// (`serve --bench --tls`: slack-rtm, raw, sink, Python v1 with
+# SSL_CERT_FILE, Node with its client's `tls: { ca }` option) and many clients (`bench --clients N`, N idle
+# slack-rtm clients in one process, over ws and over TLS). benches/report.py turns the results
+# into results.md (tables, SPEC §6 targets with measured values and ratios) and chart.svg.
 # See BENCHMARKS.md.
 #
-#   benches/compare.sh --quick          # 100,000 events per flood, ~2.5 min
-#   benches/compare.sh                  # 1,000,000 events per flood, ~4 min
+#   benches/compare.sh --quick          # 100,000 events per flood, 200 clients, ~5 min
+#   benches/compare.sh                  # 1,000,000 events per flood, 1,000 clients, ~10 min
 #
 # The peers are installed (pip into a venv, npm into a folder) under $BENCH_PEERS_DIR
 # (default: ${TMPDIR:-/tmp}/slack-rtm-bench-peers), never into the repository. Results go to
@@ -17,13 +21,21 @@ usage() {
   cat <<'EOF'
 Usage: benches/compare.sh [flags]
 
-  --quick              100000 events per flood (default: 1000000)
+  --quick              100000 events per flood, 200 clients (default: 1000000, 1000)
+  --smoke              CI: 300 events, 20 round trips, 20 clients, 1 s idle, the Rust
+                       clients only (ws, wss, many clients), no install; exits 1 if any run
+                       failed, stalled or miscounted (no timing is checked)
+  --profile NAME       cargo profile to build and run (default: profiling)
   --events N           events per flood for every client
   --peer-events N      events per flood for the peers only (default: --events)
+  --clients N          many-clients rounds: N idle slack-rtm clients in one process (default 1000)
+  --tls-clients N      the same over TLS (default: --clients)
   --rtt N              round trips (default 2000)
   --rtt-gap-us US      pause between round trips (default 1000)
   --idle-secs S        idle window (default 10)
   --only LIST          run only these, comma-separated: slack-rtm,raw,sink,py-v1,py-v2,node
+                       (ws://), slack-rtm-tls,raw-tls,sink-tls,py-v1-tls,node-tls (wss://),
+                       clients-ws,clients-tls (many clients); default: all of them
   --skip-install       use the peers already installed in $BENCH_PEERS_DIR
   --wait-quiet SECS    on a shared machine: before each client, wait up to SECS for a 3 s
                        window with the CPUs at least 90% idle
@@ -39,12 +51,22 @@ PEER_EVENTS=
 RTT=2000
 RTT_GAP_US=1000
 IDLE_SECS=10
-ONLY=slack-rtm,raw,sink,py-v1,py-v2,node
+CLIENTS=1000
+TLS_CLIENTS=
+ONLY=slack-rtm,raw,sink,py-v1,py-v2,node,slack-rtm-tls,raw-tls,sink-tls,py-v1-tls,node-tls,clients-ws,clients-tls
 INSTALL=1
 WAIT_QUIET=0
+SMOKE=0
+PROFILE=profiling
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) EVENTS=100000 ;;
+    --quick) EVENTS=100000; CLIENTS=200 ;;
+    --smoke)
+      SMOKE=1; EVENTS=300; RTT=20; IDLE_SECS=1; CLIENTS=20; INSTALL=0
+      ONLY=slack-rtm,raw,sink,slack-rtm-tls,raw-tls,sink-tls,clients-ws,clients-tls ;;
+    --profile) PROFILE=$2; shift ;;
+    --clients) CLIENTS=$2; shift ;;
+    --tls-clients) TLS_CLIENTS=$2; shift ;;
     --events) EVENTS=$2; shift ;;
     --peer-events) PEER_EVENTS=$2; shift ;;
     --rtt) RTT=$2; shift ;;
@@ -59,6 +81,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 PEER_EVENTS=${PEER_EVENTS:-$EVENTS}
+TLS_CLIENTS=${TLS_CLIENTS:-$CLIENTS}
 PEERS=${BENCH_PEERS_DIR:-${TMPDIR:-/tmp}/slack-rtm-bench-peers}
 OUT=${BENCH_OUT:-$ROOT/target/bench-compare/$(date +%Y%m%d-%H%M%S)}
 # The versions measured in BENCHMARKS.md; override to try others.
@@ -68,19 +91,22 @@ mkdir -p "$OUT"
 
 wants() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
-echo "== building (profile: profiling, the release profile with line tables)"
-(cd "$ROOT" && cargo build --profile profiling --quiet --bin slack-rtm --example bench)
-SERVER=$ROOT/target/profiling/slack-rtm
-BENCH=$ROOT/target/profiling/examples/bench
+echo "== building (profile: $PROFILE; profiling is the release profile with line tables)"
+(cd "$ROOT" && cargo build --profile "$PROFILE" --quiet --bin slack-rtm --example bench)
+# `dev` builds into target/debug.
+DIR=$PROFILE
+[ "$PROFILE" = dev ] && DIR=debug
+SERVER=$ROOT/target/$DIR/slack-rtm
+BENCH=$ROOT/target/$DIR/examples/bench
 
 if [ "$INSTALL" = 1 ]; then
-  if wants py-v1 || wants py-v2; then
+  if wants py-v1 || wants py-v2 || wants py-v1-tls; then
     echo "== installing the Python peers into $PEERS/venv"
     [ -x "$PEERS/venv/bin/python" ] || python3 -m venv "$PEERS/venv"
     # shellcheck disable=SC2086
     "$PEERS/venv/bin/pip" install --quiet --disable-pip-version-check $PY_PEER_PACKAGES
   fi
-  if wants node; then
+  if wants node || wants node-tls; then
     echo "== installing the Node peer into $PEERS/node"
     mkdir -p "$PEERS/node"
     [ -f "$PEERS/node/package.json" ] || (cd "$PEERS/node" && npm init -y >/dev/null)
@@ -100,6 +126,11 @@ fi
   echo "node: $(node --version 2>/dev/null || echo none)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"
+
+# Many clients: one socket per client here and in the fake (which also runs two threads per
+# connection): raise the descriptor limit where the hard limit allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "open files limit: $(ulimit -n)" >> "$OUT/machine.txt"
 
 # Every client run is bounded: idle + round trips + two floods at >= 5,000 events/s + margin.
 limit() { echo $(( 120 + IDLE_SECS + RTT * (RTT_GAP_US + 2000) / 1000000 + 2 * $1 / 5000 )); }
@@ -128,7 +159,11 @@ run_client() { # name events command...
   echo "== $name ($events events per flood)"
   wait_quiet
   echo "load average before $name: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
-  local lim; lim=$(limit "$events")
+  local lim
+  case $name in
+    clients-*) lim=$((420 + IDLE_SECS)) ;; # up to 300 s to connect, the idle window, the stop
+    *) lim=$(limit "$events") ;;
+  esac
   set +e
   timeout -k 5 "$lim" "$@" > "$OUT/$name.out"
   local rc=$?
@@ -153,112 +188,52 @@ wants py-v2 && run_client py-v2 "$PEER_EVENTS" "$PEERS/venv/bin/python" "$ROOT/b
 wants node && run_client node "$PEER_EVENTS" env NODE_PATH="$PEERS/node/node_modules" node "$ROOT/benches/peers/node_rtm.js" \
   --server "$SERVER" --events "$PEER_EVENTS" "${COMMON[@]}"
 
+# wss:// round: the same fake binary with --tls; each client trusts the CA it prints.
+wants slack-rtm-tls && run_client slack-rtm-tls "$EVENTS" "$BENCH" --tls --server "$SERVER" --events "$EVENTS" "${COMMON[@]}"
+wants raw-tls && run_client raw-tls "$EVENTS" "$BENCH" --tls --client raw --no-ceiling --server "$SERVER" --events "$EVENTS" "${COMMON[@]}"
+wants sink-tls && run_client sink-tls "$EVENTS" "$BENCH" --tls --client sink --no-ceiling --server "$SERVER" --events "$EVENTS" "${COMMON[@]}"
+wants py-v1-tls && run_client py-v1-tls "$PEER_EVENTS" "$PEERS/venv/bin/python" "$ROOT/benches/peers/python_rtm.py" --sdk v1 --tls \
+  --server "$SERVER" --events "$PEER_EVENTS" "${COMMON[@]}"
+# Node reads NODE_EXTRA_CA_CERTS at start-up, before the server has made its CA: node_rtm.js
+# hands the CA to the client's own `tls: { ca }` option instead (see node_rtm.js).
+wants node-tls && run_client node-tls "$PEER_EVENTS" env NODE_PATH="$PEERS/node/node_modules" \
+  node "$ROOT/benches/peers/node_rtm.js" --tls \
+  --server "$SERVER" --events "$PEER_EVENTS" "${COMMON[@]}"
+
+# Many clients in one process, idle: RSS, threads and CPU per client.
+wants clients-ws && run_client clients-ws 0 "$BENCH" --clients "$CLIENTS" --connect-secs 300 --server "$SERVER" --idle-secs "$IDLE_SECS"
+wants clients-tls && run_client clients-tls 0 "$BENCH" --clients "$TLS_CLIENTS" --connect-secs 300 --tls --server "$SERVER" --idle-secs "$IDLE_SECS"
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 echo
-python3 - "$OUT" <<'EOF' | tee "$OUT/results.md"
-import json, os, sys
-
-out = sys.argv[1]
-order = ["slack-rtm", "py-v1", "py-v2", "node", "raw", "sink"]
-rows = {}
-for name in order:
-    p = os.path.join(out, name + ".json")
-    if os.path.exists(p):
-        with open(p) as f:
-            rows[name] = json.load(f)
-node = rows.get("node", {})
-ours = rows.get("slack-rtm", {})
-
-
-def num(v, unit=""):
-    if v is None:
-        return "—"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}{unit}"
-    return f"{int(v):,}{unit}"
-
-
-def eps(r, size):
-    v = r.get(f"{size}_eps")
-    if v is None:
-        return "—"
-    if r.get(f"{size}_stalled"):
-        return f"stalled after {r.get(size + '_done', 0):,} of {r.get('events', 0):,}"
-    note = " (handler read mismatch!)" if r.get(f"{size}_read_ok") is False else ""
-    return f"{v:,.0f}{note}"
-
-
-def ratio(r, size, base):
-    a, b = r.get(f"{size}_eps"), base.get(f"{size}_eps")
-    if not a or not b or r.get(f"{size}_stalled") or base.get(f"{size}_stalled"):
-        return "—"
-    return f"{a / b:.2f}×"
-
-
-def ceil_pct(r, size):
-    a, c = r.get(f"{size}_eps"), ours.get(f"ceiling_{size}_eps")
-    if not a or not c or r.get(f"{size}_stalled"):
-        return "—"
-    return f"{100 * a / c:.0f}%"
-
-
-def mb(kb):
-    return "—" if kb is None else f"{kb / 1024:.1f}"
-
-
-def threads(r):
-    t = r.get("threads_total")
-    if t is None:
-        return "—"
-    harness = r.get("threads_harness") or 0
-    text = f"{t - harness}"
-    after = r.get("threads_after")
-    if after is not None and after != t:
-        text += f" → {after - harness}"
-    named = r.get("threads_lib")
-    return text + (f" ({named} rtm-*)" if named else "")
-
-
-gap = next((r["rtt_gap_us"] for r in rows.values() if r.get("rtt_gap_us") is not None), None)
-gap_text = f"{gap / 1000:g} ms apart" if gap is not None else "apart"
-print("| client | events/flood | small ev/s | ×Node | of ceiling | large ev/s | ×Node | of ceiling "
-      f"| round trip p50 / p99 µs: 1 CPU, back to back | 2 CPUs, back to back | 2 CPUs, {gap_text} | idle CPU ms (stat ticks) / s | threads idle → flood | RSS idle / peak MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-for name in order:
-    r = rows.get(name)
-    if r is None:
-        continue
-    if r.get("error") and not r.get("small_eps"):
-        print(f"| {r.get('client') or name} | failed: {r['error']} |" + " |" * 12)
-        continue
-    print(
-        f"| {r.get('client')} | {num(r.get('events'))} "
-        f"| {eps(r, 'small')} | {ratio(r, 'small', node)} | {ceil_pct(r, 'small')} "
-        f"| {eps(r, 'large')} | {ratio(r, 'large', node)} | {ceil_pct(r, 'large')} "
-        f"| {num(r.get('rtt_1cpu_p50_us'))} / {num(r.get('rtt_1cpu_p99_us'))} "
-        f"| {num(r.get('rtt_b2b_p50_us'))} / {num(r.get('rtt_b2b_p99_us'))} "
-        f"| {num(r.get('rtt_p50_us'))} / {num(r.get('rtt_p99_us'))} "
-        f"| {num(r.get('idle_cpu_ms'))} ({num(r.get('idle_cpu_ticks_ms'))}) / {num(r.get('idle_secs'))} "
-        f"| {threads(r)} | {mb(r.get('rss_idle_kb'))} / {mb(r.get('rss_peak_kb'))} |"
-    )
-if ours.get("ceiling_small_eps"):
-    print(f"| ceiling: tungstenite decode + serde_json::Value parse, 1 thread, in memory | — "
-          f"| {ours['ceiling_small_eps']:,.0f} | | 100% | {ours.get('ceiling_large_eps', 0):,.0f} | | 100% "
-          f"| — | — | — | — | — | — |")
-raw = rows.get("raw", {})
-if ours.get("rtt_p50_us") and raw.get("rtt_p50_us"):
-    print()
-    for prefix, what in (("rtt_1cpu", "1 CPU, back to back"), ("rtt_b2b", "2 CPUs, back to back"),
-                         ("rtt", "2 CPUs, " + gap_text)):
-        if ours.get(prefix + "_p50_us") is None or raw.get(prefix + "_p50_us") is None:
-            continue
-        print(f"Round trip added by slack-rtm over the raw one-thread client ({what}): "
-              f"p50 {ours[prefix + '_p50_us'] - raw[prefix + '_p50_us']:+.1f} µs, "
-              f"p99 {ours[prefix + '_p99_us'] - raw[prefix + '_p99_us']:+.1f} µs.")
-with open(os.path.join(out, "machine.txt")) as f:
-    loads = [l.strip() for l in f if l.startswith("load average")]
-print()
-print("Machine load (1, 5, 15 min): " + "; ".join(loads) + ".")
-EOF
+python3 "$ROOT/benches/report.py" "$OUT" | tee "$OUT/results.md"
 echo
-echo "results: $OUT"
+echo "results: $OUT (results.md, chart.svg)"
+if [ "$SMOKE" = 1 ]; then
+  # Every run must have finished with every event counted; no timing is judged.
+  python3 - "$OUT" "${ONLY//,/ }" <<'EOF'
+import json, os, sys
+out, names = sys.argv[1], sys.argv[2].split()
+bad = []
+for name in names:
+    p = os.path.join(out, name + ".json")
+    if not os.path.exists(p):
+        bad.append(f"{name}: no result")
+        continue
+    with open(p) as f:
+        r = json.load(f)
+    if r.get("error"):
+        bad.append(f"{name}: {r['error']}")
+    for k, v in r.items():
+        if (k.endswith("_stalled") and v is True) or (k.endswith("_read_ok") and v is False):
+            bad.append(f"{name}: {k} = {v}")
+    if r.get("mode") == "clients" and r.get("connected") != r.get("clients"):
+        bad.append(f"{name}: {r.get('connected')} of {r.get('clients')} clients connected")
+    if r.get("mode") != "clients" and not r.get("small_eps"):
+        bad.append(f"{name}: no small flood")
+if bad:
+    print("smoke: FAILED:\n  " + "\n  ".join(bad), file=sys.stderr)
+    sys.exit(1)
+print(f"smoke: {len(names)} benchmark runs complete")
+EOF
+fi

@@ -13,6 +13,13 @@
 //! decode + parse ceiling on the same events. It prints a summary, then one `RESULT <json>`
 //! line with the same fields as the peer clients in `benches/peers/`.
 //!
+//! `--tls` runs the same over HTTPS/WSS: the server is `slack-rtm serve --bench --tls` and every
+//! client trusts the CA it prints (`SLACK_CA_FILE`; the library through
+//! `RtmClientBuilder::root_certificate`).
+//!
+//! `--clients N` measures many clients instead: N `RtmClient`s in this process, each connected
+//! to the (one) fake and idle; it reports the RSS, threads and idle CPU they add, per client.
+//!
 //! `--client raw` runs a minimal single-thread tungstenite + `serde_json::Value` client
 //! instead of the library: the end-to-end ceiling of a one-thread design in this setup, and the
 //! round-trip floor. `--client sink` only decodes frames (no JSON parse for `message`
@@ -21,7 +28,7 @@
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,7 +51,8 @@ Flags:
   --client C         slack-rtm (default); raw (tungstenite + serde_json, one thread);
                      sink (tungstenite decode only: the server's limit)
   --events N         events per flood (default 1000000; 100000 is a quick run)
-  --sizes LIST       floods to run, in order (default small,large)
+  --sizes LIST       floods to run, in order (default small,large,small-ignored,large-ignored;
+                     the *-ignored floods carry the same bytes under a type no handler takes)
   --rtt N            round trips (default 2000)
   --rtt-gap-us US    pause between round trips in the second series (default 1000;
                      the first series is back to back)
@@ -53,6 +61,15 @@ Flags:
   --no-ceiling       skip the in-memory decode + parse ceiling
   --channel-capacity N   the library's reader→dispatcher queue, in socket reads
                      (RtmClientBuilder::channel_capacity; default: the library's)
+  --tls              HTTPS/WSS: run `serve --bench --tls` and trust the CA it prints
+                     (SLACK_CA_FILE) in every client
+  --ca-file PEM      with --tls: trust this CA instead (for a server made elsewhere: --url)
+  --url URL          use this running server's API URL instead of spawning one (its
+                     bench commands are then unavailable: only --clients works)
+  --clients N        many-clients mode: N slack-rtm clients connected and idle in this
+                     process; reports RSS, threads and idle CPU per client (ws, or TLS
+                     with --tls); the flood and round-trip flags are ignored
+  --connect-secs S   many-clients mode: give up if not all N said hello within S s (default 180)
   -h, --help         show this help";
 
 struct Args {
@@ -66,6 +83,11 @@ struct Args {
     stall_secs: u64,
     ceiling: bool,
     channel_capacity: Option<usize>,
+    tls: bool,
+    ca_file: Option<String>,
+    url: Option<String>,
+    clients: Option<u64>,
+    connect_secs: u64,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -73,13 +95,20 @@ fn parse_args() -> Result<Option<Args>, String> {
         server: None,
         client: "slack-rtm".into(),
         events: 1_000_000,
-        sizes: vec!["small".into(), "large".into()],
+        sizes: ["small", "large", "small-ignored", "large-ignored"]
+            .map(String::from)
+            .to_vec(),
         rtt: 2000,
         rtt_gap_us: 1000,
         idle_secs: 10,
         stall_secs: 10,
         ceiling: true,
         channel_capacity: None,
+        tls: false,
+        ca_file: None,
+        url: None,
+        clients: None,
+        connect_secs: 180,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -103,8 +132,11 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--events" => a.events = number(value()?)?.max(1),
             "--sizes" => {
                 a.sizes = value()?.split(',').map(str::to_string).collect();
-                if let Some(bad) = a.sizes.iter().find(|s| *s != "small" && *s != "large") {
-                    return Err(format!("--sizes takes small and large, got {bad:?}"));
+                let known = ["small", "large", "small-ignored", "large-ignored"];
+                if let Some(bad) = a.sizes.iter().find(|s| !known.contains(&s.as_str())) {
+                    return Err(format!(
+                        "--sizes takes small, large, small-ignored and large-ignored, got {bad:?}"
+                    ));
                 }
             }
             "--rtt" => a.rtt = number(value()?)?,
@@ -113,8 +145,24 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--stall-secs" => a.stall_secs = number(value()?)?.max(1),
             "--no-ceiling" => a.ceiling = false,
             "--channel-capacity" => a.channel_capacity = Some(number(value()?)?.max(1) as usize),
+            "--tls" => a.tls = true,
+            "--ca-file" => a.ca_file = Some(value()?),
+            "--url" => a.url = Some(value()?),
+            "--clients" => a.clients = Some(number(value()?)?.max(1)),
+            "--connect-secs" => a.connect_secs = number(value()?)?.max(1),
             other => return Err(format!("unknown flag {other:?}")),
         }
+    }
+    if a.ca_file.is_some() && !a.tls {
+        return Err("--ca-file needs --tls".into());
+    }
+    if a.url.is_some() && a.clients.is_none() {
+        return Err(
+            "--url works only with --clients (the floods need serve --bench's stdin)".into(),
+        );
+    }
+    if a.clients.is_some() && a.client != "slack-rtm" {
+        return Err("--clients measures slack-rtm clients only".into());
     }
     Ok(Some(a))
 }
@@ -148,12 +196,18 @@ struct Server {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     url: String,
+    /// With `--tls`: the CA certificate the server printed (`SLACK_CA_FILE`), PEM.
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl Server {
-    fn spawn(path: &str) -> Result<Server, String> {
+    fn spawn(path: &str, tls: bool) -> Result<Server, String> {
+        let mut serve_args = vec!["serve", "--bench"];
+        if tls {
+            serve_args.push("--tls");
+        }
         let mut child = Command::new(path)
-            .args(["serve", "--bench"])
+            .args(&serve_args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -183,6 +237,7 @@ impl Server {
             stdin,
             lines,
             url: String::new(),
+            ca_pem: None,
         };
         let first = server
             .lines
@@ -192,6 +247,19 @@ impl Server {
             .strip_prefix("SLACK_API_URL=")
             .ok_or_else(|| format!("unexpected first server line {first:?}"))?
             .to_string();
+        if tls {
+            let second = server
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .map_err(|_| "the server printed no SLACK_CA_FILE line within 10 s".to_string())?;
+            let path = second
+                .strip_prefix("SLACK_CA_FILE=")
+                .ok_or_else(|| format!("unexpected second server line {second:?}"))?;
+            server.ca_pem = Some(
+                std::fs::read(path)
+                    .map_err(|e| format!("cannot read the CA file {path:?}: {e}"))?,
+            );
+        }
         Ok(server)
     }
 
@@ -264,6 +332,15 @@ impl Counters {
         }
     }
 
+    /// `bench_flood_done` after an ignored flood: all `n` frames before it were read.
+    fn finished(&self, n: u64) {
+        self.count.store(n, Ordering::SeqCst);
+        if n == self.target.load(Ordering::Relaxed) {
+            *self.done_at.lock().unwrap() = Some(Instant::now());
+            let _ = self.done.try_send(());
+        }
+    }
+
     fn reset(&self, target: u64) {
         self.target.store(u64::MAX, Ordering::SeqCst);
         self.count.store(0, Ordering::SeqCst);
@@ -287,13 +364,21 @@ enum Client {
 }
 
 impl Client {
-    fn start(args: &Args, api_url: &str, counters: &Arc<Counters>) -> Result<Client, String> {
+    fn start(
+        args: &Args,
+        api_url: &str,
+        ca_pem: Option<&[u8]>,
+        counters: &Arc<Counters>,
+    ) -> Result<Client, String> {
         if args.client != "slack-rtm" {
-            return start_raw(api_url, counters.clone(), args.client == "raw");
+            return start_raw(api_url, ca_pem, counters.clone(), args.client == "raw");
         }
         let mut builder = RtmClient::builder(TOKEN)
             .base_url(api_url)
             .handle_signals(false);
+        if let Some(pem) = ca_pem {
+            builder = builder.root_certificate(pem);
+        }
         if let Some(n) = args.channel_capacity {
             builder = builder.channel_capacity(n);
         }
@@ -304,6 +389,10 @@ impl Client {
         });
         let k = counters.clone();
         client.on("message", move |p: &Payload| k.on_message(p.data));
+        let k = counters.clone();
+        client.on("bench_flood_done", move |p: &Payload| {
+            k.finished(p.data["n"].as_u64().unwrap_or(0))
+        });
         client.on("user_typing", |p: &Payload| {
             if let Err(e) = p.rtm_client.send_over_websocket(typing_reply(p.data)) {
                 eprintln!("bench: the round-trip answer was not sent: {e}");
@@ -333,8 +422,25 @@ impl Client {
 
 /// One thread: `rtm.connect`, then blocking tungstenite reads, `Value` parse, the same handlers.
 /// Without `parse`, `message` events are only counted (recognised by their first bytes).
-fn start_raw(api_url: &str, counters: Arc<Counters>, parse: bool) -> Result<Client, String> {
-    let answer: Value = ureq::get(format!("{api_url}rtm.connect"))
+fn start_raw(
+    api_url: &str,
+    ca_pem: Option<&[u8]>,
+    counters: Arc<Counters>,
+    parse: bool,
+) -> Result<Client, String> {
+    let mut config = ureq::Agent::config_builder();
+    if let Some(pem) = ca_pem {
+        let ca = ureq::tls::Certificate::from_pem(pem).map_err(|e| e.to_string())?;
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = config.build().into();
+    let answer: Value = agent
+        .get(format!("{api_url}rtm.connect"))
         .header("Authorization", format!("Bearer {TOKEN}"))
         .call()
         .map_err(|e| e.to_string())?
@@ -345,62 +451,97 @@ fn start_raw(api_url: &str, counters: Arc<Counters>, parse: bool) -> Result<Clie
         .as_str()
         .ok_or("rtm.connect gave no url")?
         .to_string();
-    let addr = url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.split('/').next())
-        .ok_or("not a ws:// url")?;
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("wss://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("ws://") {
+        (false, rest)
+    } else {
+        return Err(format!("not a ws:// or wss:// url: {url}"));
+    };
+    let addr = rest.split('/').next().unwrap_or(rest);
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
     let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     sock.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (mut ws, _) = tungstenite::client::client(url.as_str(), sock)
-        .map_err(|e| format!("websocket handshake: {e}"))?;
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_millis(200)))
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
         .map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("raw-client".into())
-        .spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                let text = match ws.read() {
-                    Ok(Message::Text(t)) => t,
-                    Ok(_) => continue,
-                    Err(tungstenite::Error::Io(e))
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        continue
-                    }
-                    Err(_) => return,
-                };
-                if !parse && text.starts_with(r#"{"type":"message""#) {
-                    counters.counted(0);
-                    continue;
-                }
-                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
-                    continue;
-                };
-                match event["type"].as_str() {
-                    Some("message") => counters.on_message(&event),
-                    Some("hello") => {
-                        let _ = counters.hello.try_send(());
-                    }
-                    Some("user_typing") => {
-                        let reply = Message::text(typing_reply(&event).to_string());
-                        if ws.send(reply).is_err() {
-                            return;
-                        }
-                    }
-                    _ => {}
+    let spawn = |f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name("raw-client".into())
+            .spawn(f)
+            .map_err(|e| e.to_string())
+    };
+    let thread = if tls {
+        let mut connector = native_tls::TlsConnector::builder();
+        if let Some(pem) = ca_pem {
+            connector.add_root_certificate(
+                native_tls::Certificate::from_pem(pem).map_err(|e| e.to_string())?,
+            );
+        }
+        let connector = connector.build().map_err(|e| e.to_string())?;
+        let stream = connector
+            .connect(host, sock)
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+        let (ws, _) = tungstenite::client::client(url.as_str(), stream)
+            .map_err(|e| format!("websocket handshake: {e}"))?;
+        spawn(Box::new(move || raw_loop(ws, &stopping, &counters, parse)))?
+    } else {
+        let (ws, _) = tungstenite::client::client(url.as_str(), sock)
+            .map_err(|e| format!("websocket handshake: {e}"))?;
+        spawn(Box::new(move || raw_loop(ws, &stopping, &counters, parse)))?
+    };
+    Ok(Client::Raw { stop, thread })
+}
+
+/// The raw client's one thread: read, parse, answer, until `stopping`.
+fn raw_loop<S: Read + Write>(
+    mut ws: tungstenite::WebSocket<S>,
+    stopping: &AtomicBool,
+    counters: &Counters,
+    parse: bool,
+) {
+    while !stopping.load(Ordering::Relaxed) {
+        let text = match ws.read() {
+            Ok(Message::Text(t)) => t,
+            Ok(_) => continue,
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(_) => return,
+        };
+        if !parse && text.starts_with(r#"{"type":"message""#) {
+            counters.counted(0);
+            continue;
+        }
+        if !parse && text.starts_with(r#"{"type":"ignored""#) {
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        match event["type"].as_str() {
+            Some("message") => counters.on_message(&event),
+            Some("bench_flood_done") => counters.finished(event["n"].as_u64().unwrap_or(0)),
+            Some("hello") => {
+                let _ = counters.hello.try_send(());
+            }
+            Some("user_typing") => {
+                let reply = Message::text(typing_reply(&event).to_string());
+                if ws.send(reply).is_err() {
+                    return;
                 }
             }
-            let _ = ws.close(None);
-            let _ = ws.flush();
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(Client::Raw { stop, thread })
+            _ => {}
+        }
+    }
+    let _ = ws.close(None);
+    let _ = ws.flush();
 }
 
 // ----- process measurements (Linux /proc) -----
@@ -474,6 +615,8 @@ fn thread_names() -> Vec<String> {
 // ----- the run -----
 
 struct Flood {
+    /// This process's CPU time over the flood (utime + stime: 10 ms ticks, dead threads too).
+    cpu_ms: Option<f64>,
     done: u64,
     secs: f64,
     eps: f64,
@@ -491,6 +634,7 @@ fn flood(
 ) -> Result<Flood, String> {
     while done.try_recv().is_ok() {}
     counters.reset(n);
+    let cpu0 = cpu_ticks_ms();
     let started = Instant::now();
     server.command(&format!("!flood {n} {size}"), Duration::from_secs(10))?;
     let mut last = (0, Instant::now());
@@ -511,7 +655,12 @@ fn flood(
     let count = counters.count.load(Ordering::SeqCst);
     let end = counters.done_at.lock().unwrap().unwrap_or(last.1);
     let secs = end.duration_since(started).as_secs_f64();
+    let cpu_ms = match (cpu0, cpu_ticks_ms()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     Ok(Flood {
+        cpu_ms,
         done: count,
         secs,
         eps: count as f64 / secs,
@@ -530,8 +679,15 @@ fn default_server() -> String {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if let Some(n) = args.clients {
+        return run_many(args, n);
+    }
     let server_path = args.server.clone().unwrap_or_else(default_server);
-    let mut server = Server::spawn(&server_path)?;
+    let mut server = Server::spawn(&server_path, args.tls)?;
+    let ca_pem = match &args.ca_file {
+        Some(path) => Some(read_ca(path)?),
+        None => server.ca_pem.clone(),
+    };
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let (hello_tx, hello_rx) = crossbeam_channel::bounded(1);
     let counters = Arc::new(Counters {
@@ -542,7 +698,7 @@ fn run(args: &Args) -> Result<(), String> {
         done: done_tx,
         hello: hello_tx,
     });
-    let client = Client::start(args, &server.url, &counters)?;
+    let client = Client::start(args, &server.url, ca_pem.as_deref(), &counters)?;
     let result = measure(args, &mut server, &counters, &done_rx, &hello_rx);
     client.stop();
     drop(server);
@@ -550,7 +706,15 @@ fn run(args: &Args) -> Result<(), String> {
 
     if args.ceiling {
         let n = args.events.min(1_000_000) as usize;
-        for size in &args.sizes {
+        let mut bases: Vec<&str> = args
+            .sizes
+            .iter()
+            .map(|s| s.trim_end_matches("-ignored"))
+            .collect();
+        bases.dedup();
+        bases.sort();
+        bases.dedup();
+        for size in bases {
             let eps = common::ceiling_eps(common::event(size), n);
             result[format!("ceiling_{size}_eps")] = json!(eps.round());
         }
@@ -577,6 +741,7 @@ fn measure(
             _ => "slack-rtm",
         },
         "events": args.events,
+        "tls": args.tls,
     });
 
     // Idle: right after hello, settled for a second.
@@ -643,13 +808,19 @@ fn measure(
     for size in &args.sizes {
         let stall = Duration::from_secs(args.stall_secs);
         let f = flood(server, counters, done, args.events, size, stall)?;
+        let ignored = size.ends_with("-ignored");
+        let base = size.trim_end_matches("-ignored");
         let expected =
-            args.events * common::touch(&serde_json::from_str(common::event(size)).unwrap()) as u64;
+            args.events * common::touch(&serde_json::from_str(common::event(base)).unwrap()) as u64;
         r[format!("{size}_done")] = json!(f.done);
         r[format!("{size}_secs")] = json!((f.secs * 1000.0).round() / 1000.0);
         r[format!("{size}_eps")] = json!(f.eps.round());
         r[format!("{size}_stalled")] = json!(f.stalled);
-        r[format!("{size}_read_ok")] = if args.client == "sink" {
+        r[format!("{size}_cpu_us_per_event")] = match f.cpu_ms {
+            Some(ms) if f.done > 0 => json!((ms * 1e6 / f.done as f64).round() / 1000.0),
+            _ => Value::Null,
+        };
+        r[format!("{size}_read_ok")] = if args.client == "sink" || ignored {
             Value::Null
         } else {
             json!(f.stalled || f.touched == expected)
@@ -668,20 +839,249 @@ fn measure(
     Ok(r)
 }
 
+fn read_ca(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read the CA file {path:?}: {e}"))
+}
+
+// ----- many clients in one process -----
+
+/// CPU time (ns) of this process's threads other than the main thread and the harness's
+/// server-output reader: the clients' threads. Leaving the main thread out keeps the cost of
+/// reading thousands of schedstat files out of the window it measures.
+fn clients_cpu_ns() -> u64 {
+    let me = std::process::id().to_string();
+    let mut ns = 0;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    for task in dir.flatten() {
+        if task.file_name().to_string_lossy() == me {
+            continue;
+        }
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "bench-server-out" {
+            continue;
+        }
+        let s = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        ns += s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    ns
+}
+
+/// A `/proc/PID/status` field's number (kB for the Vm* fields).
+fn status_of(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `--clients N`: N clients connected to one fake and idle; what each adds to this process.
+fn run_many(args: &Args, n: u64) -> Result<(), String> {
+    let mut server = match &args.url {
+        Some(_) => None,
+        None => {
+            let path = args.server.clone().unwrap_or_else(default_server);
+            Some(Server::spawn(&path, args.tls)?)
+        }
+    };
+    let url = match (&args.url, &server) {
+        (Some(u), _) => u.clone(),
+        (None, Some(s)) => s.url.clone(),
+        (None, None) => unreachable!("a server is spawned when --url is absent"),
+    };
+    let ca_pem = match (&args.ca_file, &server) {
+        (Some(path), _) => Some(read_ca(path)?),
+        (None, Some(s)) => s.ca_pem.clone(),
+        (None, None) => None,
+    };
+    if args.tls != url.starts_with("https://") {
+        return Err(format!("--tls and the server's URL disagree: {url}"));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_before = status("VmRSS");
+    let threads_before = status("Threads");
+
+    let (hello_tx, hello_rx) = crossbeam_channel::unbounded();
+    let mut running = Vec::with_capacity(n as usize);
+    let started = Instant::now();
+    let mut failure = None;
+    for i in 0..n {
+        let mut builder = RtmClient::builder(TOKEN)
+            .base_url(&url)
+            .handle_signals(false);
+        if let Some(pem) = &ca_pem {
+            builder = builder.root_certificate(pem);
+        }
+        let client = match builder.build() {
+            Ok(c) => c,
+            Err(e) => {
+                failure = Some(format!("client {i}: build: {e}"));
+                break;
+            }
+        };
+        let tx = hello_tx.clone();
+        let seen = AtomicBool::new(false);
+        client.on("hello", move |_p: &Payload| {
+            // A reconnect says hello again: count each client once.
+            if !seen.swap(true, Ordering::SeqCst) {
+                let _ = tx.send(());
+            }
+        });
+        match client.spawn() {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                failure = Some(format!("client {i}: start: {e}"));
+                break;
+            }
+        }
+    }
+    let deadline = started + Duration::from_secs(args.connect_secs);
+    let mut hellos = 0u64;
+    while failure.is_none() && hellos < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match hello_rx.recv_timeout(left) {
+            Ok(()) => hellos += 1,
+            Err(_) => {
+                failure = Some(format!(
+                    "only {hellos} of {n} clients said hello within {} s",
+                    args.connect_secs
+                ))
+            }
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    let mut r = json!({
+        "mode": "clients",
+        "client": "slack-rtm",
+        "tls": args.tls,
+        "clients": n,
+        "connected": hellos,
+        "connect_secs": (connect_secs * 1000.0).round() / 1000.0,
+        "rss_before_kb": rss_before,
+        "threads_before": threads_before,
+    });
+    let measured = if failure.is_none() {
+        // Settled: every connection's first ping exchanged, start-up garbage returned.
+        std::thread::sleep(Duration::from_secs(1));
+        let (ticks0, cpu0) = (cpu_ticks_ms(), clients_cpu_ns());
+        std::thread::sleep(Duration::from_secs(args.idle_secs));
+        let (ticks1, cpu1) = (cpu_ticks_ms(), clients_cpu_ns());
+        let rss_after = status("VmRSS");
+        let threads_after = status("Threads");
+        let names = thread_names();
+        let idle_ms = (cpu1.saturating_sub(cpu0)) as f64 / 1e6;
+        r["idle_secs"] = json!(args.idle_secs);
+        r["idle_cpu_ms"] = json!((idle_ms * 100.0).round() / 100.0);
+        if let (Some(a), Some(b)) = (ticks0, ticks1) {
+            r["idle_cpu_ticks_ms"] = json!(b - a);
+        }
+        // Per 100 clients, per 10 s.
+        let per100 = idle_ms * (100.0 / n as f64) * (10.0 / args.idle_secs.max(1) as f64);
+        r["idle_cpu_ms_per_10s_per_100"] = json!((per100 * 100.0).round() / 100.0);
+        r["rss_after_kb"] = json!(rss_after);
+        if let (Some(a), Some(b)) = (rss_before, rss_after) {
+            r["rss_per_client_kb"] =
+                json!(((b as f64 - a as f64) / n as f64 * 10.0).round() / 10.0);
+        }
+        r["threads_after"] = json!(threads_after);
+        if let (Some(a), Some(b)) = (threads_before, threads_after) {
+            r["threads_per_client"] =
+                json!(((b as f64 - a as f64) / n as f64 * 100.0).round() / 100.0);
+        }
+        r["threads_lib"] = json!(names.iter().filter(|t| t.starts_with("rtm-")).count());
+        if let Some(s) = server.as_mut() {
+            r["server_rss_kb"] = json!(status_of(s.child.id(), "VmRSS"));
+            r["server_threads"] = json!(status_of(s.child.id(), "Threads"));
+            match s.command("!clients", Duration::from_secs(10)) {
+                Ok(v) => r["server_open"] = v["open"].clone(),
+                Err(e) => eprintln!("bench: {e}"),
+            }
+        }
+        Ok(())
+    } else {
+        Err(failure.clone().unwrap_or_default())
+    };
+
+    let stopping = Instant::now();
+    for c in &running {
+        c.stop();
+    }
+    for c in running {
+        if let Err(e) = c.join() {
+            eprintln!("bench: a client ended with {e}");
+        }
+    }
+    r["stop_secs"] = json!((stopping.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+    drop(server);
+    measured?;
+    print_many_summary(&r);
+    println!("RESULT {r}");
+    Ok(())
+}
+
+fn print_many_summary(r: &Value) {
+    let f = |k: &str| match &r[k] {
+        Value::Null => "-".to_string(),
+        v => v.to_string(),
+    };
+    println!(
+        "clients:           {} slack-rtm over {} ({} said hello in {} s)",
+        f("clients"),
+        if r["tls"] == true { "wss://" } else { "ws://" },
+        f("connected"),
+        f("connect_secs")
+    );
+    println!(
+        "RSS:               {} kB before, {} kB after: {} kB per client (target <= 256)",
+        f("rss_before_kb"),
+        f("rss_after_kb"),
+        f("rss_per_client_kb")
+    );
+    println!(
+        "threads:           {} before, {} after: {} per client (target <= 3; {} rtm-*)",
+        f("threads_before"),
+        f("threads_after"),
+        f("threads_per_client"),
+        f("threads_lib")
+    );
+    println!(
+        "idle CPU:          {} ms in {} s for all: {} ms per 10 s per 100 clients (target <= 10)",
+        f("idle_cpu_ms"),
+        f("idle_secs"),
+        f("idle_cpu_ms_per_10s_per_100")
+    );
+    println!(
+        "fake server:       {} open websockets, {} kB RSS, {} threads; stop took {} s",
+        f("server_open"),
+        f("server_rss_kb"),
+        f("server_threads"),
+        f("stop_secs")
+    );
+}
+
 fn print_summary(r: &Value) {
     let f = |k: &str| match &r[k] {
         Value::Null => "-".to_string(),
         v => v.to_string(),
     };
     println!("client:            {}", r["client"].as_str().unwrap_or("?"));
-    for size in ["small", "large"] {
+    for size in ["small", "large", "small-ignored", "large-ignored"] {
         if !r[format!("{size}_eps")].is_null() {
             println!(
-                "flood {size:5}:       {} events/s ({} of {} events in {} s{})",
+                "flood {size:13}: {} events/s ({} of {} events in {} s, {} us CPU per event{})",
                 f(&format!("{size}_eps")),
                 f(&format!("{size}_done")),
                 f("events"),
                 f(&format!("{size}_secs")),
+                f(&format!("{size}_cpu_us_per_event")),
                 if r[format!("{size}_stalled")] == true {
                     ", STALLED"
                 } else {
@@ -691,7 +1091,7 @@ fn print_summary(r: &Value) {
         }
         if !r[format!("ceiling_{size}_eps")].is_null() {
             println!(
-                "ceiling {size:5}:     {} events/s (in memory, 1 thread)",
+                "ceiling {size:11}: {} events/s (in memory, 1 thread)",
                 f(&format!("ceiling_{size}_eps"))
             );
         }

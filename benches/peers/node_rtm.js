@@ -6,11 +6,19 @@
 // It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 // `new RTMClient(token, { slackApiUrl })` to it, runs the same steps as the Rust bench and
 // prints one `RESULT <json>` line with the same fields. See BENCHMARKS.md.
+//
+// `--tls`: the server is `slack-rtm serve --bench --tls`, and the client trusts the CA it
+// prints. NODE_EXTRA_CA_CERTS cannot carry it: Node 20 reads that file at start-up ("Ignoring
+// extra certs from ..., load failed"), before this script has started the server that makes
+// the CA. So the CA goes through the client's own options, `new RTMClient(token, { tls: { ca },
+// agent: new https.Agent({ ca }) })`: `tls` for the websocket, the agent for the WebClient's
+// `rtm.connect`. The same trust and the same TLS code as with NODE_EXTRA_CA_CERTS.
 'use strict';
 
 const { spawn, spawnSync } = require('child_process');
 const os = require('os');
 const fs = require('fs');
+const https = require('https');
 const path = require('path');
 const readline = require('readline');
 const { RTMClient, LogLevel } = require('@slack/rtm-api');
@@ -20,7 +28,7 @@ const TOKEN = 'xoxb-bench-token';
 function parseArgs(argv) {
   const a = {
     server: null, events: 1000000, sizes: 'small,large', rtt: 2000, rttGapUs: 1000,
-    idleSecs: 10, stallSecs: 10,
+    idleSecs: 10, stallSecs: 10, tls: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
@@ -37,6 +45,7 @@ function parseArgs(argv) {
       case '--rtt-gap-us': a.rttGapUs = Number(value()); break;
       case '--idle-secs': a.idleSecs = Number(value()); break;
       case '--stall-secs': a.stallSecs = Number(value()); break;
+      case '--tls': a.tls = true; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -54,8 +63,9 @@ const nowSecs = () => Number(process.hrtime.bigint()) / 1e9;
 // ----- the fake Slack, in its own process -----
 
 class Server {
-  constructor(bin) {
-    this.proc = spawn(bin, ['serve', '--bench'], {
+  constructor(bin, tls) {
+    this.tls = tls;
+    this.proc = spawn(bin, ['serve', '--bench', ...(tls ? ['--tls'] : [])], {
       env: { ...process.env, RUST_LOG: 'warn' },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -86,6 +96,11 @@ class Server {
     const first = await this.nextLine(10000);
     if (!first.startsWith('SLACK_API_URL=')) throw new Error(`unexpected first line ${first}`);
     this.url = first.slice('SLACK_API_URL='.length);
+    if (this.tls) {
+      const second = await this.nextLine(10000);
+      if (!second.startsWith('SLACK_CA_FILE=')) throw new Error(`unexpected second line ${second}`);
+      this.caFile = second.slice('SLACK_CA_FILE='.length);
+    }
   }
 
   async command(cmd, timeoutMs) {
@@ -155,8 +170,8 @@ function status(field) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const server = new Server(args.server);
-  const result = { client: null, events: args.events };
+  const server = new Server(args.server, args.tls);
+  const result = { client: null, events: args.events, tls: args.tls };
   let rtm = null;
   let code = 0;
   try {
@@ -167,7 +182,14 @@ async function main() {
     const c = { count: 0, touched: 0, target: -1, doneAt: null, onDone: null };
     let helloSeen = null;
     const hello = new Promise((resolve) => { helloSeen = resolve; });
-    rtm = new RTMClient(TOKEN, { slackApiUrl: server.url, logLevel: LogLevel.ERROR });
+    const options = { slackApiUrl: server.url, logLevel: LogLevel.ERROR };
+    if (args.tls) {
+      const ca = fs.readFileSync(server.caFile);
+      // `tls` reaches the websocket; the WebClient's HTTP calls (axios) need the agent.
+      options.tls = { ca };
+      options.agent = new https.Agent({ ca });
+    }
+    rtm = new RTMClient(TOKEN, options);
     rtm.on('hello', () => helloSeen());
     rtm.on('message', (event) => {
       // Read a field, as real handlers do.
@@ -183,12 +205,15 @@ async function main() {
         process.stderr.write(`node_rtm: the round-trip answer was not sent: ${e}\n`);
       });
     });
-    await rtm.start();
-    await Promise.race([hello, sleep(10000).then(() => { throw new Error('no hello within 10 s'); })]);
+    // rtm.start() retries a failed connection on its own: bound it too.
+    const noHello = sleep(10000).then(() => { throw new Error('no hello within 10 s'); });
+    await Promise.race([rtm.start(), noHello]);
+    await Promise.race([hello, noHello]);
 
     const flood = async (n, size, stallSecs) => {
       c.count = 0; c.touched = 0; c.doneAt = null; c.target = n;
       const done = new Promise((resolve) => { c.onDone = resolve; });
+      const cpu0 = cpuTicksMs();
       const started = nowSecs();
       await server.command(`!flood ${n} ${size}`, 10000);
       let last = [0, nowSecs()];
@@ -202,7 +227,7 @@ async function main() {
       }
       c.onDone = null;
       const secs = (c.doneAt || last[1]) - started;
-      return { done: c.count, secs, touched: c.touched, stalled };
+      return { done: c.count, secs, touched: c.touched, stalled, cpuMs: cpuTicksMs() - cpu0 };
     };
 
     await sleep(1000);
@@ -251,6 +276,8 @@ async function main() {
       result[`${size}_secs`] = Math.round(f.secs * 1000) / 1000;
       result[`${size}_eps`] = f.secs > 0 ? Math.round(f.done / f.secs) : null;
       result[`${size}_stalled`] = f.stalled;
+      // The whole process's CPU time (utime + stime, 10 ms ticks) per event of the flood.
+      result[`${size}_cpu_us_per_event`] = f.done ? Math.round((1e6 * f.cpuMs) / f.done) / 1000 : null;
       result[`${size}_read_ok`] = f.stalled || f.touched === expected;
       stalled = f.stalled;
       if (stalled) process.stderr.write(`node_rtm: the ${size} flood stalled after ${f.done} events\n`);

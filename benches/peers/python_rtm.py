@@ -6,7 +6,10 @@
 It spawns `slack-rtm serve --bench` (the fake Slack in its own process), connects
 `slack_sdk.rtm.RTMClient` (v1) or `slack_sdk.rtm_v2.RTMClient` (v2) to it with `base_url`,
 and runs the same steps as the Rust bench, printing one `RESULT <json>` line with the same
-fields. See BENCHMARKS.md for the definitions. Needs slack_sdk, plus aiohttp for v1
+fields. See BENCHMARKS.md for the definitions. With `--tls` the server is
+`slack-rtm serve --bench --tls` and the client trusts the CA it prints through `SSL_CERT_FILE`
+(set before the SDK, aiohttp or websocket-client are imported: they build their SSL contexts
+from it). Needs slack_sdk, plus aiohttp for v1
 (v2 uses slack_sdk's own websocket code).
 """
 
@@ -33,10 +36,10 @@ def event_text(size):
 
 
 class Server:
-    def __init__(self, path):
+    def __init__(self, path, tls=False):
         env = dict(os.environ, RUST_LOG="warn")
         self.proc = subprocess.Popen(
-            [path, "serve", "--bench"],
+            [path, "serve", "--bench"] + (["--tls"] if tls else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -49,6 +52,12 @@ class Server:
         if not first.startswith("SLACK_API_URL="):
             raise RuntimeError(f"unexpected first server line {first!r}")
         self.url = first[len("SLACK_API_URL="):]
+        self.ca_file = None
+        if tls:
+            second = self.lines.get(timeout=10)
+            if not second.startswith("SLACK_CA_FILE="):
+                raise RuntimeError(f"unexpected second server line {second!r}")
+            self.ca_file = second[len("SLACK_CA_FILE="):]
 
     def _read(self):
         for line in self.proc.stdout:
@@ -167,6 +176,7 @@ def status(field):
 
 def flood(server, counters, n, size, stall):
     counters.reset(n)
+    cpu0 = cpu_ticks_ms()
     started = time.perf_counter()
     server.command(f"!flood {n} {size}", 10)
     last = (0, time.perf_counter())
@@ -181,7 +191,8 @@ def flood(server, counters, n, size, stall):
     with counters.lock:
         count, touched, done_at = counters.count, counters.touched, counters.done_at
     secs = (done_at or last[1]) - started
-    return count, secs, touched, stalled
+    cpu_ms = cpu_ticks_ms() - cpu0
+    return count, secs, touched, stalled, cpu_ms
 
 
 def measure(args, server, counters, result):
@@ -203,7 +214,7 @@ def measure(args, server, counters, result):
         threads_lib=None,
     )
 
-    count, _, _, stalled = flood(server, counters, 10_000, "small", 10)
+    count, _, _, stalled, _ = flood(server, counters, 10_000, "small", 10)
     if stalled:
         result["warmup_stalled_at"] = count
         print(f"python_rtm: the warm-up flood stalled after {count} events", file=sys.stderr)
@@ -229,12 +240,14 @@ def measure(args, server, counters, result):
     for size in args.sizes.split(","):
         if stalled:
             break
-        count, secs, touched, stalled = flood(server, counters, args.events, size, args.stall_secs)
+        count, secs, touched, stalled, cpu_ms = flood(server, counters, args.events, size, args.stall_secs)
         expected = args.events * len(json.loads(event_text(size))["text"])
         result[f"{size}_done"] = count
         result[f"{size}_secs"] = round(secs, 3)
         result[f"{size}_eps"] = round(count / secs) if secs > 0 else None
         result[f"{size}_stalled"] = stalled
+        # The whole process's CPU time (utime + stime, 10 ms ticks) per event of the flood.
+        result[f"{size}_cpu_us_per_event"] = round(1000 * cpu_ms / count, 3) if count else None
         result[f"{size}_read_ok"] = stalled or touched == expected
         if stalled:
             print(f"python_rtm: the {size} flood stalled after {count} of {args.events} events",
@@ -327,11 +340,15 @@ def main():
     p.add_argument("--rtt-gap-us", type=int, default=1000)
     p.add_argument("--idle-secs", type=int, default=10)
     p.add_argument("--stall-secs", type=int, default=10)
+    p.add_argument("--tls", action="store_true", help="HTTPS/WSS: serve --tls, CA via SSL_CERT_FILE")
     args = p.parse_args()
 
-    server = Server(args.server)
+    server = Server(args.server, args.tls)
+    if server.ca_file:
+        # OpenSSL reads it when a context loads the default verify paths.
+        os.environ["SSL_CERT_FILE"] = server.ca_file
     counters = Counters()
-    result = {"client": None, "events": args.events}
+    result = {"client": None, "events": args.events, "tls": args.tls}
     code = 0
     try:
         (run_v1 if args.sdk == "v1" else run_v2)(args, server, counters, result)

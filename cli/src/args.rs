@@ -95,11 +95,13 @@ Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage e
 pub fn serve_usage() -> String {
     format!(
         "\
-Usage: slack-rtm serve [--port P] [--token T] [--frames] [--bench]
+Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
-as the first line on stdout. Each JSON line typed on stdin (at most {MAX_LINE} bytes) is sent
-as an event to every connected RTM client. Ctrl-C stops it.
+as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
+SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line
+typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected RTM client.
+Ctrl-C stops it.
 
 It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
 stdin lines each go to one Socket Mode connection (held until one says hello):
@@ -116,6 +118,8 @@ Flags:
   --token T       accept only this token (default: any non-empty token); an xapp- token
                   guards Socket Mode (apps.connections.open), any other the Web API and
                   RTM; repeat the flag for both
+  --tls           serve HTTPS and WSS with a certificate for 127.0.0.1 signed by a CA made at
+                  start; its PEM is written to a temporary file, removed when serve stops
   --frames        print every frame a client sends and every Web API call on stdout, one JSON
                   line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
                   and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
@@ -127,6 +131,9 @@ Flags:
 Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
   !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
                          every client, as fast as they read; answers at once
+  !flood N small-ignored|large-ignored
+                         the same bytes with the type `ignored` (no benchmark client handles
+                         it), then one {{\"type\":\"bench_flood_done\",\"n\":N}} frame
   !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
                          {{\"type\":\"user_typing\",...,\"seq\":i}}, wait for the client's
                          {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to

@@ -37,12 +37,29 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
     match (cmd, args.as_slice()) {
         ("!flood", [n, size]) => {
             let n = count(n)?;
-            let text = match *size {
-                "small" => SMALL.trim_ascii(),
-                "large" => LARGE.trim_ascii(),
-                other => return Err(format!("size must be small or large, got {other:?}")),
+            let (base, ignored) = match *size {
+                "small" => (SMALL, false),
+                "large" => (LARGE, false),
+                "small-ignored" => (SMALL, true),
+                "large-ignored" => (LARGE, true),
+                other => {
+                    return Err(format!(
+                        "size must be small, large, small-ignored or large-ignored, got {other:?}"
+                    ))
+                }
             };
-            let clients = server.flood(text, n);
+            let text = if ignored {
+                // The same bytes under a type no benchmark client handles, then one
+                // `bench_flood_done` frame: the client cannot count what it ignores.
+                base.trim_ascii()
+                    .replacen(r#""type":"message""#, r#""type":"ignored""#, 1)
+            } else {
+                base.trim_ascii().to_string()
+            };
+            let clients = server.flood(&text, n);
+            if ignored {
+                server.send_text(&format!(r#"{{"type":"bench_flood_done","n":{n}}}"#));
+            }
             Ok(json!({
                 "cmd": "flood",
                 "n": n,
@@ -64,8 +81,8 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
             "total": server.connections_total(),
         })),
         _ => Err(
-            "unknown command; try !flood N small|large, !rtt N [GAP_US], !clients, \
-             !sm-flood N RATE, !sm-report [WAIT_MS]"
+            "unknown command; try !flood N small|large|small-ignored|large-ignored, \
+             !rtt N [GAP_US], !clients, !sm-flood N RATE, !sm-report [WAIT_MS]"
                 .into(),
         ),
     }

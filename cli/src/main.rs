@@ -34,6 +34,7 @@ mod serve_socket;
 mod signals;
 mod socket;
 mod tail;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -11,7 +11,7 @@ use slack_rtm::testing::FakeSlack;
 
 use crate::args::{self, Asked, Flags, Usage};
 use crate::tail::{read_stdin_lines, skipped};
-use crate::{bench, serve_socket, signals};
+use crate::{bench, serve_socket, signals, tls};
 
 /// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -19,6 +19,7 @@ pub const MAX_LINE: usize = 4 * 1024 * 1024;
 pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut builder = FakeSlack::builder();
     let mut bench_mode = false;
+    let mut tls_mode = false;
     let mut frames = false;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next_flag() {
@@ -55,6 +56,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                 args::no_value(flag, inline)?;
                 bench_mode = true;
             }
+            "--tls" => {
+                args::no_value(flag, inline)?;
+                tls_mode = true;
+            }
             "--frames" => {
                 args::no_value(flag, inline)?;
                 frames = true;
@@ -68,6 +73,28 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
         eprintln!("slack-rtm: cannot handle signals: {e}");
         return Ok(ExitCode::from(1));
     }
+    // The CA's PEM lives in a temporary file for as long as `run` does (removed on return).
+    let mut ca_file = None;
+    if tls_mode {
+        let certs = match tls::make_certs() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("slack-rtm: cannot make the TLS certificates: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        };
+        match tls::TempFile::create("slack-rtm-serve-ca", &certs.ca_pem) {
+            Ok(f) => ca_file = Some(f),
+            Err(e) => {
+                eprintln!(
+                    "slack-rtm: cannot write the CA certificate to {}: {e}",
+                    std::env::temp_dir().display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        builder = builder.tls(&certs.server_cert_pem, &certs.server_key_pem);
+    }
     let server = match builder.start() {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -78,6 +105,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     // Tapped before the URL is printed, so that no client can act unseen.
     let traffic = frames.then(|| server.watch_traffic());
     outln!("SLACK_API_URL={}", server.api_url());
+    if let Some(f) = &ca_file {
+        outln!("SLACK_CA_FILE={}", f.path().display());
+    }
     let _ = std::io::stdout().flush();
     if let Some(traffic) = traffic {
         let printer = std::thread::Builder::new()
@@ -148,5 +178,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
         std::thread::sleep(Duration::from_millis(50));
     }
     log::info!("stopping the fake Slack");
+    drop(ca_file);
     Ok(ExitCode::SUCCESS)
 }
