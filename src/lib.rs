@@ -177,7 +177,9 @@
 //! [`RtmHandle::stop`] (also [`RtmClient::stop`], [`Running::stop`]) only requests a stop, so
 //! it is safe inside a handler. The client sends a close frame (given at most 1 s to reach the
 //! socket: Slack often never answers, and a server that stops reading cannot hold the stop),
-//! drops the connection, dispatches that connection's `close`, discards queued events, joins
+//! drops the connection, dispatches that connection's `close`, discards queued events (a run
+//! that ends on its own — a fatal answer, a lost connection without `auto_reconnect` — still
+//! dispatches what it received), joins
 //! its threads, and `start()` returns `Ok(())` — within about 1.5 s in every state: connected,
 //! during a backoff wait, while `rtm.connect` or the websocket handshake hangs (the connect
 //! call runs on its own short-lived thread, which the stop abandons; it ends by itself within

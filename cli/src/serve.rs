@@ -19,6 +19,7 @@ pub const MAX_LINE: usize = 4 * 1024 * 1024;
 pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut builder = FakeSlack::builder();
     let mut bench_mode = false;
+    let mut chosen_port: Option<u16> = None;
     let mut tls_mode = false;
     let mut frames = false;
     let mut flags = Flags::new(args);
@@ -41,6 +42,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                     .parse::<u16>()
                     .map_err(|_| Usage(format!("--port needs a port number, got {v:?}")))?;
                 builder = builder.port(port);
+                chosen_port = Some(port);
             }
             "--token" => {
                 // An app-level token guards Socket Mode's apps.connections.open; any other, the
@@ -98,7 +100,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let server = match builder.start() {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("slack-rtm: cannot start the fake Slack: {e}");
+            match chosen_port {
+                Some(port) => {
+                    eprintln!("slack-rtm: cannot start the fake Slack on 127.0.0.1:{port}: {e}")
+                }
+                None => eprintln!("slack-rtm: cannot start the fake Slack: {e}"),
+            }
             return Ok(ExitCode::from(1));
         }
     };

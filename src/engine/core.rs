@@ -64,6 +64,9 @@ pub(crate) struct Core {
     /// A connection is being replaced (make before break): at most one at a time, so a client
     /// never holds more than `slots + 1` sockets.
     handover: AtomicBool,
+    /// The run ends on its own (a fatal answer, a lost connection without auto_reconnect):
+    /// events already received are still dispatched, unlike after a requested stop.
+    keep_queue: AtomicBool,
 }
 
 impl Core {
@@ -79,6 +82,7 @@ impl Core {
             threads: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
             handover: AtomicBool::new(false),
+            keep_queue: AtomicBool::new(false),
         }
     }
 
@@ -126,6 +130,21 @@ impl Core {
 
     fn lock_wake(&self) -> MutexGuard<'_, ()> {
         self.wake.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the run on the client's own account (not a requested stop): the threads stop, but
+    /// what was received is still dispatched.
+    pub(crate) fn end_run_keeping_queue(&self) {
+        if !self.stopping() {
+            self.keep_queue.store(true, Ordering::SeqCst);
+        }
+        self.request_stop();
+    }
+
+    /// True when queued events must be dropped: a stop was requested (not a run that ended on
+    /// its own).
+    pub(crate) fn discarding(&self) -> bool {
+        self.stopping() && !self.keep_queue.load(Ordering::SeqCst)
     }
 
     /// True once a stop was requested, by a call or (when handled) a signal.
@@ -207,6 +226,7 @@ impl Core {
         }
         self.stop.store(false, Ordering::SeqCst);
         self.handover.store(false, Ordering::SeqCst);
+        self.keep_queue.store(false, Ordering::SeqCst);
         self.signals.store(handle_signals, Ordering::SeqCst);
         self.threads
             .lock()

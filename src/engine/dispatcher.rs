@@ -38,7 +38,7 @@ pub(crate) fn run<P: Protocol, D: Dispatch>(
     pool: Sender<Batch>,
 ) {
     let core = p.core();
-    let stopping = || core.stopping();
+    let stopping = || core.discarding();
     let mut link: Option<Arc<Link>> = None;
     for item in rx.iter() {
         match item {

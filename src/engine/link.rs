@@ -23,6 +23,8 @@ pub(crate) struct Link {
     id: u64,
     /// When to replace this connection ahead of the server's own refresh (make before break).
     handover_at: Mutex<Option<Instant>>,
+    /// Ended on the server's word not to come back: no reconnect after it.
+    last: AtomicBool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -38,7 +40,18 @@ impl Link {
             disconnect_reason: Mutex::new(None),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             handover_at: Mutex::new(None),
+            last: AtomicBool::new(false),
         }
+    }
+
+    /// Marks this connection as the last one (see [`Link::is_last`]).
+    pub(crate) fn set_last(&self) {
+        self.last.store(true, Ordering::Release);
+    }
+
+    /// True when the server said not to reconnect after this connection.
+    pub(crate) fn is_last(&self) -> bool {
+        self.last.load(Ordering::Acquire)
     }
 
     /// Asks the reader to replace this connection at `at` (make before break), before the

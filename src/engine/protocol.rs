@@ -54,6 +54,8 @@ pub(crate) struct Ending {
     pub reason: String,
     /// Send a close frame first (bounded), or drop the socket at once.
     pub graceful: bool,
+    /// The server said not to come back (Socket Mode's `link_disabled`): no reconnect.
+    pub last: bool,
 }
 
 /// The protocol side the reader and pinger threads call. Implementations keep their own state

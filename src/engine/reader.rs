@@ -159,7 +159,7 @@ pub(crate) fn run<P: Protocol>(
         }
         let closing = Closing::decide(
             end,
-            cfg.auto_reconnect,
+            cfg.auto_reconnect && !link.is_last(),
             &mut policy,
             Instant::now(),
             link.spoke(),
@@ -177,6 +177,10 @@ pub(crate) fn run<P: Protocol>(
                 "disconnected: {}; giving up after {} attempts (max_attempts)",
                 closing.reason,
                 cfg.max_attempts.unwrap_or(0)
+            ),
+            (None, false) if link.is_last() => log::error!(
+                "disconnected: {}; the server said not to reconnect",
+                closing.reason
             ),
             (None, false) if core.stopping() => {
                 log::info!("disconnected: {}", closing.reason)
@@ -207,8 +211,13 @@ pub(crate) fn run<P: Protocol>(
             }
         }
     };
-    // Wakes the pinger (and a drain thread); the dispatcher ends when `tx` drops.
-    core.request_stop();
+    // Wakes the pinger (and a drain thread); the dispatcher ends when `tx` drops. A run that
+    // ended on its own still dispatches what it received (the `disconnect` that ended it).
+    if result.is_err() {
+        core.end_run_keeping_queue();
+    } else {
+        core.request_stop();
+    }
     if let Some(d) = drain.take() {
         let _ = d.join();
     }
@@ -350,6 +359,9 @@ fn pump_until<P: Protocol>(
             }
             if let Some(e) = ending {
                 log::info!("ending the connection: {}", e.reason);
+                if e.last {
+                    link.set_last();
+                }
                 link.end(&e.reason, e.graceful);
             } else if handover {
                 if core.begin_handover() {

@@ -173,6 +173,7 @@ impl SocketMode {
             }
         }
         seen.end = Some(Ending {
+            last: reason.action() == DisconnectAction::Stop,
             reason: format!("disconnect: {reason}"),
             graceful: true,
         });
