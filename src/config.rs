@@ -44,8 +44,64 @@ pub(crate) mod defaults {
 }
 
 /// Durations beyond a year count as a year, so no deadline arithmetic can overflow.
-fn capped(d: Duration) -> Duration {
+pub(crate) fn capped(d: Duration) -> Duration {
     d.min(net::MAX_TIMEOUT)
+}
+
+/// The checks of the engine options both client builders share (one rule, no drift).
+pub(crate) mod check {
+    use std::time::Duration;
+
+    use super::capped;
+    use crate::error::Error;
+
+    /// `backoff(base, cap)`: (base, cap), capped.
+    pub(crate) fn backoff(base: Duration, cap: Duration) -> Result<(Duration, Duration), Error> {
+        if base.is_zero() || cap < base {
+            return Err(Error::Config(
+                "backoff needs a non-zero base and a cap no smaller than the base".into(),
+            ));
+        }
+        Ok((capped(base), capped(cap)))
+    }
+
+    /// `connect_rate(burst, interval)`.
+    pub(crate) fn connect_rate(burst: u32, interval: Duration) -> Result<(u32, Duration), Error> {
+        if burst == 0 {
+            return Err(Error::Config(
+                "connect_rate burst must be at least 1".into(),
+            ));
+        }
+        Ok((burst, capped(interval)))
+    }
+
+    /// `max_attempts(n)`.
+    pub(crate) fn max_attempts(attempts: u32) -> Result<Option<u32>, Error> {
+        if attempts == 0 {
+            return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        Ok(Some(attempts))
+    }
+
+    /// `max_message_size(bytes)`.
+    pub(crate) fn max_message_size(bytes: usize) -> Result<usize, Error> {
+        if bytes < 1024 {
+            return Err(Error::Config(
+                "max_message_size must be at least 1024".into(),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// `channel_capacity(n)`: 1 to 65,536 (the channel allocates its slots up front).
+    pub(crate) fn channel_capacity(capacity: usize) -> Result<usize, Error> {
+        if capacity == 0 || capacity > 65_536 {
+            return Err(Error::Config(format!(
+                "channel_capacity must be between 1 and 65536, got {capacity}"
+            )));
+        }
+        Ok(capacity)
+    }
 }
 
 /// The token, kept out of every `Debug` and `Display` output.
@@ -474,13 +530,7 @@ impl RtmClientBuilder {
     /// Defaults to a 1 second base and a 60 second cap.
     pub fn backoff(self, base: Duration, cap: Duration) -> Self {
         self.with(|c| {
-            if base.is_zero() || cap < base {
-                return Err(Error::Config(
-                    "backoff needs a non-zero base and a cap no smaller than the base".into(),
-                ));
-            }
-            c.backoff_base = capped(base);
-            c.backoff_cap = capped(cap);
+            (c.backoff_base, c.backoff_cap) = check::backoff(base, cap)?;
             Ok(())
         })
     }
@@ -501,13 +551,7 @@ impl RtmClientBuilder {
     /// Defaults to a burst of 5 and 60 seconds.
     pub fn connect_rate(self, burst: u32, interval: Duration) -> Self {
         self.with(|c| {
-            if burst == 0 {
-                return Err(Error::Config(
-                    "connect_rate burst must be at least 1".into(),
-                ));
-            }
-            c.connect_burst = burst;
-            c.connect_interval = capped(interval);
+            (c.connect_burst, c.connect_interval) = check::connect_rate(burst, interval)?;
             Ok(())
         })
     }
@@ -518,10 +562,7 @@ impl RtmClientBuilder {
     /// Defaults to no limit.
     pub fn max_attempts(self, attempts: u32) -> Self {
         self.with(|c| {
-            if attempts == 0 {
-                return Err(Error::Config("max_attempts must be at least 1".into()));
-            }
-            c.max_attempts = Some(attempts);
+            c.max_attempts = check::max_attempts(attempts)?;
             Ok(())
         })
     }
@@ -532,12 +573,7 @@ impl RtmClientBuilder {
     /// Defaults to 4 MiB.
     pub fn max_message_size(self, bytes: usize) -> Self {
         self.with(|c| {
-            if bytes < 1024 {
-                return Err(Error::Config(
-                    "max_message_size must be at least 1024".into(),
-                ));
-            }
-            c.max_message_size = bytes;
+            c.max_message_size = check::max_message_size(bytes)?;
             Ok(())
         })
     }
@@ -554,12 +590,7 @@ impl RtmClientBuilder {
     /// several messages that large in a row while the handlers lag).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
-            if capacity == 0 || capacity > 65_536 {
-                return Err(Error::Config(format!(
-                    "channel_capacity must be between 1 and 65536, got {capacity}"
-                )));
-            }
-            c.channel_capacity = capacity;
+            c.channel_capacity = check::channel_capacity(capacity)?;
             Ok(())
         })
     }

@@ -11,17 +11,13 @@ use super::rules::{
     DEFAULT_PONG_TIMEOUT,
 };
 use super::settings::SmConfig;
-use crate::config::{defaults, NetConfig, Token};
+use crate::config::{capped, check, defaults, NetConfig, Token};
 use crate::error::Error;
 
 /// The default queue between the reader and the dispatcher, in socket reads. Much deeper than
 /// RTM's: the reader acks events as it reads them, so it must keep reading while handlers are
 /// slow (a socket read usually carries one envelope of a few KB).
 pub(crate) const CHANNEL_CAPACITY: usize = 4096;
-
-fn capped(d: Duration) -> Duration {
-    d.min(crate::transport::MAX_TIMEOUT)
-}
 
 impl SocketModeClient {
     /// Starts building a client for `app_token`, an app-level token (`xapp-…`, scope
@@ -189,13 +185,7 @@ impl SocketModeClientBuilder {
     /// Defaults to a 1 second base and a 60 second cap.
     pub fn backoff(self, base: Duration, cap: Duration) -> Self {
         self.with(|c| {
-            if base.is_zero() || cap < base {
-                return Err(Error::Config(
-                    "backoff needs a non-zero base and a cap no smaller than the base".into(),
-                ));
-            }
-            c.backoff_base = capped(base);
-            c.backoff_cap = capped(cap);
+            (c.backoff_base, c.backoff_cap) = check::backoff(base, cap)?;
             Ok(())
         })
     }
@@ -216,13 +206,7 @@ impl SocketModeClientBuilder {
     /// Defaults to a burst of 5 and 60 seconds.
     pub fn connect_rate(self, burst: u32, interval: Duration) -> Self {
         self.with(|c| {
-            if burst == 0 {
-                return Err(Error::Config(
-                    "connect_rate burst must be at least 1".into(),
-                ));
-            }
-            c.connect_burst = burst;
-            c.connect_interval = capped(interval);
+            (c.connect_burst, c.connect_interval) = check::connect_rate(burst, interval)?;
             Ok(())
         })
     }
@@ -232,10 +216,7 @@ impl SocketModeClientBuilder {
     /// Defaults to no limit.
     pub fn max_attempts(self, attempts: u32) -> Self {
         self.with(|c| {
-            if attempts == 0 {
-                return Err(Error::Config("max_attempts must be at least 1".into()));
-            }
-            c.max_attempts = Some(attempts);
+            c.max_attempts = check::max_attempts(attempts)?;
             Ok(())
         })
     }
@@ -245,12 +226,7 @@ impl SocketModeClientBuilder {
     /// Defaults to 4 MiB.
     pub fn max_message_size(self, bytes: usize) -> Self {
         self.with(|c| {
-            if bytes < 1024 {
-                return Err(Error::Config(
-                    "max_message_size must be at least 1024".into(),
-                ));
-            }
-            c.max_message_size = bytes;
+            c.max_message_size = check::max_message_size(bytes)?;
             Ok(())
         })
     }
@@ -264,10 +240,7 @@ impl SocketModeClientBuilder {
     /// behind slow handlers without delaying an ack).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
-            if capacity == 0 {
-                return Err(Error::Config("channel_capacity must be at least 1".into()));
-            }
-            c.channel_capacity = capacity;
+            c.channel_capacity = check::channel_capacity(capacity)?;
             Ok(())
         })
     }
@@ -355,6 +328,9 @@ mod tests {
         assert!(err(ok().ping_interval(Duration::ZERO)).contains("ping_interval"));
         assert!(err(ok().connections(0)).contains("between 1 and 10"));
         assert!(ok().connections(10).build().is_ok());
+        // The shared engine options follow the same rules as on RtmClientBuilder.
+        assert!(err(ok().channel_capacity(usize::MAX)).contains("between 1 and 65536"));
+        assert!(err(ok().backoff(Duration::ZERO, Duration::ZERO)).contains("backoff"));
         assert!(err(ok().ack_deadline(Duration::from_secs(3))).contains("ack_deadline"));
         assert!(err(ok().bot_token(" ")).contains("empty"));
         assert!(!err(ok().base_url("ftp://x")).contains("secret"));
