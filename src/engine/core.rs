@@ -40,6 +40,9 @@ pub(crate) struct Settings {
     pub connect_interval: Duration,
     pub max_attempts: Option<u32>,
     pub channel_capacity: usize,
+    /// The pong deadline counts from the last inbound frame (Socket Mode) rather than from
+    /// each ping (RTM).
+    pub silence_deadline: bool,
     /// How many connections to keep open at once, each with its own reader thread and
     /// reconnect loop (Socket Mode's `connections(n)`; RTM: 1).
     pub slots: usize,

@@ -111,12 +111,12 @@ pub(crate) fn run<P: Protocol>(
                 continue;
             }
         };
-        let rules = ConnRules::new(
-            Instant::now(),
-            cfg.hello_timeout,
-            cfg.ping_interval,
-            cfg.pong_deadline,
-        );
+        let now = Instant::now();
+        let mut rules =
+            ConnRules::new(now, cfg.hello_timeout, cfg.ping_interval, cfg.pong_deadline);
+        if cfg.silence_deadline {
+            rules = rules.counting_silence(now);
+        }
         let link = Arc::new(Link::new(conn, rules));
         if core.stopping() {
             // Never announced: close quietly.

@@ -48,6 +48,12 @@ impl ConnRules {
         }
     }
 
+    /// Counts the pong deadline from the last inbound frame (see [`Keepalive::counting_silence`]).
+    pub(crate) fn counting_silence(mut self, now: Instant) -> ConnRules {
+        self.keepalive = self.keepalive.counting_silence(now);
+        self
+    }
+
     /// `hello` arrived: pings start one interval from now.
     pub(crate) fn on_ready(&mut self, now: Instant) {
         self.ready = true;
@@ -216,6 +222,9 @@ pub(crate) struct Keepalive {
     next_ping: Instant,
     awaiting_since: Option<Instant>,
     suspended: bool,
+    /// The deadline counts from the last inbound frame, not from the last ping (Socket Mode:
+    /// "silence past `pong_timeout`").
+    silence: bool,
 }
 
 /// How long the pinger sleeps when there is nothing to schedule (pings off).
@@ -225,7 +234,15 @@ impl Keepalive {
     /// Pings start one interval from `now` (the connection became ready).
     pub(crate) fn restart(&mut self, now: Instant) {
         self.next_ping = now.checked_add(self.interval).unwrap_or(now);
-        self.awaiting_since = None;
+        self.awaiting_since = self.silence.then_some(now);
+    }
+
+    /// Counts the deadline from the last inbound frame (any silence that long is death),
+    /// instead of from each ping.
+    pub(crate) fn counting_silence(mut self, now: Instant) -> Keepalive {
+        self.silence = true;
+        self.awaiting_since = Some(now);
+        self
     }
 
     pub(crate) fn new(now: Instant, interval: Duration, deadline: Duration) -> Keepalive {
@@ -235,12 +252,15 @@ impl Keepalive {
             next_ping: now.checked_add(interval).unwrap_or(now),
             awaiting_since: None,
             suspended: false,
+            silence: false,
         }
     }
 
     /// A frame (or any bytes) arrived.
     pub(crate) fn on_inbound(&mut self, now: Instant) {
-        if self.awaiting_since.is_some_and(|t| now >= t) {
+        if self.silence {
+            self.awaiting_since = Some(now);
+        } else if self.awaiting_since.is_some_and(|t| now >= t) {
             self.awaiting_since = None;
         }
     }
@@ -345,6 +365,25 @@ mod tests {
             assert_eq!(k.poll(t0 + s * S), KeepaliveAction::Wait(IDLE_CHECK));
         }
     }
+    #[test]
+    fn counting_silence_the_deadline_runs_from_the_last_inbound_frame() {
+        let t0 = Instant::now();
+        // Pings every 10 s, dead after 20 s of silence (Socket Mode's defaults).
+        let mut k = Keepalive::new(t0, 10 * S, 20 * S).counting_silence(t0);
+        assert_eq!(k.poll(t0 + 10 * S), KeepaliveAction::Ping);
+        k.on_inbound(t0 + 12 * S);
+        assert_eq!(k.poll(t0 + 20 * S), KeepaliveAction::Ping);
+        assert!(!matches!(k.poll(t0 + 31 * S), KeepaliveAction::Dead(_)));
+        // 20 s after the last frame, not 20 s after the last ping.
+        assert!(matches!(k.poll(t0 + 32 * S), KeepaliveAction::Dead(_)));
+        // Without the mode, the same silence is still alive at 32 s (the ping at 20 s counts).
+        let mut k = Keepalive::new(t0, 10 * S, 20 * S);
+        assert_eq!(k.poll(t0 + 10 * S), KeepaliveAction::Ping);
+        k.on_inbound(t0 + 12 * S);
+        assert_eq!(k.poll(t0 + 20 * S), KeepaliveAction::Ping);
+        assert!(!matches!(k.poll(t0 + 32 * S), KeepaliveAction::Dead(_)));
+    }
+
     #[test]
     fn the_hello_deadline_holds_whatever_arrives_before_hello() {
         let t0 = Instant::now();

@@ -53,6 +53,7 @@ impl Rtm {
             max_attempts: config.max_attempts,
             channel_capacity: config.channel_capacity,
             slots: 1,
+            silence_deadline: false,
         };
         Ok(Rtm {
             core: Core::new(settings),

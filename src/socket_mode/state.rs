@@ -89,6 +89,7 @@ impl SocketMode {
             max_attempts: config.max_attempts,
             channel_capacity: config.channel_capacity,
             slots: config.connections,
+            silence_deadline: true,
         };
         Ok(SocketMode {
             core: Core::new(settings),
