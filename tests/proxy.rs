@@ -9,8 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,7 +43,12 @@ fn proxy_refusing_from(refuse: Option<&'static str>, tunnelled: usize) -> Proxy 
             a.fetch_add(1, Ordering::SeqCst);
             let h = h.clone();
             let refuse = if n < tunnelled { None } else { refuse };
-            std::thread::spawn(move || tunnel(client, h, refuse));
+            std::thread::spawn(move || {
+                common::proxy::tunnel(client, &h, |_| match refuse {
+                    Some(answer) => common::proxy::Answer::Refuse(answer.to_string()),
+                    None => common::proxy::Answer::Tunnel,
+                })
+            });
         }
     });
     Proxy {
@@ -68,53 +72,6 @@ impl Proxy {
 
 fn is_web_api(head: &str) -> bool {
     head.to_ascii_lowercase().contains("\r\nuser-agent:")
-}
-
-fn tunnel(client: TcpStream, heads: Arc<Mutex<Vec<String>>>, refuse: Option<&str>) {
-    client
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reader = BufReader::new(client.try_clone().unwrap());
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    heads.lock().unwrap().push(head.clone());
-    let mut client_w = client.try_clone().unwrap();
-    if let Some(answer) = refuse {
-        let _ = client_w.write_all(answer.as_bytes());
-        return;
-    }
-    let target = head.split_whitespace().nth(1).unwrap().to_string();
-    let upstream = TcpStream::connect(target).unwrap();
-    client_w
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .unwrap();
-    let mut up_w = upstream.try_clone().unwrap();
-    let mut up_r = upstream;
-    let t = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut up_r, &mut client_w);
-        let _ = client_w.shutdown(Shutdown::Both);
-    });
-    // Bytes the BufReader already holds belong to the tunnel too.
-    let buffered = reader.buffer().to_vec();
-    let _ = up_w.write_all(&buffered);
-    let mut rest = reader.into_inner();
-    let mut buf = [0u8; 16 * 1024];
-    while let Ok(n) = rest.read(&mut buf) {
-        if n == 0 || up_w.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = up_w.shutdown(Shutdown::Both);
-    let _ = t.join();
 }
 
 #[test]

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -124,42 +123,26 @@ fn selective_proxy(tunnel_port: u16) -> (u16, Arc<Mutex<Vec<String>>>) {
 /// other targets; it answers each tunnelled CONNECT after `delay`, except the first (the Web
 /// API's).
 fn connect_proxy(only: Option<u16>, delay: Duration) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use common::proxy::{target_port, tunnel, Answer};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let heads = Arc::new(Mutex::new(Vec::new()));
     let seen = heads.clone();
     thread::spawn(move || {
         for s in listener.incoming() {
-            let Ok(mut s) = s else { return };
+            let Ok(s) = s else { return };
             let seen = seen.clone();
             thread::spawn(move || {
-                let Some(head) = read_request(&mut s) else {
-                    return;
-                };
-                let first = {
-                    let mut seen = seen.lock().unwrap();
-                    seen.push(head.clone());
-                    seen.len() == 1
-                };
-                let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                let tunnel_port: u16 = target.rsplit(':').next().unwrap().parse().unwrap();
-                if only.is_some_and(|p| p != tunnel_port) {
-                    // Silence, with the socket held open until the client gives up.
-                    let _ = s.set_read_timeout(None);
-                    let _ = s.read(&mut [0u8; 1]);
-                    return;
-                }
-                if !first {
-                    thread::sleep(delay);
-                }
-                let up = TcpStream::connect(("127.0.0.1", tunnel_port)).unwrap();
-                s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .unwrap();
-                let _ = s.set_read_timeout(None);
-                let (mut up_r, mut s_w) = (up.try_clone().unwrap(), s.try_clone().unwrap());
-                thread::spawn(move || std::io::copy(&mut up_r, &mut s_w));
-                let mut up_w = up;
-                let _ = std::io::copy(&mut s, &mut up_w);
+                tunnel(s, &seen.clone(), |head| {
+                    let first = seen.lock().unwrap().len() == 1;
+                    if only.is_some_and(|p| Some(p) != target_port(head)) {
+                        Answer::Silent
+                    } else if first {
+                        Answer::Tunnel
+                    } else {
+                        Answer::After(delay)
+                    }
+                })
             });
         }
     });

@@ -5,13 +5,16 @@
 //! loopback, with deadlines on every wait, and kills its child if anything fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+#[path = "../../tests/common/proxy.rs"]
+mod proxy;
 
 use serde_json::{json, Value};
 use slack_rtm::testing::{ConnectReply, FakeSlack};
@@ -858,53 +861,21 @@ impl Drop for TunnelProxy {
     }
 }
 
-fn tunnel(mut client: TcpStream, heads: &Mutex<Vec<String>>, authorization: &str) {
-    let _ = client.set_read_timeout(Some(SOON));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match client.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
+fn tunnel(client: TcpStream, heads: &Mutex<Vec<String>>, authorization: &str) {
+    proxy::tunnel(client, heads, |head| {
+        let authorized = head.lines().any(|l| {
+            l.split_once(':').is_some_and(|(name, value)| {
+                name.eq_ignore_ascii_case("proxy-authorization") && value.trim() == authorization
+            })
+        });
+        if authorized {
+            proxy::Answer::Tunnel
+        } else {
+            proxy::Answer::Refuse(
+                "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n".into(),
+            )
         }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    heads.lock().unwrap().push(head.clone());
-    let authorized = head.lines().any(|l| {
-        l.split_once(':').is_some_and(|(name, value)| {
-            name.eq_ignore_ascii_case("proxy-authorization") && value.trim() == authorization
-        })
-    });
-    let target = head
-        .strip_prefix("CONNECT ")
-        .and_then(|rest| rest.split_whitespace().next());
-    let (Some(target), true) = (target, authorized) else {
-        let _ = client
-            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
-        return;
-    };
-    let Ok(upstream) = TcpStream::connect(target) else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-        return;
-    };
-    if client
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .is_err()
-    {
-        return;
-    }
-    let _ = client.set_read_timeout(None);
-    let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else {
-        return;
-    };
-    let mut upstream = upstream;
-    let up = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut c2, &mut u2);
-        let _ = u2.shutdown(Shutdown::Write);
-    });
-    let _ = std::io::copy(&mut upstream, &mut client);
-    let _ = client.shutdown(Shutdown::Both);
-    let _ = up.join();
+    })
 }
 
 #[test]
