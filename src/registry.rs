@@ -92,6 +92,16 @@ pub(crate) struct Panicked {
     pub message: String,
 }
 
+impl Panicked {
+    /// Logs the panic and gives the data of the `error` event to dispatch for it — none when
+    /// an `error` handler panicked, so a panicking error handler cannot loop.
+    pub(crate) fn report(&self) -> Option<serde_json::Value> {
+        let msg = format!("a handler for {:?} panicked: {}", self.event, self.message);
+        log::error!("{msg}");
+        (self.event != "error").then(|| crate::engine::rules::client_error("handler_panic", &msg))
+    }
+}
+
 impl<H: ?Sized> Snapshot<H> {
     /// True when some handler (named or `"*"`) would see an event called `event`.
     pub(crate) fn wants(&self, event: &str) -> bool {

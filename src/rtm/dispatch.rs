@@ -25,6 +25,10 @@ pub(crate) enum Reaction {
     Reconnect(String),
 }
 
+/// The frame types that end the connection (the ones [`reaction`] acts on): never skipped,
+/// whether or not a handler wants them.
+const RECONNECT_TYPES: [&str; 3] = ["goodbye", "team_migration_started", "error"];
+
 /// The connection-level meaning of a server frame (an I/O-free rule).
 pub(crate) fn reaction(name: &str, value: &Value) -> Reaction {
     match name {
@@ -63,7 +67,7 @@ impl RtmDispatch {
             // Ignored events cost a prefix check, not a parse: no handler wants this type, and
             // it asks nothing of the connection.
             if let Some(name) = quick_type(text) {
-                if !self.snapshot.wants(name) && reaction(name, &Value::Null) == Reaction::None {
+                if !self.snapshot.wants(name) && !RECONNECT_TYPES.contains(&name) {
                     return;
                 }
             }
@@ -110,10 +114,8 @@ impl RtmDispatch {
         self.snapshot
             .call(name, &mut self.panics, |h: &RtmHandler| h(&payload));
         for p in std::mem::take(&mut self.panics) {
-            log::error!("a handler for {:?} panicked: {}", p.event, p.message);
-            if p.event != "error" {
-                let msg = format!("a handler for {:?} panicked: {}", p.event, p.message);
-                self.dispatch("error", &client_error("handler_panic", &msg), None);
+            if let Some(data) = p.report() {
+                self.dispatch("error", &data, None);
             }
         }
     }
@@ -189,6 +191,7 @@ mod tests {
             ("hello", json!({"type": "hello"}), None),
         ];
         for (name, v, want) in table {
+            assert_eq!(want.is_some(), RECONNECT_TYPES.contains(&name), "{name}");
             let got = reaction(name, &v);
             match want {
                 Some(w) => assert_eq!(got, Reaction::Reconnect(w.into()), "{name}"),

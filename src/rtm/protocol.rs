@@ -14,7 +14,7 @@ use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Inspect, Protocol};
 use crate::error::Error;
 use crate::messaging::ack_result;
-use crate::session::peek;
+use crate::session::{peek, quick_type};
 use crate::transport;
 
 impl Protocol for Rtm {
@@ -63,7 +63,9 @@ impl Protocol for Rtm {
         let before_hello = !link.is_ready();
         // Cheap on the common path: a frame is read only before `hello`, or when it may be an
         // ack (acks resolve receipts here, not behind the handlers).
-        if !before_hello && !text.contains("\"reply_to\"") {
+        // Acks have no `type`: a frame that starts with one (nearly every event) is passed
+        // over with a prefix check.
+        if !before_hello && (quick_type(text).is_some() || !text.contains("\"reply_to\"")) {
             return seen;
         }
         let Some(p) = peek(text) else { return seen };

@@ -53,7 +53,7 @@ impl SmDispatch {
                 return;
             }
         };
-        let value: Value = match serde_json::from_str(text) {
+        let mut value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 log::warn!("ignoring a frame that is not JSON: {e}");
@@ -62,6 +62,13 @@ impl SmDispatch {
                 return;
             }
         };
+        // Envelopes, the hot path: the payload moves into the request, no copy.
+        if let Some(envelope) = Envelope::take(&mut value) {
+            self.on_envelope(&envelope, text);
+            return;
+        }
+        // The rest (hello, disconnect, anything else) is rare: classified on a copy, since
+        // the handlers get the whole frame.
         let Some(frame) = Frame::from_value(value.clone()) else {
             log::warn!("ignoring a frame that is not a JSON object");
             let msg = "received a JSON frame that is not an object";
@@ -92,13 +99,15 @@ impl SmDispatch {
                     self.plain("error", &client_error("too_many_websockets", msg), None);
                 }
             }
-            Frame::Envelope(envelope) => {
-                if self.sm.take_skip(&envelope.envelope_id) {
-                    return;
-                }
-                self.envelope(&envelope, text);
-            }
+            Frame::Envelope(envelope) => self.on_envelope(&envelope, text),
             Frame::Unknown(_) => self.plain("unknown", &value, Some(text)),
+        }
+    }
+
+    fn on_envelope(&mut self, envelope: &Envelope, raw: &str) {
+        // A duplicate the reader acked and marked: not dispatched again.
+        if !self.sm.take_skip(&envelope.envelope_id) {
+            self.envelope(envelope, raw);
         }
     }
 
@@ -168,10 +177,8 @@ impl SmDispatch {
 
     fn report_panics(&mut self) {
         for p in std::mem::take(&mut self.panics) {
-            log::error!("a handler for {:?} panicked: {}", p.event, p.message);
-            if p.event != "error" {
-                let msg = format!("a handler for {:?} panicked: {}", p.event, p.message);
-                self.plain("error", &client_error("handler_panic", &msg), None);
+            if let Some(data) = p.report() {
+                self.plain("error", &data, None);
             }
         }
     }

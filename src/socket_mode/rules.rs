@@ -184,6 +184,24 @@ impl Envelope {
     /// The envelope in a parsed frame, if it is one: a JSON object with a string `envelope_id`
     /// and a string `type`.
     pub fn from_value(frame: &Value) -> Option<Envelope> {
+        let mut envelope = Envelope::head(frame)?;
+        envelope.payload = frame.get("payload").cloned().unwrap_or(Value::Null);
+        Some(envelope)
+    }
+
+    /// Like [`from_value`](Envelope::from_value), moving the payload out of `frame` instead of
+    /// copying it (the dispatcher's path: the frame is not needed afterwards).
+    pub(crate) fn take(frame: &mut Value) -> Option<Envelope> {
+        let mut envelope = Envelope::head(frame)?;
+        envelope.payload = frame
+            .as_object_mut()
+            .and_then(|o| o.remove("payload"))
+            .unwrap_or(Value::Null);
+        Some(envelope)
+    }
+
+    /// Everything but the payload.
+    fn head(frame: &Value) -> Option<Envelope> {
         let obj = frame.as_object()?;
         let envelope_id = obj.get("envelope_id")?.as_str()?.to_owned();
         let kind = EnvelopeKind::from_type(obj.get("type")?.as_str()?);
@@ -199,7 +217,7 @@ impl Envelope {
         Some(Envelope {
             kind,
             envelope_id,
-            payload: obj.get("payload").cloned().unwrap_or(Value::Null),
+            payload: Value::Null,
             retry_attempt,
             retry_reason,
             accepts_response_payload: obj
@@ -752,6 +770,20 @@ mod tests {
             let e = envelope(frame.clone());
             assert_eq!(e.dispatch_names(), names, "{frame}");
         }
+    }
+
+    #[test]
+    fn taking_an_envelope_moves_its_payload_and_reads_the_same_fields() {
+        let frame = json!({"envelope_id": "e1", "type": "events_api", "retry_attempt": 2,
+            "payload": {"event": {"type": "app_mention"}, "event_id": "Ev1"}});
+        let copied = Envelope::from_value(&frame).unwrap();
+        let mut owned = frame.clone();
+        let taken = Envelope::take(&mut owned).unwrap();
+        assert_eq!(taken, copied);
+        assert!(owned.get("payload").is_none(), "moved out, not copied");
+        let mut not_one = json!({"type": "hello"});
+        assert!(Envelope::take(&mut not_one).is_none());
+        assert_eq!(not_one, json!({"type": "hello"}), "left alone");
     }
 
     #[test]

@@ -349,12 +349,17 @@ impl Protocol for SocketMode {
         }
     }
 
-    fn on_timer(&self, _link: &Arc<Link>, now: Instant) -> Option<Duration> {
+    fn on_timer(&self, link: &Arc<Link>, now: Instant) -> Option<Duration> {
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
         {
             let mut pending = lock(&self.pending);
-            for (id, entry) in pending.iter_mut() {
+            // The pinger calls this for each open socket (a drain, for the one it reads):
+            // each serves the envelopes of its own socket, once.
+            let mine = pending
+                .iter_mut()
+                .filter(|(_, e)| Arc::ptr_eq(&e.link, link));
+            for (id, entry) in mine {
                 if let Some(frame) = entry.slot.on_deadline(now) {
                     due.push((id.clone(), entry.link.clone(), frame));
                 } else if let Some(at) = entry.slot.deadline() {

@@ -412,7 +412,6 @@ impl Connection {
     }
 
     /// Sends a websocket ping frame (Socket Mode's keepalive).
-    #[allow(dead_code)] // the keepalive of Socket Mode, which RTM does not use
     pub(crate) fn send_ping(&self) -> Result<(), WriteError> {
         self.send_message(Message::Ping(Vec::new().into()))
     }
@@ -420,7 +419,6 @@ impl Connection {
     /// Encodes one text frame into the outbound buffer without writing it: for the reader
     /// thread, which must never block on the socket (Socket Mode acks). Whoever writes next,
     /// or the pinger when kicked, sends it.
-    #[allow(dead_code)] // Socket Mode's reader-side acks; RTM does not queue from the reader
     pub(crate) fn queue_text(&self, text: String) -> Result<(), WriteError> {
         self.encode(Message::text(text))
     }
