@@ -2,7 +2,6 @@
 //! (hello, envelopes of every type, disconnect) on stdout, one per line, as received — except
 //! a redelivered event already printed — and acks every envelope at once.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +12,7 @@ use slack_rtm::Error;
 
 use crate::args::{self, common_flag, no_value, Asked, Flags, Usage};
 use crate::signals;
+use crate::tail::{self, print_frame};
 
 /// `socket --help`.
 pub fn usage() -> String {
@@ -208,26 +208,5 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
         eprintln!("slack-rtm: cannot handle signals: {e}");
         return Ok(ExitCode::from(1));
     }
-    match client.start() {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => {
-            eprintln!("slack-rtm: {e}");
-            let refused = matches!(e, Error::Api { .. }) && e.is_fatal();
-            Ok(ExitCode::from(if refused { 3 } else { 1 }))
-        }
-    }
-}
-
-/// Prints a frame on one line: raw line breaks (JSON allows them only as whitespace) removed.
-fn print_frame(raw: &str) {
-    let mut out = std::io::stdout().lock();
-    let result = if raw.contains(['\n', '\r']) {
-        let line: String = raw.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        writeln!(out, "{line}")
-    } else {
-        writeln!(out, "{raw}")
-    };
-    if result.and_then(|()| out.flush()).is_err() {
-        std::process::exit(0);
-    }
+    Ok(tail::exit_code(client.start()))
 }

@@ -99,19 +99,24 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     }
     spawn_stdin_sender(&client);
 
-    match client.start() {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+    Ok(exit_code(client.start()))
+}
+
+/// The exit code of a client run (`tail`, `socket`), with its one stderr line on failure.
+pub fn exit_code(run: Result<(), Error>) -> ExitCode {
+    match run {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("slack-rtm: {e}");
             // 3 is for Slack's own refusal only; a fatal local problem (an unusable URL) is 1.
             let refused = matches!(e, Error::Api { .. }) && e.is_fatal();
-            Ok(ExitCode::from(if refused { 3 } else { 1 }))
+            ExitCode::from(if refused { 3 } else { 1 })
         }
     }
 }
 
 /// Prints a frame on one line: raw line breaks (JSON allows them only as whitespace) removed.
-fn print_frame(raw: &str) {
+pub fn print_frame(raw: &str) {
     let mut out = std::io::stdout().lock();
     let result = if raw.contains(['\n', '\r']) {
         let line: String = raw.chars().filter(|c| *c != '\n' && *c != '\r').collect();
