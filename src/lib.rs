@@ -493,6 +493,7 @@
 // The guide links to `testing`, which exists only with that feature (docs.rs has it).
 #![cfg_attr(not(feature = "testing"), allow(rustdoc::broken_intra_doc_links))]
 
+pub mod app;
 mod backoff;
 mod chat;
 mod client;
