@@ -2,17 +2,23 @@
 //! answers to the engine (`protocol`: the connect call, `hello`, acks, pings, the throttle),
 //! and its dispatcher (`dispatch`: names, `Payload`, goodbye and error frames).
 
+pub(crate) mod client;
 pub(crate) mod dispatch;
+pub(crate) mod handle;
+pub(crate) mod handlers;
+pub(crate) mod messaging;
+pub(crate) mod outbox;
 pub(crate) mod protocol;
 pub(crate) mod send;
+pub(crate) mod session;
 
 use std::sync::{Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::engine::core::{Core, Names, Settings};
 use crate::error::Error;
-use crate::outbox::Outbox;
-use crate::session::Ids;
+use crate::rtm::outbox::Outbox;
+use crate::rtm::session::Ids;
 use crate::web::WebClient;
 
 /// The state of one RTM client, shared by its clones, its handles (weakly) and its threads.

@@ -13,8 +13,8 @@ use crate::engine::core::Core;
 use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Inspect, Protocol};
 use crate::error::Error;
-use crate::messaging::ack_result;
-use crate::session::{peek, quick_type};
+use crate::rtm::messaging::ack_result;
+use crate::rtm::session::{peek, quick_type};
 use crate::transport;
 
 impl Protocol for Rtm {

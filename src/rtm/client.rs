@@ -6,10 +6,10 @@ use std::sync::Arc;
 use crate::config::{Config, RtmClientBuilder};
 use crate::engine::run::{launch, Threads};
 use crate::error::Error;
-use crate::handle::RtmHandle;
-use crate::handlers::{Payload, RtmHandler};
 use crate::registry::Registry;
 use crate::rtm::dispatch::RtmDispatch;
+use crate::rtm::handle::RtmHandle;
+use crate::rtm::handlers::{Payload, RtmHandler};
 use crate::rtm::Rtm;
 use crate::web::WebClient;
 
