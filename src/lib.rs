@@ -520,9 +520,10 @@ pub mod testing;
 struct ReadmeDoctests;
 
 pub use chat::ChatMessage;
-pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
+pub use config::{ConnectMethod, DEFAULT_BASE_URL};
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
+pub use rtm::builder::RtmClientBuilder;
 pub use rtm::client::{RtmClient, Running};
 pub use rtm::handle::RtmHandle;
 pub use rtm::handlers::Payload;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::{Config, RtmClientBuilder};
+use crate::config::Config;
 use crate::engine::run::{launch, Threads};
 use crate::error::Error;
 use crate::registry::Registry;
@@ -38,12 +38,6 @@ pub struct RtmClient {
 }
 
 impl RtmClient {
-    /// Starts building a client for `token` (a bot `xoxb-` or user `xoxp-` token of a classic
-    /// app). The token is trimmed and must not be empty.
-    pub fn builder(token: &str) -> RtmClientBuilder {
-        RtmClientBuilder::new(token)
-    }
-
     pub(crate) fn from_config(config: Config) -> Result<RtmClient, Error> {
         Ok(RtmClient {
             rtm: Arc::new(Rtm::new(config)?),
@@ -85,7 +79,7 @@ impl RtmClient {
 
     /// Connects and dispatches events on background threads until [`stop`](RtmClient::stop),
     /// blocking the calling thread. Returns `Ok(())` after a requested stop (a call or, with
-    /// [`handle_signals`](RtmClientBuilder::handle_signals), SIGINT/SIGTERM/SIGHUP);
+    /// [`handle_signals`](crate::RtmClientBuilder::handle_signals), SIGINT/SIGTERM/SIGHUP);
     /// [`Error::Disconnected`] when the connection ended and `auto_reconnect` is off (or
     /// `max_attempts` ran out); the error itself when Slack refused the token (see
     /// [`Error::is_fatal`]).

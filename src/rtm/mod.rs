@@ -2,6 +2,7 @@
 //! answers to the engine (`protocol`: the connect call, `hello`, acks, pings, the throttle),
 //! and its dispatcher (`dispatch`: names, `Payload`, goodbye and error frames).
 
+pub(crate) mod builder;
 pub(crate) mod client;
 pub(crate) mod dispatch;
 pub(crate) mod handle;
