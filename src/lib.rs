@@ -502,7 +502,7 @@ mod error;
 pub mod event;
 mod rate;
 mod registry;
-mod rtm;
+pub mod rtm;
 mod signals;
 pub mod socket_mode;
 mod tls;
@@ -520,12 +520,12 @@ pub mod testing;
 struct ReadmeDoctests;
 
 pub use chat::ChatMessage;
-pub use config::{ConnectMethod, DEFAULT_BASE_URL};
+pub use config::DEFAULT_BASE_URL;
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
-pub use rtm::builder::RtmClientBuilder;
-pub use rtm::client::{RtmClient, Running};
-pub use rtm::handle::RtmHandle;
-pub use rtm::handlers::Payload;
-pub use rtm::messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+#[doc(inline)]
+pub use rtm::{
+    Ack, ConnectMethod, MessageError, OutgoingMessage, Payload, Receipt, RtmClient,
+    RtmClientBuilder, RtmHandle, Running, MAX_TEXT_CHARS,
+};
 pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

@@ -1,6 +1,14 @@
-//! RTM on the engine: the client's protocol state ([`Rtm`]), its send path (`send`), its
-//! answers to the engine (`protocol`: the connect call, `hello`, acks, pings, the throttle),
-//! and its dispatcher (`dispatch`: names, `Payload`, goodbye and error frames).
+//! RTM, Slack's classic real-time API: [`RtmClient`] (built by [`RtmClientBuilder`]), its
+//! [`RtmHandle`], what handlers receive ([`Payload`]) and chat messages with their receipts.
+//! Every item here is also at the crate root (`slack_rtm::RtmClient`); Socket Mode, the same
+//! shape over the same engine, is in [`socket_mode`](crate::socket_mode).
+//!
+//! Inside, the same layout as Socket Mode: `builder` and `client` (the front door), `handle`
+//! and `handlers` (what handlers get), the client's protocol state (`Rtm`, here), its send
+//! path (`send`) and I/O-free rules (`session`: ids and frame checks; `outbox`: the throttle
+//! and receipts; `messaging`: chat messages and acks), its answers to the engine (`protocol`:
+//! the connect call, `hello`, acks, pings, the throttle), and its dispatcher (`dispatch`:
+//! names, `Payload`, goodbye and error frames).
 
 pub(crate) mod builder;
 pub(crate) mod client;
@@ -12,6 +20,13 @@ pub(crate) mod outbox;
 pub(crate) mod protocol;
 pub(crate) mod send;
 pub(crate) mod session;
+
+pub use crate::config::ConnectMethod;
+pub use builder::RtmClientBuilder;
+pub use client::{RtmClient, Running};
+pub use handle::RtmHandle;
+pub use handlers::Payload;
+pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 
 use std::sync::{Mutex, MutexGuard};
 
