@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::tls::TlsOptions;
 
 pub(crate) mod net;
+pub(crate) mod setters;
 
 /// Slack's Web API base URL, the default for [`RtmClientBuilder::base_url`](crate::RtmClientBuilder::base_url).
 pub const DEFAULT_BASE_URL: &str = "https://slack.com/api/";
@@ -287,17 +288,36 @@ impl NetConfig {
         self.headers.push((name.to_string(), value.to_string()));
         Ok(())
     }
+
+    /// The same network, with the Web API's retry and rate-limit options at their defaults:
+    /// for a connect call, which keeps its own rules whatever the handlers' client is given.
+    pub(crate) fn with_default_web_options(&self) -> NetConfig {
+        NetConfig {
+            max_retries: defaults::MAX_RETRIES,
+            retry_server_errors: defaults::RETRY_SERVER_ERRORS,
+            max_retry_wait: defaults::MAX_RETRY_WAIT,
+            rate_limit: defaults::RATE_LIMIT,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the Web API's retry and rate-limit options are all at their defaults.
+    pub(crate) fn has_default_web_options(&self) -> bool {
+        self.max_retries == defaults::MAX_RETRIES
+            && self.retry_server_errors == defaults::RETRY_SERVER_ERRORS
+            && self.max_retry_wait == defaults::MAX_RETRY_WAIT
+            && self.rate_limit == defaults::RATE_LIMIT
+    }
 }
 
-/// The full configuration of an [`RtmClient`](crate::RtmClient), built by
-/// [`RtmClientBuilder`](crate::RtmClientBuilder).
+/// The engine options the RTM and Socket Mode clients share, declared once: each client's
+/// builder fills them in (see [`setters`]) and the engine reads them
+/// (`engine::core::Settings::new`).
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub net: NetConfig,
+pub(crate) struct EngineOptions {
     pub auto_reconnect: bool,
+    /// 0: no pings (RTM only; Socket Mode refuses it).
     pub ping_interval: Duration,
-    pub pong_timeout: Option<Duration>,
-    pub connect_method: ConnectMethod,
     pub handle_signals: bool,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -307,6 +327,35 @@ pub(crate) struct Config {
     pub max_attempts: Option<u32>,
     pub max_message_size: usize,
     pub channel_capacity: usize,
+}
+
+impl EngineOptions {
+    /// The shared defaults, with the two that differ by protocol.
+    pub(crate) fn new(ping_interval: Duration, channel_capacity: usize) -> EngineOptions {
+        EngineOptions {
+            auto_reconnect: defaults::AUTO_RECONNECT,
+            ping_interval,
+            handle_signals: defaults::HANDLE_SIGNALS,
+            backoff_base: defaults::BACKOFF_BASE,
+            backoff_cap: defaults::BACKOFF_CAP,
+            healthy_after: defaults::HEALTHY_AFTER,
+            connect_burst: defaults::CONNECT_BURST,
+            connect_interval: defaults::CONNECT_INTERVAL,
+            max_attempts: None,
+            max_message_size: defaults::MAX_MESSAGE_SIZE,
+            channel_capacity,
+        }
+    }
+}
+
+/// The full configuration of an [`RtmClient`](crate::RtmClient), built by
+/// [`RtmClientBuilder`](crate::RtmClientBuilder).
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub net: NetConfig,
+    pub engine: EngineOptions,
+    pub pong_timeout: Option<Duration>,
+    pub connect_method: ConnectMethod,
     /// The `message` send throttle: burst and interval; `None` is off.
     pub send_rate: Option<(u32, Duration)>,
     pub send_queue: usize,
@@ -318,7 +367,7 @@ impl Config {
     /// The keepalive deadline: no inbound frame for this long means the connection is dead.
     pub(crate) fn pong_deadline(&self) -> Duration {
         self.pong_timeout
-            .unwrap_or_else(|| self.ping_interval.min(defaults::PONG_TIMEOUT_MAX))
+            .unwrap_or_else(|| self.engine.ping_interval.min(defaults::PONG_TIMEOUT_MAX))
     }
 }
 

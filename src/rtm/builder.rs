@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::config::{capped, check, defaults, Config, ConnectMethod, NetConfig};
+use crate::config::setters::{engine_setters, net_setters};
+use crate::config::{capped, check, defaults, Config, ConnectMethod, EngineOptions, NetConfig};
 use crate::error::Error;
 use crate::rtm::client::RtmClient;
 
@@ -28,19 +29,9 @@ impl RtmClientBuilder {
     pub(crate) fn new(token: &str) -> RtmClientBuilder {
         let config = NetConfig::new(token).map(|net| Config {
             net,
-            auto_reconnect: defaults::AUTO_RECONNECT,
-            ping_interval: defaults::PING_INTERVAL,
+            engine: EngineOptions::new(defaults::PING_INTERVAL, defaults::CHANNEL_CAPACITY),
             pong_timeout: None,
             connect_method: ConnectMethod::RtmConnect,
-            handle_signals: defaults::HANDLE_SIGNALS,
-            backoff_base: defaults::BACKOFF_BASE,
-            backoff_cap: defaults::BACKOFF_CAP,
-            healthy_after: defaults::HEALTHY_AFTER,
-            connect_burst: defaults::CONNECT_BURST,
-            connect_interval: defaults::CONNECT_INTERVAL,
-            max_attempts: None,
-            max_message_size: defaults::MAX_MESSAGE_SIZE,
-            channel_capacity: defaults::CHANNEL_CAPACITY,
             send_rate: Some((defaults::SEND_BURST, defaults::SEND_INTERVAL)),
             send_queue: defaults::SEND_QUEUE,
             batch_presence_aware: false,
@@ -58,42 +49,13 @@ impl RtmClientBuilder {
         self
     }
 
-    /// The Web API base URL. A missing trailing `/` is added.
-    ///
-    /// Defaults to `https://slack.com/api/`.
-    pub fn base_url(self, url: &str) -> Self {
-        self.with(|c| c.net.set_base_url(url))
-    }
-
-    /// Whether to reconnect when the connection drops (not after [`stop`](RtmClient::stop)).
-    /// With `false`, [`start`](RtmClient::start) returns [`Error::Disconnected`] when the
-    /// connection ends, and the first failed connection attempt is returned as is.
-    ///
-    /// Defaults to `true`.
-    pub fn auto_reconnect(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.auto_reconnect = yes;
-            Ok(())
-        })
-    }
-
-    /// The bound on every network wait: each Web API request (`rtm.connect` included), the
-    /// websocket connect as a whole (TCP connect, proxy `CONNECT`, TLS handshake and websocket
-    /// handshake share one deadline), each websocket write, and the wait for `hello` after the
-    /// handshake. A timeout error names the phase that expired (see the crate docs).
-    ///
-    /// Defaults to 30 seconds. Must not be zero; longer than a year counts as a year.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|c| c.net.set_timeout(timeout))
-    }
-
     /// How often to send an RTM `ping`. [`Duration::ZERO`] disables pings **and** the dead
     /// connection deadline.
     ///
     /// Defaults to 30 seconds.
     pub fn ping_interval(self, interval: Duration) -> Self {
         self.with(|c| {
-            c.ping_interval = capped(interval);
+            c.engine.ping_interval = capped(interval);
             Ok(())
         })
     }
@@ -122,156 +84,6 @@ impl RtmClientBuilder {
         })
     }
 
-    /// An HTTP proxy, `http://[user:password@]host[:port]`, used for the Web API **and** the
-    /// websocket (both tunnel through `CONNECT`). Only `http://` proxies are supported.
-    ///
-    /// Defaults to none: the `HTTPS_PROXY`/`ALL_PROXY`/`HTTP_PROXY` environment variables (and
-    /// `NO_PROXY`) decide, as in ureq.
-    pub fn proxy(self, url: &str) -> Self {
-        self.with(|c| c.net.set_proxy(url))
-    }
-
-    /// Trust these CA certificates (PEM, one or several) **instead of** the system store, for
-    /// both the Web API and the websocket. Repeated calls add to the set. This is the Python
-    /// client's `ssl` option, as data.
-    ///
-    /// Defaults to the system trust store as OpenSSL sees it (`SSL_CERT_FILE` and
-    /// `SSL_CERT_DIR` apply).
-    pub fn root_certificate(self, pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.add_roots(pem))
-    }
-
-    /// Present a client certificate: a PEM certificate chain and a PKCS#8 PEM private key.
-    ///
-    /// Defaults to none.
-    pub fn client_identity(self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.set_identity(cert_pem, key_pem))
-    }
-
-    /// An extra header for every Web API request. Headers are not sent on the websocket
-    /// handshake (as in the Python client): the websocket URL carries its own credentials.
-    /// `Authorization` (set from the token) and the body framing headers (`Content-Type`,
-    /// `Content-Length`, `Transfer-Encoding`, `Host`) are refused by `build()`.
-    ///
-    /// Defaults to none.
-    pub fn header(self, name: &str, value: &str) -> Self {
-        self.with(|c| c.net.add_header(name, value))
-    }
-
-    /// How many times the client's Web API calls (the `WebClient` handlers get, not
-    /// `rtm.connect`, whose retries are the reconnect loop's) are retried after a rate limit
-    /// or a failure before the request reached Slack; see
-    /// [`WebClientBuilder::max_retries`](crate::WebClientBuilder::max_retries). 0 turns
-    /// retries off.
-    ///
-    /// Defaults to 3.
-    pub fn max_retries(self, retries: u32) -> Self {
-        self.with(|c| {
-            c.net.max_retries = retries;
-            Ok(())
-        })
-    }
-
-    /// Whether the client's Web API calls also retry 5xx answers, timeouts and connections
-    /// dropped after the request was sent; see
-    /// [`WebClientBuilder::retry_server_errors`](crate::WebClientBuilder::retry_server_errors)
-    /// (a retried `chat.postMessage` may post twice).
-    ///
-    /// Defaults to `false`.
-    pub fn retry_server_errors(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.net.retry_server_errors = yes;
-            Ok(())
-        })
-    }
-
-    /// The longest total wait for the retries of one of the client's Web API calls; see
-    /// [`WebClientBuilder::max_retry_wait`](crate::WebClientBuilder::max_retry_wait).
-    ///
-    /// Defaults to 120 seconds.
-    pub fn max_retry_wait(self, wait: Duration) -> Self {
-        self.with(|c| {
-            c.net.set_max_retry_wait(wait);
-            Ok(())
-        })
-    }
-
-    /// Whether the client's Web API calls wait for budget in a client-side rate limiter; see
-    /// [`WebClientBuilder::rate_limit`](crate::WebClientBuilder::rate_limit).
-    ///
-    /// Defaults to `false`.
-    pub fn rate_limit(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.net.rate_limit = yes;
-            Ok(())
-        })
-    }
-
-    /// Whether [`start`](RtmClient::start) stops gracefully on SIGINT, SIGTERM and SIGHUP.
-    /// [`spawn`](RtmClient::spawn) never handles signals.
-    ///
-    /// Defaults to `true`.
-    pub fn handle_signals(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.handle_signals = yes;
-            Ok(())
-        })
-    }
-
-    /// The reconnect backoff: after the `k`-th failure in a row, the delay is drawn uniformly
-    /// from `0..=min(cap, base * 2^(k-1))` (full jitter); a `Retry-After` is a floor.
-    ///
-    /// Defaults to a 1 second base and a 60 second cap.
-    pub fn backoff(self, base: Duration, cap: Duration) -> Self {
-        self.with(|c| {
-            (c.backoff_base, c.backoff_cap) = check::backoff(base, cap)?;
-            Ok(())
-        })
-    }
-
-    /// How long a connection must stay up before the backoff attempt counter resets.
-    ///
-    /// Defaults to 30 seconds.
-    pub fn healthy_after(self, after: Duration) -> Self {
-        self.with(|c| {
-            c.healthy_after = capped(after);
-            Ok(())
-        })
-    }
-
-    /// The connect-rate gate: at most `burst` calls to `rtm.connect` in a row, then one per
-    /// `interval` (Slack's Tier 1 rate limit is about one per minute).
-    ///
-    /// Defaults to a burst of 5 and 60 seconds.
-    pub fn connect_rate(self, burst: u32, interval: Duration) -> Self {
-        self.with(|c| {
-            (c.connect_burst, c.connect_interval) = check::connect_rate(burst, interval)?;
-            Ok(())
-        })
-    }
-
-    /// Give up after this many failed connection attempts in a row (the last error is returned
-    /// from `start()`).
-    ///
-    /// Defaults to no limit.
-    pub fn max_attempts(self, attempts: u32) -> Self {
-        self.with(|c| {
-            c.max_attempts = check::max_attempts(attempts)?;
-            Ok(())
-        })
-    }
-
-    /// The largest inbound websocket message accepted. A larger one gives an `error` event and
-    /// a fresh connection.
-    ///
-    /// Defaults to 4 MiB.
-    pub fn max_message_size(self, bytes: usize) -> Self {
-        self.with(|c| {
-            c.max_message_size = check::max_message_size(bytes)?;
-            Ok(())
-        })
-    }
-
     /// The capacity of the channel between the reader and the dispatcher, in socket reads
     /// (each carries the frames of one read). When the handlers fall behind and the channel is
     /// full, the reader waits, and TCP pushes back on Slack.
@@ -284,7 +96,7 @@ impl RtmClientBuilder {
     /// several messages that large in a row while the handlers lag).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
-            c.channel_capacity = check::channel_capacity(capacity)?;
+            c.engine.channel_capacity = check::channel_capacity(capacity)?;
             Ok(())
         })
     }
@@ -358,6 +170,9 @@ impl RtmClientBuilder {
     }
 }
 
+net_setters!(RtmClientBuilder, |c| c.net);
+engine_setters!(RtmClientBuilder, |c| c.engine, connect = "rtm.connect");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,7 +191,7 @@ mod tests {
             .channel_capacity(65_536)
             .config
             .unwrap();
-        assert_eq!(c.channel_capacity, 65_536);
+        assert_eq!(c.engine.channel_capacity, 65_536);
     }
 
     #[test]

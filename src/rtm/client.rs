@@ -84,7 +84,7 @@ impl RtmClient {
     /// `max_attempts` ran out); the error itself when Slack refused the token (see
     /// [`Error::is_fatal`]).
     pub fn start(&self) -> Result<(), Error> {
-        self.launch(self.rtm.config.handle_signals)?.join()
+        self.launch(self.rtm.config.engine.handle_signals)?.join()
     }
 
     /// Like [`start`](RtmClient::start), without blocking: the returned [`Running`] stops and

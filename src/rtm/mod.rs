@@ -60,23 +60,15 @@ impl Rtm {
     pub(crate) fn new(config: Config) -> Result<Rtm, Error> {
         let web = WebClient::from_net(&config.net)?;
         let outbox = Outbox::new(config.send_rate, config.send_queue);
-        let settings = Settings {
-            names: NAMES,
-            connect_method: config.connect_method.as_str(),
-            auto_reconnect: config.auto_reconnect,
-            hello_timeout: config.net.timeout.min(crate::transport::MAX_TIMEOUT),
-            ping_interval: config.ping_interval,
-            pong_deadline: config.pong_deadline(),
-            backoff_base: config.backoff_base,
-            backoff_cap: config.backoff_cap,
-            healthy_after: config.healthy_after,
-            connect_burst: config.connect_burst,
-            connect_interval: config.connect_interval,
-            max_attempts: config.max_attempts,
-            channel_capacity: config.channel_capacity,
-            slots: 1,
-            silence_deadline: false,
-        };
+        let settings = Settings::new(
+            NAMES,
+            config.connect_method.as_str(),
+            &config.engine,
+            config.net.timeout.min(crate::transport::MAX_TIMEOUT),
+            config.pong_deadline(),
+            1,
+            false,
+        );
         Ok(Rtm {
             core: Core::new(settings),
             config,
