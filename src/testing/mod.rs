@@ -158,16 +158,13 @@
 //!   tungstenite, even when RTM pings are ignored.
 //! * Client certificates are not supported in TLS mode.
 
-mod api;
 mod http;
 mod net;
-mod sm_state;
-mod sm_ws;
+mod rtm;
 mod socket_mode;
 mod state;
+mod web;
 mod wire;
-mod workspace;
-mod ws;
 
 use std::fmt;
 use std::io;
@@ -180,10 +177,10 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-use sm_state::SmSettings;
+use socket_mode::state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
-pub use sm_state::{
+pub use socket_mode::state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
 };
 

@@ -17,9 +17,9 @@ use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-use super::sm_state::{SmCmd, SmState};
-use super::workspace::Workspace;
-pub(crate) use super::workspace::BOT_ID;
+use super::socket_mode::state::{SmCmd, SmState};
+use super::web::workspace::Workspace;
+pub(crate) use super::web::workspace::BOT_ID;
 use super::{ApiCall, ConnectReply, MethodReply, ReceivedFrame, RtmAckMode, UploadRequest};
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.

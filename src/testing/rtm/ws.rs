@@ -24,9 +24,9 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error, Message, Utf8Bytes, WebSocket};
 
-use super::net::{Conn, Replay};
-use super::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
-use super::{ReceivedFrame, RtmAckMode};
+use crate::testing::net::{Conn, Replay};
+use crate::testing::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
+use crate::testing::{ReceivedFrame, RtmAckMode};
 
 /// How long a server-initiated close waits for the client's close reply.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_millis(500);
