@@ -1,6 +1,6 @@
 //! The data layer of every client's options: every default in one place, the token, the
 //! network options, RTM's configuration, and validation. No client lives here: each builder
-//! (`rtm/builder.rs`, `socket_mode/config.rs`, `web/builder.rs`) fills these in.
+//! (`rtm/builder.rs`, `socket_mode/builder.rs`, `web/builder.rs`) fills these in.
 
 use std::fmt;
 use std::time::Duration;
