@@ -512,6 +512,16 @@ impl From<SendError> for Error {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_error_stays_small() {
+        // Every `Result` of the crate carries it: a variant that grows it (a large payload
+        // inline) shows here. `Api` is the largest today (method, code, body, retry_after);
+        // its fields are public, so boxing it would break matches: a guard, not a box.
+        let size = std::mem::size_of::<Error>();
+        println!("size_of::<Error>() = {size}");
+        assert!(size <= 112, "Error grew to {size} bytes");
+    }
+
     fn api(status: u16, code: &str) -> Error {
         Error::Api {
             method: "rtm.connect".into(),

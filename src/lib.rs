@@ -496,19 +496,13 @@
 pub mod app;
 mod backoff;
 mod chat;
-mod client;
 mod config;
 mod engine;
 mod error;
 pub mod event;
-mod handle;
-mod handlers;
-mod messaging;
-mod outbox;
 mod rate;
 mod registry;
-mod rtm;
-mod session;
+pub mod rtm;
 mod signals;
 pub mod socket_mode;
 mod tls;
@@ -526,11 +520,12 @@ pub mod testing;
 struct ReadmeDoctests;
 
 pub use chat::ChatMessage;
-pub use client::{RtmClient, Running};
-pub use config::{ConnectMethod, RtmClientBuilder, DEFAULT_BASE_URL};
+pub use config::DEFAULT_BASE_URL;
 pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
-pub use handle::RtmHandle;
-pub use handlers::Payload;
-pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+#[doc(inline)]
+pub use rtm::{
+    Ack, ConnectMethod, MessageError, OutgoingMessage, Payload, Receipt, RtmClient,
+    RtmClientBuilder, RtmHandle, Running, MAX_TEXT_CHARS,
+};
 pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

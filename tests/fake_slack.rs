@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use slack_rtm::testing::{AckMode, ConnectReply, FakeSlack, ReceivedFrame};
+use slack_rtm::testing::{ConnectReply, FakeSlack, ReceivedFrame, RtmAckMode};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
@@ -747,7 +747,7 @@ fn messages_are_acked_per_ack_mode_and_echoed() {
     assert_eq!(echo["channel"], "C0FAKE0001");
     assert_eq!(echo["ts"], ts.as_str());
 
-    fake.set_ack_mode(AckMode::Error {
+    fake.set_ack_mode(RtmAckMode::Error {
         code: 2,
         msg: "message text is missing".into(),
     });
@@ -763,7 +763,7 @@ fn messages_are_acked_per_ack_mode_and_echoed() {
     send(&mut ws, &json!({ "id": 3, "type": "ping" }));
     assert_eq!(next_json(&mut ws)["type"], "pong");
 
-    fake.set_ack_mode(AckMode::Ignore);
+    fake.set_ack_mode(RtmAckMode::Ignore);
     fake.set_echo_messages(false);
     send(
         &mut ws,
@@ -998,7 +998,7 @@ fn exercise_bursts<S: Read + Write>(fake: &FakeSlack, ws: &mut WebSocket<S>) {
 fn bursts_and_large_frames_are_recorded_completely() {
     let fake = fake_with_token();
     fake.set_echo_messages(false);
-    fake.set_ack_mode(AckMode::Ignore);
+    fake.set_ack_mode(RtmAckMode::Ignore);
     let mut ws = rtm_session(&fake);
     exercise_bursts(&fake, &mut ws);
 
@@ -1128,7 +1128,7 @@ fn tls_connections_carry_floods_and_bursts() {
         .token(TOKEN)
         .tls(TEST_CERT.as_bytes(), TEST_KEY.as_bytes())
         .echo_messages(false)
-        .ack_mode(AckMode::Ignore)
+        .ack_mode(RtmAckMode::Ignore)
         .start()
         .expect("start");
     let mut https = tls_connect(&fake);

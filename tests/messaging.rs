@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::json;
-use slack_rtm::testing::AckMode;
+use slack_rtm::testing::RtmAckMode;
 use slack_rtm::{MessageError, OutgoingMessage, SendErrorKind};
 
 fn unthrottled(fake: &slack_rtm::testing::FakeSlack) -> slack_rtm::RtmClientBuilder {
@@ -39,7 +39,7 @@ fn receipts_resolve_with_the_ack_or_slacks_error() {
         "acks are still dispatched as reply"
     );
 
-    fake.set_ack_mode(AckMode::Error {
+    fake.set_ack_mode(RtmAckMode::Error {
         code: 2,
         msg: "message text is missing".into(),
     });
@@ -51,14 +51,14 @@ fn receipts_resolve_with_the_ack_or_slacks_error() {
             msg: "message text is missing".into()
         }
     );
-    fake.set_ack_mode(AckMode::Error {
+    fake.set_ack_mode(RtmAckMode::Error {
         code: -1,
         msg: "slow down, too many messages...".into(),
     });
     let err = h.send_message("C1", "x").unwrap().wait(SOON).unwrap_err();
     assert!(matches!(err, MessageError::RateLimited { .. }), "{err:?}");
 
-    fake.set_ack_mode(AckMode::Ignore);
+    fake.set_ack_mode(RtmAckMode::Ignore);
     let r = h.send_message("C1", "never acked").unwrap();
     assert_eq!(
         r.wait(Duration::from_millis(50)),
@@ -72,7 +72,7 @@ fn receipts_resolve_with_the_ack_or_slacks_error() {
 #[test]
 fn an_unacknowledged_message_fails_when_the_connection_drops_and_is_not_resent() {
     let fake = fake();
-    fake.set_ack_mode(AckMode::Ignore);
+    fake.set_ack_mode(RtmAckMode::Ignore);
     let client = unthrottled(&fake).build().unwrap();
     let rx = record_all(&client);
     let running = client.spawn().unwrap();

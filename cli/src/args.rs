@@ -1,15 +1,12 @@
-//! Argument parsing and the usage texts of every command.
+//! The flag machinery every command shares, the top-level usage text and `--version`.
 
 use std::ffi::OsString;
-use std::time::Duration;
-
-use slack_rtm::ConnectMethod;
 
 /// The version line every command prints for `--version`.
 pub const VERSION: &str = concat!("slack-rtm ", env!("CARGO_PKG_VERSION"));
 
 /// The environment variables every command may read, for the ENVIRONMENT sections.
-const ENVIRONMENT: &str = "\
+pub const ENVIRONMENT: &str = "\
 Environment:
   SLACK_BOT_TOKEN       the token for `tail` and `api` (else SLACK_API_TOKEN); never printed
   SLACK_API_TOKEN       the token when SLACK_BOT_TOKEN is unset or empty
@@ -51,128 +48,6 @@ Flags:
 Exit codes: 0 stopped, 1 failure, 2 usage error, 3 Slack refused the token,
 128 + N a second stop signal N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP)."
     )
-}
-
-/// `tail --help`.
-pub fn tail_usage() -> String {
-    format!(
-        "\
-Usage: slack-rtm tail [flags]
-
-Connects to Slack's RTM API and prints every frame the server sends (events, hello, acks,
-pongs) on stdout, one per line, in arrival order. Each line read on stdin must be a JSON object;
-it is sent over the websocket (an id is added when absent). Lifecycle goes to stderr.
-
-Flags:
-  --api-url URL          Web API base URL (else SLACK_API_URL, else https://slack.com/api/)
-  --ca-file PEM          trust the CA certificates in this PEM file instead of the system store
-  --no-reconnect         exit (status 1) when the connection ends instead of reconnecting
-  --ping-interval SECS   seconds between RTM pings; 0 disables pings (default 30)
-  --connect-method M     rtm.connect (default) or rtm.start
-  --proxy URL            http:// proxy for the Web API and the websocket
-                         (else ALL_PROXY, HTTPS_PROXY or HTTP_PROXY, with NO_PROXY)
-  --exit-on NAME         exit 0 right after the first event dispatched as NAME (e.g. hello)
-  -h, --help             show this help
-  -V, --version          print the version
-
-Stdin: one JSON object per line, at most {MAX_TAIL_LINE} bytes (a longer line is skipped with
-a line on stderr); lines wait while disconnected, up to {MAX_HELD} bytes, then stdin is not read
-until they are sent.
-
-{ENVIRONMENT}
-
-Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage error,
-3 Slack refused the token. A second stop signal exits at once with 128 + its number
-(130 SIGINT, 143 SIGTERM, 129 SIGHUP), as does a stop that cannot finish within
-{GRACE_SECS} s (a handler stuck writing to a stdout nobody reads).",
-        MAX_TAIL_LINE = crate::tail::MAX_LINE,
-        MAX_HELD = crate::tail::MAX_HELD_BYTES,
-        GRACE_SECS = crate::signals::STOP_GRACE.as_secs(),
-    )
-}
-
-/// `serve --help`.
-pub fn serve_usage() -> String {
-    format!(
-        "\
-Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
-
-Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
-as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
-SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line
-typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected RTM client.
-Ctrl-C stops it.
-
-It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
-stdin lines each go to one Socket Mode connection (held until one says hello):
-  !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
-                         events_api envelope with a fresh envelope_id and event_id
-  !command /NAME TEXT    a slash command
-  !interactive JSON      an interaction payload (block_actions, view_submission, shortcut, ...)
-  !disconnect REASON     disconnect with REASON (warning, refresh_requested, link_disabled,
-                         too_many_websockets, ...) to the newest connection; for any reason but
-                         warning the connection is closed 1 s later
-
-Flags:
-  --port P        port to listen on (default: any free port)
-  --token T       accept only this token (default: any non-empty token); an xapp- token
-                  guards Socket Mode (apps.connections.open), any other the Web API and
-                  RTM; repeat the flag for both
-  --tls           serve HTTPS and WSS with a certificate for 127.0.0.1 signed by a CA made at
-                  start; its PEM is written to a temporary file, removed when serve stops
-  --frames        print every frame a client sends and every Web API call on stdout, one JSON
-                  line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
-                  and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
-  --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
-                  and stop when stdin closes
-  -h, --help      show this help
-  -V, --version   print the version
-
-Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
-  !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
-                         every client, as fast as they read; answers at once
-  !flood N small-ignored|large-ignored
-                         the same bytes with the type `ignored` (no benchmark client handles
-                         it), then one {{\"type\":\"bench_flood_done\",\"n\":N}} frame
-  !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
-                         {{\"type\":\"user_typing\",...,\"seq\":i}}, wait for the client's
-                         {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to
-                         the server's read of the answer; answers with percentiles in us
-  !clients               the number of open websockets
-  !sm-flood N RATE       send N `events_api` envelopes to the Socket Mode connection at RATE
-                         per second (0: all at once); redelivery off; answers when all are sent
-  !sm-report [WAIT_MS]   wait up to WAIT_MS for the last flood's acks, then their latency
-                         (envelope written to ack read) percentiles in us, acked count and
-                         acked envelopes per second
-
-Environment:
-  RUST_LOG        what goes to stderr (default info)
-  (serve reads no token, SLACK_API_URL or proxy variables: it is the server)
-
-Exit codes: 0 stopped, 1 failure, 2 usage error; a second stop signal exits at once with
-128 + its number (130 SIGINT).",
-        MAX_LINE = crate::serve::MAX_LINE,
-    )
-}
-
-/// `demo --help`.
-pub fn demo_usage() -> String {
-    "\
-Usage: slack-rtm demo
-
-Starts the embedded fake Slack, runs the hello bot (it answers \"Hi <@user>!\" in a thread to
-messages containing \"Hello\") against it, prints the conversation and exits. Always offline.
-
-Flags:
-  -h, --help      show this help
-  -V, --version   print the version
-
-Environment:
-  RUST_LOG        what goes to stderr (default info)
-  (demo ignores SLACK_BOT_TOKEN, SLACK_API_TOKEN, SLACK_API_URL and the proxy variables)
-
-Exit codes: 0 the bot answered, 1 failure, 2 usage error."
-        .to_string()
 }
 
 /// A usage error: exit code 2.
@@ -244,72 +119,6 @@ pub fn no_value(flag: &str, inline: Option<&str>) -> Result<(), Usage> {
         Some(_) => Err(Usage(format!("{flag} takes no value"))),
         None => Ok(()),
     }
-}
-
-/// `tail`'s flags.
-#[derive(Default)]
-pub struct TailArgs {
-    pub api_url: Option<String>,
-    pub ca_file: Option<String>,
-    pub no_reconnect: bool,
-    pub ping_interval: Option<Duration>,
-    pub connect_method: Option<ConnectMethod>,
-    pub proxy: Option<String>,
-    pub exit_on: Option<String>,
-}
-
-pub fn parse_tail(args: &[String]) -> Result<Result<TailArgs, Asked>, Usage> {
-    let mut t = TailArgs::default();
-    let mut flags = Flags::new(args);
-    while let Some((flag, inline)) = flags.next_flag() {
-        if let Some(asked) = common_flag(flag) {
-            return Ok(Err(asked));
-        }
-        match flag {
-            "--api-url" => t.api_url = Some(flags.value(flag, inline)?.to_string()),
-            "--ca-file" => t.ca_file = Some(flags.value(flag, inline)?.to_string()),
-            "--proxy" => t.proxy = Some(flags.value(flag, inline)?.to_string()),
-            "--exit-on" => {
-                let name = flags.value(flag, inline)?;
-                if name.is_empty() || name.starts_with('-') {
-                    return Err(Usage(format!(
-                        "--exit-on needs an event name (e.g. hello), got {name:?}"
-                    )));
-                }
-                t.exit_on = Some(name.to_string());
-            }
-            "--no-reconnect" => {
-                no_value(flag, inline)?;
-                t.no_reconnect = true;
-            }
-            "--ping-interval" => {
-                let v = flags.value(flag, inline)?;
-                let secs: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s < 1e9)
-                    .ok_or_else(|| {
-                        Usage(format!(
-                            "--ping-interval needs a number of seconds, got {v:?}"
-                        ))
-                    })?;
-                t.ping_interval = Some(Duration::from_secs_f64(secs));
-            }
-            "--connect-method" => {
-                t.connect_method = Some(match flags.value(flag, inline)? {
-                    "rtm.start" => ConnectMethod::RtmStart,
-                    "rtm.connect" => ConnectMethod::RtmConnect,
-                    other => {
-                        return Err(Usage(format!(
-                            "--connect-method must be rtm.connect or rtm.start, got {other:?}"
-                        )))
-                    }
-                })
-            }
-            other => return Err(Usage(format!("unknown flag {other:?} for tail"))),
-        }
-    }
-    Ok(Ok(t))
 }
 
 /// An environment variable that is set and not blank.

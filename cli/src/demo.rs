@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     if let Some(a) = args.first() {
         return match args::common_flag(a) {
             Some(Asked::Help) => {
-                outln!("{}", args::demo_usage());
+                outln!("{}", usage());
                 Ok(ExitCode::SUCCESS)
             }
             Some(Asked::Version) => {
@@ -99,4 +99,24 @@ fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
         server.posted_messages().len()
     );
     Ok(())
+}
+
+/// `demo --help`.
+pub fn usage() -> String {
+    "\
+Usage: slack-rtm demo
+
+Starts the embedded fake Slack, runs the hello bot (it answers \"Hi <@user>!\" in a thread to
+messages containing \"Hello\") against it, prints the conversation and exits. Always offline.
+
+Flags:
+  -h, --help      show this help
+  -V, --version   print the version
+
+Environment:
+  RUST_LOG        what goes to stderr (default info)
+  (demo ignores SLACK_BOT_TOKEN, SLACK_API_TOKEN, SLACK_API_URL and the proxy variables)
+
+Exit codes: 0 the bot answered, 1 failure, 2 usage error."
+        .to_string()
 }

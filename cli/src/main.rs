@@ -6,10 +6,11 @@
 //! 128 + N a second stop signal N, or a stop that could not finish (130 SIGINT, 143 SIGTERM,
 //! 129 SIGHUP).
 //!
-//! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), plus `args` (flags and
-//! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol), `bench_sm`
-//! (its Socket Mode commands) and `serve_socket` (`serve`'s Socket Mode stdin commands and
-//! `--frames`).
+//! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), each with its usage text and
+//! flag parser, plus `args` (the shared flag machinery and the top-level usage), `lines` (stdin
+//! line reading), `output` (frame printing and exit codes), `logging`, `signals`, `bench` (the
+//! `serve --bench` driver protocol), `bench_sm` (its Socket Mode commands) and `serve_socket`
+//! (`serve`'s Socket Mode stdin commands and `--frames`).
 
 /// `println!` for stdout data: a closed stdout (a pipe whose reader left, as in
 /// `slack-rtm demo | head -1`) ends the program quietly with status 0 instead of a panic.
@@ -28,7 +29,9 @@ mod args;
 mod bench;
 mod bench_sm;
 mod demo;
+mod lines;
 mod logging;
+mod output;
 mod serve;
 mod serve_socket;
 mod signals;

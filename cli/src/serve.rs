@@ -10,11 +10,75 @@ use serde_json::Value;
 use slack_rtm::testing::FakeSlack;
 
 use crate::args::{self, Asked, Flags, Usage};
-use crate::tail::{read_stdin_lines, skipped};
+use crate::lines::{read_stdin_lines, skipped};
 use crate::{bench, serve_socket, signals, tls};
 
 /// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// `serve --help`.
+pub fn usage() -> String {
+    format!(
+        "\
+Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
+
+Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
+as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
+SLACK_CA_FILE=PATH, the CA certificate to trust, e.g. `tail --ca-file PATH`). Each JSON line
+typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected RTM client.
+Ctrl-C stops it.
+
+It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
+stdin lines each go to one Socket Mode connection (held until one says hello):
+  !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
+                         events_api envelope with a fresh envelope_id and event_id
+  !command /NAME TEXT    a slash command
+  !interactive JSON      an interaction payload (block_actions, view_submission, shortcut, ...)
+  !disconnect REASON     disconnect with REASON (warning, refresh_requested, link_disabled,
+                         too_many_websockets, ...) to the newest connection; for any reason but
+                         warning the connection is closed 1 s later
+
+Flags:
+  --port P        port to listen on (default: any free port)
+  --token T       accept only this token (default: any non-empty token); an xapp- token
+                  guards Socket Mode (apps.connections.open), any other the Web API and
+                  RTM; repeat the flag for both
+  --tls           serve HTTPS and WSS with a certificate for 127.0.0.1 signed by a CA made at
+                  start; its PEM is written to a temporary file, removed when serve stops
+  --frames        print every frame a client sends and every Web API call on stdout, one JSON
+                  line each: {{\"conn\":N,\"protocol\":\"rtm\"|\"socket_mode\",\"frame\":...}}
+                  and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
+  --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
+                  and stop when stdin closes
+  -h, --help      show this help
+  -V, --version   print the version
+
+Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
+  !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
+                         every client, as fast as they read; answers at once
+  !flood N small-ignored|large-ignored
+                         the same bytes with the type `ignored` (no benchmark client handles
+                         it), then one {{\"type\":\"bench_flood_done\",\"n\":N}} frame
+  !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
+                         {{\"type\":\"user_typing\",...,\"seq\":i}}, wait for the client's
+                         {{\"type\":\"typing\",\"seq\":i}}; the time from just before the send to
+                         the server's read of the answer; answers with percentiles in us
+  !clients               the number of open websockets
+  !sm-flood N RATE       send N `events_api` envelopes to the Socket Mode connection at RATE
+                         per second (0: all at once); redelivery off; answers when all are sent
+  !sm-report [WAIT_MS]   wait up to WAIT_MS for the last flood's acks, then their latency
+                         (envelope written to ack read) percentiles in us, acked count and
+                         acked envelopes per second
+
+Environment:
+  RUST_LOG        what goes to stderr (default info)
+  (serve reads no token, SLACK_API_URL or proxy variables: it is the server)
+
+Exit codes: 0 stopped, 1 failure, 2 usage error; a second stop signal exits at once with
+128 + its number (130 SIGINT).",
+        MAX_LINE = MAX_LINE,
+    )
+}
 
 pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut builder = FakeSlack::builder();
@@ -26,7 +90,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     while let Some((flag, inline)) = flags.next_flag() {
         match args::common_flag(flag) {
             Some(Asked::Help) => {
-                outln!("{}", args::serve_usage());
+                outln!("{}", usage());
                 return Ok(ExitCode::SUCCESS);
             }
             Some(Asked::Version) => {

@@ -11,8 +11,8 @@ use slack_rtm::socket_mode::{Request, SocketModeClient};
 use slack_rtm::Error;
 
 use crate::args::{self, common_flag, no_value, Asked, Flags, Usage};
+use crate::output::{exit_code, print_frame};
 use crate::signals;
-use crate::tail::{self, print_frame};
 
 /// `socket --help`.
 pub fn usage() -> String {
@@ -208,5 +208,5 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
         eprintln!("slack-rtm: cannot handle signals: {e}");
         return Ok(ExitCode::from(1));
     }
-    Ok(tail::exit_code(client.start()))
+    Ok(exit_code(client.start()))
 }

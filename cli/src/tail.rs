@@ -1,15 +1,16 @@
 //! `slack-rtm tail`: print every frame Slack sends; send stdin lines.
 
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use slack_rtm::{Error, Payload, RtmClient, SendErrorKind};
+use slack_rtm::{ConnectMethod, Error, Payload, RtmClient, SendErrorKind};
 
-use crate::args::{self, Asked, Usage};
+use crate::args::{self, common_flag, no_value, Asked, Flags, Usage};
+use crate::lines::{read_stdin_lines, skipped};
+use crate::output::{exit_code, print_frame};
 use crate::signals;
 
 /// The longest stdin line `tail` accepts, in bytes. A websocket frame may hold 16,384 bytes;
@@ -21,11 +22,116 @@ const MAX_HELD_LINES: usize = 1000;
 /// Bytes of stdin lines held while disconnected, at most; past it stdin is not read.
 pub const MAX_HELD_BYTES: usize = 1024 * 1024;
 
+/// `tail --help`.
+pub fn usage() -> String {
+    format!(
+        "\
+Usage: slack-rtm tail [flags]
+
+Connects to Slack's RTM API and prints every frame the server sends (events, hello, acks,
+pongs) on stdout, one per line, in arrival order. Each line read on stdin must be a JSON object;
+it is sent over the websocket (an id is added when absent). Lifecycle goes to stderr.
+
+Flags:
+  --api-url URL          Web API base URL (else SLACK_API_URL, else https://slack.com/api/)
+  --ca-file PEM          trust the CA certificates in this PEM file instead of the system store
+  --no-reconnect         exit (status 1) when the connection ends instead of reconnecting
+  --ping-interval SECS   seconds between RTM pings; 0 disables pings (default 30)
+  --connect-method M     rtm.connect (default) or rtm.start
+  --proxy URL            http:// proxy for the Web API and the websocket
+                         (else ALL_PROXY, HTTPS_PROXY or HTTP_PROXY, with NO_PROXY)
+  --exit-on NAME         exit 0 right after the first event dispatched as NAME (e.g. hello)
+  -h, --help             show this help
+  -V, --version          print the version
+
+Stdin: one JSON object per line, at most {MAX_TAIL_LINE} bytes (a longer line is skipped with
+a line on stderr); lines wait while disconnected, up to {MAX_HELD} bytes, then stdin is not read
+until they are sent.
+
+{ENVIRONMENT}
+
+Exit codes: 0 stopped (SIGINT, SIGTERM, SIGHUP, --exit-on), 1 failure, 2 usage error,
+3 Slack refused the token. A second stop signal exits at once with 128 + its number
+(130 SIGINT, 143 SIGTERM, 129 SIGHUP), as does a stop that cannot finish within
+{GRACE_SECS} s (a handler stuck writing to a stdout nobody reads).",
+        ENVIRONMENT = args::ENVIRONMENT,
+        MAX_TAIL_LINE = MAX_LINE,
+        MAX_HELD = MAX_HELD_BYTES,
+        GRACE_SECS = crate::signals::STOP_GRACE.as_secs(),
+    )
+}
+
+/// `tail`'s flags.
+#[derive(Default)]
+struct TailArgs {
+    api_url: Option<String>,
+    ca_file: Option<String>,
+    no_reconnect: bool,
+    ping_interval: Option<Duration>,
+    connect_method: Option<ConnectMethod>,
+    proxy: Option<String>,
+    exit_on: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Result<TailArgs, Asked>, Usage> {
+    let mut t = TailArgs::default();
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next_flag() {
+        if let Some(asked) = common_flag(flag) {
+            return Ok(Err(asked));
+        }
+        match flag {
+            "--api-url" => t.api_url = Some(flags.value(flag, inline)?.to_string()),
+            "--ca-file" => t.ca_file = Some(flags.value(flag, inline)?.to_string()),
+            "--proxy" => t.proxy = Some(flags.value(flag, inline)?.to_string()),
+            "--exit-on" => {
+                let name = flags.value(flag, inline)?;
+                if name.is_empty() || name.starts_with('-') {
+                    return Err(Usage(format!(
+                        "--exit-on needs an event name (e.g. hello), got {name:?}"
+                    )));
+                }
+                t.exit_on = Some(name.to_string());
+            }
+            "--no-reconnect" => {
+                no_value(flag, inline)?;
+                t.no_reconnect = true;
+            }
+            "--ping-interval" => {
+                let v = flags.value(flag, inline)?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s < 1e9)
+                    .ok_or_else(|| {
+                        Usage(format!(
+                            "--ping-interval needs a number of seconds, got {v:?}"
+                        ))
+                    })?;
+                t.ping_interval = Some(Duration::from_secs_f64(secs));
+            }
+            "--connect-method" => {
+                t.connect_method = Some(match flags.value(flag, inline)? {
+                    "rtm.start" => ConnectMethod::RtmStart,
+                    "rtm.connect" => ConnectMethod::RtmConnect,
+                    other => {
+                        return Err(Usage(format!(
+                            "--connect-method must be rtm.connect or rtm.start, got {other:?}"
+                        )))
+                    }
+                })
+            }
+            other => return Err(Usage(format!("unknown flag {other:?} for tail"))),
+        }
+    }
+    Ok(Ok(t))
+}
+
 pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
-    let t = match args::parse_tail(args)? {
+    let t = match parse(args)? {
         Ok(t) => t,
         Err(Asked::Help) => {
-            outln!("{}", args::tail_usage());
+            outln!("{}", usage());
             return Ok(ExitCode::SUCCESS);
         }
         Err(Asked::Version) => {
@@ -100,115 +206,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     spawn_stdin_sender(&client);
 
     Ok(exit_code(client.start()))
-}
-
-/// The exit code of a client run (`tail`, `socket`), with its one stderr line on failure.
-pub fn exit_code(run: Result<(), Error>) -> ExitCode {
-    match run {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("slack-rtm: {e}");
-            // 3 is for Slack's own refusal only; a fatal local problem (an unusable URL) is 1.
-            let refused = matches!(e, Error::Api { .. }) && e.is_fatal();
-            ExitCode::from(if refused { 3 } else { 1 })
-        }
-    }
-}
-
-/// Prints a frame on one line: raw line breaks (JSON allows them only as whitespace) removed.
-pub fn print_frame(raw: &str) {
-    let mut out = std::io::stdout().lock();
-    let result = if raw.contains(['\n', '\r']) {
-        let line: String = raw.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        writeln!(out, "{line}")
-    } else {
-        writeln!(out, "{raw}")
-    };
-    if result.and_then(|()| out.flush()).is_err() {
-        // stdout is gone (a closed pipe): nothing left to do but stop quietly.
-        std::process::exit(0);
-    }
-}
-
-/// Reports a stdin line that was not sent: straight to stderr, so it shows whatever
-/// `RUST_LOG` says (one clear stderr line per refused line).
-pub fn skipped(number: u64, why: &str) {
-    eprintln!("stdin line {number} skipped: {why}");
-}
-
-/// Reads stdin line by line; see [`read_lines`].
-pub fn read_stdin_lines(max: usize, each: impl FnMut(u64, &str) -> bool) {
-    read_lines(std::io::stdin().lock(), max, each);
-}
-
-/// Reads `input` line by line, handing each line (1-based number, text without its line break
-/// and surrounding whitespace) to `each`. A line longer than `max` bytes is skipped as it is
-/// read, never held whole; a line that is not UTF-8 is skipped; each gets a line on stderr.
-/// Reading ends at EOF, on a read error, or when `each` returns false.
-pub fn read_lines(mut input: impl BufRead, max: usize, mut each: impl FnMut(u64, &str) -> bool) {
-    let mut buf = Vec::new();
-    let mut too_long = false;
-    let mut number = 0u64;
-    loop {
-        let (used, line_ends) = match input.fill_buf() {
-            Ok([]) => {
-                if too_long || !buf.is_empty() {
-                    number += 1;
-                    one_line(number, &buf, too_long, max, &mut each);
-                }
-                log::info!("stdin closed after {number} line(s); still running");
-                return;
-            }
-            Ok(chunk) => {
-                let (part, used, line_ends) = match chunk.iter().position(|b| *b == b'\n') {
-                    Some(i) => (&chunk[..i], i + 1, true),
-                    None => (chunk, chunk.len(), false),
-                };
-                if !too_long {
-                    if buf.len() + part.len() > max {
-                        too_long = true;
-                        buf = Vec::new();
-                    } else {
-                        buf.extend_from_slice(part);
-                    }
-                }
-                (used, line_ends)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                log::error!("cannot read stdin: {e}; still running");
-                return;
-            }
-        };
-        input.consume(used);
-        if line_ends {
-            number += 1;
-            if !one_line(number, &buf, too_long, max, &mut each) {
-                return;
-            }
-            buf.clear();
-            too_long = false;
-        }
-    }
-}
-
-fn one_line(
-    number: u64,
-    buf: &[u8],
-    too_long: bool,
-    max: usize,
-    each: &mut impl FnMut(u64, &str) -> bool,
-) -> bool {
-    if too_long {
-        skipped(number, &format!("longer than {max} bytes"));
-        return true;
-    }
-    let Ok(line) = std::str::from_utf8(buf) else {
-        skipped(number, "not UTF-8");
-        return true;
-    };
-    let line = line.trim();
-    line.is_empty() || each(number, line)
 }
 
 /// A byte budget shared by the stdin reader (which takes) and the sender (which gives back).
@@ -316,7 +313,7 @@ mod tests {
     use std::sync::{mpsc, Arc, Condvar, Mutex};
     use std::time::Duration;
 
-    use super::{read_lines, Budget, MAX_HELD_BYTES};
+    use super::{Budget, MAX_HELD_BYTES};
 
     #[test]
     fn the_budget_holds_the_reader_back_until_lines_are_sent() {
@@ -343,48 +340,5 @@ mod tests {
             .expect("the reader goes on once lines are sent");
         t.join().unwrap();
         assert_eq!(*budget.held.lock().unwrap(), 100);
-    }
-
-    fn lines(input: &[u8], max: usize) -> Vec<(u64, String)> {
-        let mut seen = Vec::new();
-        // A tiny buffer so lines span many reads.
-        let reader = std::io::BufReader::with_capacity(3, input);
-        read_lines(reader, max, |n, l| {
-            seen.push((n, l.to_string()));
-            true
-        });
-        seen
-    }
-
-    #[test]
-    fn lines_are_numbered_trimmed_and_the_last_needs_no_line_break() {
-        assert_eq!(
-            lines(b" a \n\nbb\r\nccc", 10),
-            [(1, "a".into()), (3, "bb".into()), (4, "ccc".into())]
-        );
-    }
-
-    #[test]
-    fn a_line_over_the_limit_is_skipped_and_the_next_one_still_read() {
-        let mut input = vec![b'x'; 1000];
-        input.extend_from_slice(b"\n12345678\n123456789\nok");
-        assert_eq!(lines(&input, 8), [(2, "12345678".into()), (4, "ok".into())]);
-        // Also at EOF.
-        assert_eq!(lines(b"ok\n123456789", 8), [(1, "ok".into())]);
-    }
-
-    #[test]
-    fn a_line_that_is_not_utf8_is_skipped() {
-        assert_eq!(lines(b"\xff\xfe\nok\n", 8), [(2, "ok".into())]);
-    }
-
-    #[test]
-    fn reading_stops_when_asked() {
-        let mut seen = 0;
-        read_lines(&b"a\nb\nc\n"[..], 8, |_, _| {
-            seen += 1;
-            seen < 2
-        });
-        assert_eq!(seen, 2);
     }
 }

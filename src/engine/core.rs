@@ -7,6 +7,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use super::link::Link;
+use crate::config::EngineOptions;
 use crate::signals;
 use crate::transport::MAX_TIMEOUT;
 
@@ -46,6 +47,39 @@ pub(crate) struct Settings {
     /// How many connections to keep open at once, each with its own reader thread and
     /// reconnect loop (Socket Mode's `connections(n)`; RTM: 1).
     pub slots: usize,
+}
+
+impl Settings {
+    /// The engine's view of a client: its shared options ([`EngineOptions`], as its builder
+    /// set them) and what its protocol decides (names, the connect call, the keepalive rule,
+    /// how many sockets).
+    pub(crate) fn new(
+        names: Names,
+        connect_method: &'static str,
+        options: &EngineOptions,
+        hello_timeout: Duration,
+        pong_deadline: Duration,
+        slots: usize,
+        silence_deadline: bool,
+    ) -> Settings {
+        Settings {
+            names,
+            connect_method,
+            auto_reconnect: options.auto_reconnect,
+            hello_timeout,
+            ping_interval: options.ping_interval,
+            pong_deadline,
+            backoff_base: options.backoff_base,
+            backoff_cap: options.backoff_cap,
+            healthy_after: options.healthy_after,
+            connect_burst: options.connect_burst,
+            connect_interval: options.connect_interval,
+            max_attempts: options.max_attempts,
+            channel_capacity: options.channel_capacity,
+            silence_deadline,
+            slots,
+        }
+    }
 }
 
 /// See the module docs.

@@ -10,11 +10,11 @@ use crate::engine::link::Link;
 use crate::engine::protocol::Dispatch;
 use crate::engine::rules::client_error;
 use crate::event::dispatch_name;
-use crate::handle::RtmHandle;
-use crate::handlers::{Payload, RtmHandler};
-use crate::messaging::MessageError;
 use crate::registry::{Panicked, Registry, Snapshot};
-use crate::session::quick_type;
+use crate::rtm::handle::RtmHandle;
+use crate::rtm::handlers::{Payload, RtmHandler};
+use crate::rtm::messaging::MessageError;
+use crate::rtm::session::quick_type;
 use crate::transport::{Batch, Frame};
 
 /// What an RTM frame asks of the connection, by its dispatch name.

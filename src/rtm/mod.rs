@@ -1,18 +1,40 @@
-//! RTM on the engine: the client's protocol state ([`Rtm`]), its send path (`send`), its
-//! answers to the engine (`protocol`: the connect call, `hello`, acks, pings, the throttle),
-//! and its dispatcher (`dispatch`: names, `Payload`, goodbye and error frames).
+//! RTM, Slack's classic real-time API: [`RtmClient`] (built by [`RtmClientBuilder`]), its
+//! [`RtmHandle`], what handlers receive ([`Payload`]) and chat messages with their receipts.
+//! Every item here is also at the crate root (`slack_rtm::RtmClient`); Socket Mode, the same
+//! shape over the same engine, is in [`socket_mode`](crate::socket_mode).
+//!
+//! Inside, the same layout as Socket Mode: `builder` and `client` (the front door), `handle`
+//! and `handlers` (what handlers get), the client's protocol state (`Rtm`, here), its send
+//! path (`send`) and I/O-free rules (`session`: ids and frame checks; `outbox`: the throttle
+//! and receipts; `messaging`: chat messages and acks), its answers to the engine (`protocol`:
+//! the connect call, `hello`, acks, pings, the throttle), and its dispatcher (`dispatch`:
+//! names, `Payload`, goodbye and error frames).
 
+pub(crate) mod builder;
+pub(crate) mod client;
 pub(crate) mod dispatch;
+pub(crate) mod handle;
+pub(crate) mod handlers;
+pub(crate) mod messaging;
+pub(crate) mod outbox;
 pub(crate) mod protocol;
 pub(crate) mod send;
+pub(crate) mod session;
+
+pub use crate::config::ConnectMethod;
+pub use builder::RtmClientBuilder;
+pub use client::{RtmClient, Running};
+pub use handle::RtmHandle;
+pub use handlers::Payload;
+pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 
 use std::sync::{Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::engine::core::{Core, Names, Settings};
 use crate::error::Error;
-use crate::outbox::Outbox;
-use crate::session::Ids;
+use crate::rtm::outbox::Outbox;
+use crate::rtm::session::Ids;
 use crate::web::WebClient;
 
 /// The state of one RTM client, shared by its clones, its handles (weakly) and its threads.
@@ -38,23 +60,15 @@ impl Rtm {
     pub(crate) fn new(config: Config) -> Result<Rtm, Error> {
         let web = WebClient::from_net(&config.net)?;
         let outbox = Outbox::new(config.send_rate, config.send_queue);
-        let settings = Settings {
-            names: NAMES,
-            connect_method: config.connect_method.as_str(),
-            auto_reconnect: config.auto_reconnect,
-            hello_timeout: config.net.timeout.min(crate::transport::MAX_TIMEOUT),
-            ping_interval: config.ping_interval,
-            pong_deadline: config.pong_deadline(),
-            backoff_base: config.backoff_base,
-            backoff_cap: config.backoff_cap,
-            healthy_after: config.healthy_after,
-            connect_burst: config.connect_burst,
-            connect_interval: config.connect_interval,
-            max_attempts: config.max_attempts,
-            channel_capacity: config.channel_capacity,
-            slots: 1,
-            silence_deadline: false,
-        };
+        let settings = Settings::new(
+            NAMES,
+            config.connect_method.as_str(),
+            &config.engine,
+            config.net.timeout.min(crate::transport::MAX_TIMEOUT),
+            config.pong_deadline(),
+            1,
+            false,
+        );
         Ok(Rtm {
             core: Core::new(settings),
             config,

@@ -13,8 +13,8 @@ use crate::engine::core::Core;
 use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Inspect, Protocol};
 use crate::error::Error;
-use crate::messaging::ack_result;
-use crate::session::{peek, quick_type};
+use crate::rtm::messaging::ack_result;
+use crate::rtm::session::{peek, quick_type};
 use crate::transport;
 
 impl Protocol for Rtm {
@@ -44,17 +44,16 @@ impl Protocol for Rtm {
             .ok_or_else(|| Error::NoUrl {
                 method: method.to_string(),
             })?;
+        let max_size = cfg.engine.max_message_size;
         let (conn, sock) =
-            transport::open(url, &cfg.net, cfg.max_message_size, defaults::READ_TICK).map_err(
-                |e| match e {
-                    // The server's answer is at fault, not the configuration: retry.
-                    Error::Url(reason) => Error::BadUrl {
-                        method: method.to_string(),
-                        reason,
-                    },
-                    e => e,
+            transport::open(url, &cfg.net, max_size, defaults::READ_TICK).map_err(|e| match e {
+                // The server's answer is at fault, not the configuration: retry.
+                Error::Url(reason) => Error::BadUrl {
+                    method: method.to_string(),
+                    reason,
                 },
-            )?;
+                e => e,
+            })?;
         Ok(Dial { conn, sock, body })
     }
 

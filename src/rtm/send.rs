@@ -8,9 +8,9 @@ use serde_json::Value;
 use super::Rtm;
 use crate::engine::link::Link;
 use crate::error::{SendError, SendErrorKind};
-use crate::messaging::MessageError;
-use crate::outbox::{Offer, Outbox, Outgoing, Reply};
-use crate::session::{payload_from_text, prepare_outbound};
+use crate::rtm::messaging::MessageError;
+use crate::rtm::outbox::{Offer, Outbox, Outgoing, Reply};
+use crate::rtm::session::{payload_from_text, prepare_outbound};
 use crate::transport::WriteError;
 
 /// How a send may wait.
@@ -82,7 +82,8 @@ impl Rtm {
     pub(crate) fn send_all(
         &self,
         payloads: Vec<Value>,
-    ) -> Result<Vec<(u64, crossbeam_channel::Receiver<crate::outbox::Answer>)>, SendError> {
+    ) -> Result<Vec<(u64, crossbeam_channel::Receiver<crate::rtm::outbox::Answer>)>, SendError>
+    {
         let mut outbox = self.outbox();
         let room = outbox.room();
         if payloads.len() > room {

@@ -82,7 +82,7 @@ impl SocketModeClient {
     /// `apps.connections.open` answer ([`Error::is_fatal`]); [`Error::Disconnected`] when the
     /// connection ended and `auto_reconnect` is off.
     pub fn start(&self) -> Result<(), Error> {
-        self.launch(self.sm.config.handle_signals)?.join()
+        self.launch(self.sm.config.engine.handle_signals)?.join()
     }
 
     /// Like [`start`](SocketModeClient::start), without blocking. Signals are never handled.

@@ -48,8 +48,8 @@
 //! seen is dispatched like a first delivery.
 
 mod ack;
+mod builder;
 mod client;
-mod config;
 mod dedupe;
 mod dispatch;
 mod intake;
@@ -59,8 +59,8 @@ mod settings;
 mod state;
 
 pub use ack::{AckError, AckErrorKind, AckMode, AckedBy, DEFAULT_ACK_DEADLINE, MAX_ACK_BYTES};
+pub use builder::SocketModeClientBuilder;
 pub use client::{Running, SocketModeClient};
-pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
 pub use request::Request;
 pub use rules::{

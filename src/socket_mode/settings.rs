@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use super::ack::AckMode;
-use crate::config::{NetConfig, Token};
+use crate::config::{EngineOptions, NetConfig, Token};
+use crate::error::Error;
+use crate::web::WebClient;
 
 /// The full configuration of a [`SocketModeClient`](super::SocketModeClient).
 #[derive(Debug, Clone)]
@@ -12,21 +14,32 @@ pub(crate) struct SmConfig {
     pub net: NetConfig,
     /// The bot token for handlers' Web API client.
     pub bot_token: Option<Token>,
-    pub auto_reconnect: bool,
-    pub ping_interval: Duration,
+    /// The engine options shared with the RTM client.
+    pub engine: EngineOptions,
     pub pong_timeout: Duration,
-    pub handle_signals: bool,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
-    pub healthy_after: Duration,
-    pub connect_burst: u32,
-    pub connect_interval: Duration,
-    pub max_attempts: Option<u32>,
-    pub max_message_size: usize,
-    pub channel_capacity: usize,
     pub connections: usize,
     pub debug_reconnects: bool,
     pub ack_deadline: Duration,
     pub event_ack: AckMode,
     pub dedupe: bool,
+}
+
+impl SmConfig {
+    /// The Web API clients: the one that opens connections (`apps.connections.open`, with the
+    /// app token and the default retry rules whatever the builder set, as RTM's connect call
+    /// keeps its own), and the one handlers get (the bot token when given, and the builder's
+    /// Web API options). One client serves both when they would be the same.
+    pub(crate) fn web_clients(&self) -> Result<(WebClient, WebClient), Error> {
+        let opener = WebClient::from_net(&self.net.with_default_web_options())?;
+        let web = match &self.bot_token {
+            Some(token) => {
+                let mut net = self.net.clone();
+                net.token = token.clone();
+                WebClient::from_net(&net)?
+            }
+            None if self.net.has_default_web_options() => opener.clone(),
+            None => WebClient::from_net(&self.net)?,
+        };
+        Ok((opener, web))
+    }
 }

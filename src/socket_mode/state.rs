@@ -65,32 +65,16 @@ pub(crate) struct SocketMode {
 
 impl SocketMode {
     pub(crate) fn new(config: SmConfig) -> Result<SocketMode, Error> {
-        let opener = WebClient::from_net(&config.net)?;
-        let web = match &config.bot_token {
-            Some(token) => {
-                let mut net = config.net.clone();
-                net.token = token.clone();
-                WebClient::from_net(&net)?
-            }
-            None => opener.clone(),
-        };
-        let settings = Settings {
-            names: NAMES,
-            connect_method: OPEN_METHOD,
-            auto_reconnect: config.auto_reconnect,
-            hello_timeout: config.net.timeout.min(transport::MAX_TIMEOUT),
-            ping_interval: config.ping_interval,
-            pong_deadline: config.pong_timeout,
-            backoff_base: config.backoff_base,
-            backoff_cap: config.backoff_cap,
-            healthy_after: config.healthy_after,
-            connect_burst: config.connect_burst,
-            connect_interval: config.connect_interval,
-            max_attempts: config.max_attempts,
-            channel_capacity: config.channel_capacity,
-            slots: config.connections,
-            silence_deadline: true,
-        };
+        let (opener, web) = config.web_clients()?;
+        let settings = Settings::new(
+            NAMES,
+            OPEN_METHOD,
+            &config.engine,
+            config.net.timeout.min(transport::MAX_TIMEOUT),
+            config.pong_timeout,
+            config.connections,
+            true,
+        );
         Ok(SocketMode {
             core: Core::new(settings),
             dedupe: config.dedupe.then(|| Mutex::new(Dedupe::default())),
@@ -281,7 +265,7 @@ impl Protocol for SocketMode {
         let (conn, sock) = transport::open(
             &url,
             &self.config.net,
-            self.config.max_message_size,
+            self.config.engine.max_message_size,
             defaults::READ_TICK,
         )
         .map_err(|e| match e {

@@ -1,6 +1,6 @@
 //! The blocking HTTP/1.1 side of the fake server: the accept loop, one thread
 //! per client connection, request parsing with size limits, keep-alive, and
-//! the hand-off of websocket upgrades to [`super::ws`].
+//! the hand-off of websocket upgrades to [`rtm::ws`](super::rtm::ws).
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -13,11 +13,12 @@ use log::{debug, warn};
 use native_tls::TlsAcceptor;
 use serde_json::json;
 
-use super::api::{self, Reply};
 use super::net::Conn;
+use super::rtm::ws;
+use super::socket_mode::ws as sm_ws;
 use super::state::{Shared, SocketGuard, TICKET_TTL};
+use super::web::api::{self, Reply};
 use super::wire::{reason_phrase, Head, Response};
-use super::{sm_ws, ws};
 
 /// Largest accepted request head (request line and headers).
 const MAX_HEAD: usize = 64 * 1024;

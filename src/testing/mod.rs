@@ -88,8 +88,8 @@
 //!
 //! * `ping`: `{"type":"pong","reply_to":<id>}` plus every other scalar field
 //!   of the ping, unless pings are ignored ([`FakeSlack::set_answer_pings`]).
-//! * `message`: acknowledged per [`AckMode`] and, unless the ack mode is
-//!   [`AckMode::Error`], echoed to every open connection as a `message` event
+//! * `message`: acknowledged per [`RtmAckMode`] and, unless the ack mode is
+//!   [`RtmAckMode::Error`], echoed to every open connection as a `message` event
 //!   from the bot user ([`FakeSlack::set_echo_messages`]).
 //! * `presence_query`: one `presence_change` event (`"presence":"active"`) per
 //!   id in `ids`.
@@ -158,16 +158,13 @@
 //!   tungstenite, even when RTM pings are ignored.
 //! * Client certificates are not supported in TLS mode.
 
-mod api;
 mod http;
 mod net;
-mod sm_state;
-mod sm_ws;
+mod rtm;
 mod socket_mode;
 mod state;
+mod web;
 mod wire;
-mod workspace;
-mod ws;
 
 use std::fmt;
 use std::io;
@@ -180,10 +177,10 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-use sm_state::SmSettings;
+use socket_mode::state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
-pub use sm_state::{
+pub use socket_mode::state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
 };
 
@@ -274,10 +271,12 @@ impl UploadRequest {
     }
 }
 
-/// How client `message` frames are acknowledged.
+/// How the fake acknowledges the RTM `message` frames a client sends (`reply_to` acks); set
+/// with [`FakeSlackBuilder::ack_mode`] or [`FakeSlack::set_ack_mode`]. Not to be confused with
+/// [`socket_mode::AckMode`](crate::socket_mode::AckMode), when a Socket Mode client acks.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum AckMode {
+pub enum RtmAckMode {
     /// `{"ok":true,"reply_to":<id>,"ts":<fresh ts>,"text":<text>}`.
     #[default]
     Ok,
@@ -292,6 +291,11 @@ pub enum AckMode {
     /// No acknowledgement at all (the message is still echoed).
     Ignore,
 }
+
+/// The former name of [`RtmAckMode`] (it clashed with `socket_mode::AckMode`).
+#[doc(hidden)]
+#[deprecated(note = "renamed to `RtmAckMode`")]
+pub type AckMode = RtmAckMode;
 
 /// One recorded Web API request.
 #[derive(Debug, Clone, PartialEq)]
@@ -394,7 +398,7 @@ impl Default for FakeSlackBuilder {
                 auto_hello: true,
                 echo_messages: true,
                 answer_pings: true,
-                ack_mode: AckMode::Ok,
+                ack_mode: RtmAckMode::Ok,
             },
             team: ("T0FAKE0001".into(), "Fake Workspace".into()),
             bot_user: ("U0FAKEBOT1".into(), "fakebot".into()),
@@ -445,8 +449,8 @@ impl FakeSlackBuilder {
         self
     }
 
-    /// Initial value of [`FakeSlack::set_ack_mode`] (default [`AckMode::Ok`]).
-    pub fn ack_mode(mut self, mode: AckMode) -> Self {
+    /// Initial value of [`FakeSlack::set_ack_mode`] (default [`RtmAckMode::Ok`]).
+    pub fn ack_mode(mut self, mode: RtmAckMode) -> Self {
         self.settings.ack_mode = mode;
         self
     }
@@ -691,7 +695,7 @@ impl FakeSlack {
     }
 
     /// How client `message` frames are acknowledged from now on.
-    pub fn set_ack_mode(&self, mode: AckMode) {
+    pub fn set_ack_mode(&self, mode: RtmAckMode) {
         self.shared.lock().settings.ack_mode = mode;
     }
 

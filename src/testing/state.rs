@@ -17,10 +17,10 @@ use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-use super::sm_state::{SmCmd, SmState};
-use super::workspace::Workspace;
-pub(crate) use super::workspace::BOT_ID;
-use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
+use super::socket_mode::state::{SmCmd, SmState};
+use super::web::workspace::Workspace;
+pub(crate) use super::web::workspace::BOT_ID;
+use super::{ApiCall, ConnectReply, MethodReply, ReceivedFrame, RtmAckMode, UploadRequest};
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(30);
@@ -73,7 +73,7 @@ pub(crate) struct Settings {
     pub auto_hello: bool,
     pub echo_messages: bool,
     pub answer_pings: bool,
-    pub ack_mode: AckMode,
+    pub ack_mode: RtmAckMode,
 }
 
 /// A command for one websocket connection thread.

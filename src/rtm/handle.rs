@@ -6,10 +6,10 @@ use std::sync::{Arc, Weak};
 use serde_json::{json, Value};
 
 use crate::error::{SendError, SendErrorKind};
-use crate::messaging::{split_text, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+use crate::rtm::messaging::{split_text, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
 use crate::rtm::send::Mode;
+use crate::rtm::session::MAX_OUTBOUND_FRAME;
 use crate::rtm::Rtm;
-use crate::session::MAX_OUTBOUND_FRAME;
 
 /// A handle on a client, for sending and stopping from handlers and other threads.
 /// Clone, `Send` and `Sync`; also available as [`RtmClient::handle`](crate::RtmClient::handle)

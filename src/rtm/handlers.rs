@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::handle::RtmHandle;
+use crate::rtm::handle::RtmHandle;
 use crate::web::WebClient;
 
 /// What a handler receives: the dispatched event name, its data, and the clients to answer with.

@@ -1,6 +1,10 @@
 //! Socket Mode in the fake server: `apps.connections.open`, envelope helpers, delivery to one
 //! socket per envelope, ack recording, redelivery of unacked events, disconnect and fault
-//! injection, and the traffic taps. The connection threads live in [`super::sm_ws`].
+//! injection, and the traffic taps. The connection threads live in [`ws`], the state they share
+//! with the rest of the server in [`state`].
+
+pub(super) mod state;
+pub(super) mod ws;
 
 use std::cmp::Reverse;
 use std::sync::{mpsc, Arc};
@@ -10,7 +14,7 @@ use log::debug;
 use serde_json::{json, Value};
 use tungstenite::Utf8Bytes;
 
-use super::sm_state::{
+use self::state::{
     Delivery, HandshakeFault, Redelivery, SmCmd, SmState, SocketAck, SocketDelivery,
     SocketDistribution, SocketGreeting,
 };
@@ -1027,7 +1031,7 @@ impl FakeSlackBuilder {
     }
 }
 
-/// Helpers for [`super::sm_ws`]: the next handshake fault.
+/// Helpers for [`ws`]: the next handshake fault.
 pub(crate) fn take_handshake_fault(sm: &mut SmState) -> Option<HandshakeFault> {
     sm.handshake_faults.pop_front()
 }

@@ -7,11 +7,11 @@ use std::time::Instant;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-use super::socket_mode::{self, OpenAnswer};
-use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
-use super::wire::{Head, Response};
 use super::workspace::{param, Answer};
-use super::{ApiCall, ConnectReply, MethodReply, UploadRequest};
+use crate::testing::socket_mode::{self, OpenAnswer};
+use crate::testing::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
+use crate::testing::wire::{Head, Response};
+use crate::testing::{ApiCall, ConnectReply, MethodReply, UploadRequest};
 
 /// What to do with an API request.
 #[derive(Debug)]

@@ -3,13 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::{Config, RtmClientBuilder};
+use crate::config::Config;
 use crate::engine::run::{launch, Threads};
 use crate::error::Error;
-use crate::handle::RtmHandle;
-use crate::handlers::{Payload, RtmHandler};
 use crate::registry::Registry;
 use crate::rtm::dispatch::RtmDispatch;
+use crate::rtm::handle::RtmHandle;
+use crate::rtm::handlers::{Payload, RtmHandler};
 use crate::rtm::Rtm;
 use crate::web::WebClient;
 
@@ -38,12 +38,6 @@ pub struct RtmClient {
 }
 
 impl RtmClient {
-    /// Starts building a client for `token` (a bot `xoxb-` or user `xoxp-` token of a classic
-    /// app). The token is trimmed and must not be empty.
-    pub fn builder(token: &str) -> RtmClientBuilder {
-        RtmClientBuilder::new(token)
-    }
-
     pub(crate) fn from_config(config: Config) -> Result<RtmClient, Error> {
         Ok(RtmClient {
             rtm: Arc::new(Rtm::new(config)?),
@@ -85,12 +79,12 @@ impl RtmClient {
 
     /// Connects and dispatches events on background threads until [`stop`](RtmClient::stop),
     /// blocking the calling thread. Returns `Ok(())` after a requested stop (a call or, with
-    /// [`handle_signals`](RtmClientBuilder::handle_signals), SIGINT/SIGTERM/SIGHUP);
+    /// [`handle_signals`](crate::RtmClientBuilder::handle_signals), SIGINT/SIGTERM/SIGHUP);
     /// [`Error::Disconnected`] when the connection ended and `auto_reconnect` is off (or
     /// `max_attempts` ran out); the error itself when Slack refused the token (see
     /// [`Error::is_fatal`]).
     pub fn start(&self) -> Result<(), Error> {
-        self.launch(self.rtm.config.handle_signals)?.join()
+        self.launch(self.rtm.config.engine.handle_signals)?.join()
     }
 
     /// Like [`start`](RtmClient::start), without blocking: the returned [`Running`] stops and

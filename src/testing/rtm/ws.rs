@@ -24,9 +24,9 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error, Message, Utf8Bytes, WebSocket};
 
-use super::net::{Conn, Replay};
-use super::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
-use super::{AckMode, ReceivedFrame};
+use crate::testing::net::{Conn, Replay};
+use crate::testing::state::{Outbound, Settings, Shared, SocketGuard, WsHandle};
+use crate::testing::{ReceivedFrame, RtmAckMode};
 
 /// How long a server-initiated close waits for the client's close reply.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_millis(500);
@@ -453,20 +453,20 @@ impl Session {
             .unwrap_or_default();
         if let Some(id) = message.get("id") {
             match &settings.ack_mode {
-                AckMode::Ok => {
+                RtmAckMode::Ok => {
                     self.send_json(&json!({ "ok": true, "reply_to": id, "ts": ts, "text": text }))?;
                 }
-                AckMode::Error { code, msg } => {
+                RtmAckMode::Error { code, msg } => {
                     self.send_json(&json!({
                         "ok": false,
                         "reply_to": id,
                         "error": { "code": code, "msg": msg },
                     }))?;
                 }
-                AckMode::Ignore => {}
+                RtmAckMode::Ignore => {}
             }
         }
-        let rejected = matches!(settings.ack_mode, AckMode::Error { .. });
+        let rejected = matches!(settings.ack_mode, RtmAckMode::Error { .. });
         let channel = message
             .get("channel")
             .and_then(Value::as_str)

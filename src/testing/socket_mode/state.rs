@@ -1,7 +1,7 @@
 //! Socket Mode state of the fake server: settings, tickets, open sockets, every envelope
 //! delivered and every ack received, and the traffic taps (`serve --frames`). Plain data behind
-//! the server's one lock (see [`super::state`]); the behaviour lives in [`super::socket_mode`]
-//! and [`super::sm_ws`].
+//! the server's one lock (see [`testing::state`](crate::testing::state)); the behaviour lives in [`socket_mode`](super)
+//! and [`ws`](super::ws).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -13,7 +13,7 @@ use crossbeam_channel::Sender;
 use serde_json::{json, Value};
 use tungstenite::Utf8Bytes;
 
-use super::{ConnectReply, ReceivedFrame};
+use crate::testing::{ConnectReply, ReceivedFrame};
 
 /// Slack's cap of open sockets per app.
 pub(crate) const DEFAULT_CAP: usize = 10;
@@ -40,7 +40,7 @@ pub enum SocketDistribution {
 }
 
 /// How a new Socket Mode socket is greeted; queue with
-/// [`FakeSlack::push_socket_greeting`](super::FakeSlack::push_socket_greeting).
+/// [`FakeSlack::push_socket_greeting`](crate::testing::FakeSlack::push_socket_greeting).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SocketGreeting {
@@ -57,7 +57,7 @@ pub enum SocketGreeting {
 }
 
 /// A fault injected into the next websocket handshake on the Socket Mode path; queue with
-/// [`FakeSlack::push_socket_handshake_fault`](super::FakeSlack::push_socket_handshake_fault).
+/// [`FakeSlack::push_socket_handshake_fault`](crate::testing::FakeSlack::push_socket_handshake_fault).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeFault {

@@ -1,6 +1,6 @@
 //! Socket Mode websocket connections of the fake server.
 //!
-//! Like the RTM connections ([`super::ws`]), each socket has a connection thread that owns the
+//! Like the RTM connections ([`rtm::ws`](crate::testing::rtm::ws)), each socket has a connection thread that owns the
 //! websocket and a watcher thread that reports readable bytes, so frames move in either
 //! direction within microseconds and acks are timestamped as they are read. The connection
 //! thread also keeps the socket's timers: the server's pings and the scripted refresh sequence.
@@ -18,14 +18,14 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Bytes, Error, Message, Utf8Bytes, WebSocket};
 
-use super::net::{Conn, Replay};
-use super::sm_state::{HandshakeFault, SmCmd, SmConn, SocketGreeting};
-use super::socket_mode::{
+use super::state::{HandshakeFault, SmCmd, SmConn, SocketGreeting};
+use super::{
     disconnect_frame, greeting_for, hello_frame, on_client_text, on_delivered, route,
     route_backlog, take_handshake_fault,
 };
-use super::state::{Shared, SocketGuard};
-use super::ws::{done_unless_blocked, is_timeout, watch, CLOSE_GRACE};
+use crate::testing::net::{Conn, Replay};
+use crate::testing::rtm::ws::{done_unless_blocked, is_timeout, watch, CLOSE_GRACE};
+use crate::testing::state::{Shared, SocketGuard};
 
 /// Largest accepted client message.
 const MAX_MESSAGE: usize = 1 << 20;
@@ -593,7 +593,7 @@ impl Session {
         Ok(Outcome::Open)
     }
 
-    fn count(&self, f: impl FnOnce(&mut super::sm_state::SmConn)) {
+    fn count(&self, f: impl FnOnce(&mut super::state::SmConn)) {
         if let Some(conn) = self.shared.lock().sm.conns.get_mut(&self.id) {
             f(conn);
         }

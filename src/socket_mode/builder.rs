@@ -1,5 +1,6 @@
 //! [`SocketModeClientBuilder`]: the options of a Socket Mode client, their defaults, and
-//! validation. Options shared with [`RtmClientBuilder`](crate::RtmClientBuilder) keep their
+//! validation. Options shared with [`RtmClientBuilder`](crate::RtmClientBuilder) and
+//! [`WebClientBuilder`](crate::WebClientBuilder) are written once (`config::setters`): the same
 //! names, defaults and rules.
 
 use std::time::Duration;
@@ -11,7 +12,8 @@ use super::rules::{
     DEFAULT_PONG_TIMEOUT,
 };
 use super::settings::SmConfig;
-use crate::config::{capped, check, defaults, NetConfig, Token};
+use crate::config::setters::{engine_setters, net_setters};
+use crate::config::{capped, check, EngineOptions, NetConfig, Token};
 use crate::error::Error;
 
 /// The default queue between the reader and the dispatcher, in socket reads. Much deeper than
@@ -33,6 +35,7 @@ impl SocketModeClient {
 /// Every option has a default; [`build`](SocketModeClientBuilder::build) validates them all and
 /// reports the first problem as [`Error::Config`].
 #[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
 pub struct SocketModeClientBuilder {
     config: Result<SmConfig, Error>,
 }
@@ -44,18 +47,8 @@ impl SocketModeClientBuilder {
             .map(|net| SmConfig {
                 net,
                 bot_token: None,
-                auto_reconnect: defaults::AUTO_RECONNECT,
-                ping_interval: DEFAULT_PING_INTERVAL,
+                engine: EngineOptions::new(DEFAULT_PING_INTERVAL, CHANNEL_CAPACITY),
                 pong_timeout: DEFAULT_PONG_TIMEOUT,
-                handle_signals: defaults::HANDLE_SIGNALS,
-                backoff_base: defaults::BACKOFF_BASE,
-                backoff_cap: defaults::BACKOFF_CAP,
-                healthy_after: defaults::HEALTHY_AFTER,
-                connect_burst: defaults::CONNECT_BURST,
-                connect_interval: defaults::CONNECT_INTERVAL,
-                max_attempts: None,
-                max_message_size: defaults::MAX_MESSAGE_SIZE,
-                channel_capacity: CHANNEL_CAPACITY,
                 connections: 1,
                 debug_reconnects: false,
                 ack_deadline: DEFAULT_ACK_DEADLINE,
@@ -86,45 +79,12 @@ impl SocketModeClientBuilder {
         })
     }
 
-    /// The Web API base URL (for `apps.connections.open` and handlers' calls). A missing
-    /// trailing `/` is added.
-    ///
-    /// Defaults to `https://slack.com/api/`.
-    pub fn base_url(self, url: &str) -> Self {
-        self.with(|c| c.net.set_base_url(url))
-    }
-
-    /// Whether to reconnect when the connection drops. With `false`, `start()` returns
-    /// [`Error::Disconnected`] when the connection ends.
-    ///
-    /// Defaults to `true`.
-    pub fn auto_reconnect(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.auto_reconnect = yes;
-            Ok(())
-        })
-    }
-
-    /// The bound on every network wait, as for the RTM client: each Web API request, the
-    /// websocket connect as a whole, each websocket write, and the wait for `hello`.
-    ///
-    /// Defaults to 30 seconds. Must not be zero.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|c| {
-            if timeout.is_zero() {
-                return Err(Error::Config("timeout must not be zero".into()));
-            }
-            c.net.timeout = capped(timeout);
-            Ok(())
-        })
-    }
-
     /// How often to send a websocket ping frame (Socket Mode has no JSON ping).
     ///
     /// Defaults to 10 seconds. Must not be zero.
     pub fn ping_interval(self, interval: Duration) -> Self {
         self.with(|c| {
-            c.ping_interval = capped(interval);
+            c.engine.ping_interval = capped(interval);
             Ok(())
         })
     }
@@ -141,96 +101,6 @@ impl SocketModeClientBuilder {
         })
     }
 
-    /// An HTTP proxy, `http://[user:password@]host[:port]`, for the Web API **and** the
-    /// websocket.
-    ///
-    /// Defaults to none: the proxy environment variables decide, as for the RTM client.
-    pub fn proxy(self, url: &str) -> Self {
-        self.with(|c| c.net.set_proxy(url))
-    }
-
-    /// Trust these CA certificates (PEM) instead of the system store, on both paths.
-    ///
-    /// Defaults to the system trust store.
-    pub fn root_certificate(self, pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.add_roots(pem))
-    }
-
-    /// Present a client certificate (PEM chain, PKCS#8 PEM key) on both paths.
-    ///
-    /// Defaults to none.
-    pub fn client_identity(self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.set_identity(cert_pem, key_pem))
-    }
-
-    /// An extra header for every Web API request.
-    ///
-    /// Defaults to none.
-    pub fn header(self, name: &str, value: &str) -> Self {
-        self.with(|c| c.net.add_header(name, value))
-    }
-
-    /// Whether `start()` stops gracefully on SIGINT, SIGTERM and SIGHUP.
-    ///
-    /// Defaults to `true`.
-    pub fn handle_signals(self, yes: bool) -> Self {
-        self.with(|c| {
-            c.handle_signals = yes;
-            Ok(())
-        })
-    }
-
-    /// The reconnect backoff (full jitter; `Retry-After` is a floor).
-    ///
-    /// Defaults to a 1 second base and a 60 second cap.
-    pub fn backoff(self, base: Duration, cap: Duration) -> Self {
-        self.with(|c| {
-            (c.backoff_base, c.backoff_cap) = check::backoff(base, cap)?;
-            Ok(())
-        })
-    }
-
-    /// How long a connection must stay up before the backoff attempt counter resets.
-    ///
-    /// Defaults to 30 seconds.
-    pub fn healthy_after(self, after: Duration) -> Self {
-        self.with(|c| {
-            c.healthy_after = capped(after);
-            Ok(())
-        })
-    }
-
-    /// The connect-rate gate: at most `burst` calls to `apps.connections.open` in a row, then
-    /// one per `interval`.
-    ///
-    /// Defaults to a burst of 5 and 60 seconds.
-    pub fn connect_rate(self, burst: u32, interval: Duration) -> Self {
-        self.with(|c| {
-            (c.connect_burst, c.connect_interval) = check::connect_rate(burst, interval)?;
-            Ok(())
-        })
-    }
-
-    /// Give up after this many failed connection attempts in a row.
-    ///
-    /// Defaults to no limit.
-    pub fn max_attempts(self, attempts: u32) -> Self {
-        self.with(|c| {
-            c.max_attempts = check::max_attempts(attempts)?;
-            Ok(())
-        })
-    }
-
-    /// The largest inbound websocket message accepted.
-    ///
-    /// Defaults to 4 MiB.
-    pub fn max_message_size(self, bytes: usize) -> Self {
-        self.with(|c| {
-            c.max_message_size = check::max_message_size(bytes)?;
-            Ok(())
-        })
-    }
-
     /// The capacity of the queue between the reader and the dispatcher, in socket reads. The
     /// reader acks events as it reads them ([`AckMode::Immediate`]) and keeps reading while
     /// handlers are slow, until this many reads wait for the handlers; only then does it stop
@@ -240,7 +110,7 @@ impl SocketModeClientBuilder {
     /// behind slow handlers without delaying an ack).
     pub fn channel_capacity(self, capacity: usize) -> Self {
         self.with(|c| {
-            c.channel_capacity = check::channel_capacity(capacity)?;
+            c.engine.channel_capacity = check::channel_capacity(capacity)?;
             Ok(())
         })
     }
@@ -309,10 +179,17 @@ impl SocketModeClientBuilder {
     /// Validates the options and builds the client.
     pub fn build(self) -> Result<SocketModeClient, Error> {
         let config = self.config?;
-        check_keepalive(config.ping_interval, config.pong_timeout)?;
+        check_keepalive(config.engine.ping_interval, config.pong_timeout)?;
         SocketModeClient::from_config(config)
     }
 }
+
+net_setters!(SocketModeClientBuilder, |c| c.net);
+engine_setters!(
+    SocketModeClientBuilder,
+    |c| c.engine,
+    connect = "apps.connections.open"
+);
 
 #[cfg(test)]
 mod tests {

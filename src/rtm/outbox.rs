@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::messaging::{Ack, MessageError};
 use crate::rate::TokenBucket;
+use crate::rtm::messaging::{Ack, MessageError};
 
 /// A receipt's answer.
 pub(crate) type Answer = Result<Ack, MessageError>;

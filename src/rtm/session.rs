@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 
 use crate::error::{SendError, SendErrorKind};
-use crate::messaging::MAX_TEXT_CHARS;
+use crate::rtm::messaging::MAX_TEXT_CHARS;
 
 /// Slack disconnects a client that sends a frame longer than this.
 pub(crate) const MAX_OUTBOUND_FRAME: usize = 16_384;
