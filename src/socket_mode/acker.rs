@@ -109,6 +109,12 @@ impl Pending {
         self.lock().slot.deadline()
     }
 
+    /// Settles the envelope without an ack frame (the App answered with a non-200: Slack
+    /// shows the user an error, as with Bolt).
+    pub(crate) fn decline(&self) {
+        let _unsent = self.lock().slot.on_handlers_returned();
+    }
+
     /// True once acked (by whomever).
     pub(crate) fn settled(&self) -> bool {
         self.lock().slot.acked_by().is_some()
@@ -203,6 +209,15 @@ impl Acker {
                 Some(sm) => sm.ack_pending(pending, payload),
                 None => Err(AckError::new(AckErrorKind::ConnectionGone, payload)),
             },
+        }
+    }
+}
+
+impl Acker {
+    /// Settles the envelope without acking it (the deadline sends nothing either).
+    pub(crate) fn decline(&self) {
+        if let Inner::Pending { pending, .. } = &self.inner {
+            pending.decline();
         }
     }
 }
