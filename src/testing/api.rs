@@ -110,7 +110,15 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
             answer(shared.lock().workspace.chat_update(&params, &ts))
         }
         "chat.postEphemeral" => post_ephemeral(shared, &params),
-        m if m.starts_with("views.") => answer(shared.lock().workspace.views_call(m, &params)),
+        m if m.starts_with("views.") => {
+            if matches!(m, "views.open" | "views.push") {
+                let trigger = params.get("trigger_id").and_then(Value::as_str);
+                if let Some(code) = super::app::check_trigger(shared, trigger) {
+                    return error(code);
+                }
+            }
+            answer(shared.lock().workspace.views_call(m, &params))
+        }
         m => {
             let mut state = shared.lock();
             let w = &mut state.workspace;
@@ -462,6 +470,7 @@ fn post_message(shared: &Shared, params: Map<String, Value>) -> Reply {
     shared.notify();
     if let Some(event) = echo_event {
         shared.broadcast(&Outbound::Text(event.to_string().into()));
+        super::app::echo_to_socket_mode(shared, event);
     }
     ok_json(json!({ "ok": true, "channel": channel, "ts": ts, "message": message }))
 }

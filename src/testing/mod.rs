@@ -140,6 +140,22 @@
 //! client frame of both protocols and every Web API call, as `slack-rtm serve --frames` prints
 //! them.
 //!
+//! # Apps (Bolt-style tests)
+//!
+//! [`FakeSlack::deliver`] takes the shape of what a user did — a [`Delivery`]: a slash
+//! command, a click (`action_id`, `block_id`, value), a modal submission (`callback_id`,
+//! `private_metadata`, state values), a shortcut, an options request, a message, any event;
+//! from a user in a channel — builds the payload as Slack does, sends it to the Socket Mode app,
+//! and returns what it delivered ([`Delivered`]: `envelope_id`, `response_url`, `trigger_id`,
+//! `event_id`, view id, message `ts`). [`FakeSlack::payload`] builds the same without sending
+//! it, for tests that call an App's `dispatch` ([`Delivered::http_parts`]). The response URLs
+//! are served by the fake and every post to them is recorded
+//! ([`FakeSlack::response_posts`], at most 5 uses each); `views.open` and `views.push` accept
+//! only trigger ids the fake issued, for 3 s ([`FakeSlack::set_check_trigger_ids`]); a
+//! message the bot posts comes back to Socket Mode apps as a `message` event, as Slack does.
+//! The fake's ids are constants: [`FAKE_TEAM_ID`], [`FAKE_BOT_USER_ID`], [`FAKE_BOT_ID`],
+//! [`FAKE_APP_ID`], [`FAKE_USER_ID`], [`FAKE_CHANNEL_ID`].
+//!
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
@@ -159,6 +175,7 @@
 //! * Client certificates are not supported in TLS mode.
 
 mod api;
+mod app;
 mod http;
 mod net;
 mod sm_state;
@@ -183,6 +200,10 @@ use tungstenite::{Bytes, Utf8Bytes};
 use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
+pub use app::{
+    Delivered, Delivery, ResponsePost, FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_CHANNEL_ID,
+    FAKE_TEAM_ID, FAKE_USER_ID, RESPONSE_URL_USES, TRIGGER_TTL,
+};
 pub use sm_state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
 };
