@@ -10,7 +10,6 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::state::Shared;
-use super::wire::{Head, Response};
 use super::FakeSlack;
 
 /// The fake workspace's `team_id` (unless [`FakeSlackBuilder::team`](super::FakeSlackBuilder::team) changes it).
@@ -28,32 +27,15 @@ pub const FAKE_USER_ID: &str = "U0FAKEUSR1";
 pub const FAKE_CHANNEL_ID: &str = "C0FAKE0001";
 /// How long a trigger id works for `views.open` / `views.push` (Slack's 3 s).
 pub const TRIGGER_TTL: Duration = Duration::from_secs(3);
-/// How many times a response URL may be used (Slack's 5, within 30 minutes).
-pub const RESPONSE_URL_USES: usize = 5;
 
 const VERIFICATION_TOKEN: &str = "fakeVerificationToken";
 
-/// What the App facet keeps: issued trigger ids and response URLs, and the posts to them.
+/// What the App facet keeps: the trigger ids it issued.
 #[derive(Debug, Default)]
 pub(crate) struct AppState {
     triggers: HashMap<String, Instant>,
-    /// Response URL path → uses left.
-    response_urls: HashMap<String, usize>,
-    posts: Vec<ResponsePost>,
     /// `views.open` / `views.push` accept only trigger ids the fake issued, for 3 s.
     pub(crate) check_triggers: bool,
-}
-
-/// A post to a response URL the fake handed out ([`FakeSlack::response_posts`]).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ResponsePost {
-    /// The whole URL, as in the delivered payload.
-    pub url: String,
-    /// The posted JSON (`text`, `replace_original`, …); a form post's fields as an object.
-    pub body: Value,
-    /// The `Authorization` header, if any (a `response_url` needs no token).
-    pub authorization: Option<String>,
 }
 
 /// What to deliver: a slash command, a click, a modal submission, a shortcut, an options
@@ -246,7 +228,7 @@ pub struct Delivered {
     pub accepts_response_payload: bool,
     /// The payload, as Slack sends it.
     pub payload: Value,
-    /// The `response_url` (served by the fake; [`FakeSlack::response_posts`]).
+    /// The `response_url` (served by the fake; [`FakeSlack::response_url_posts`]).
     pub response_url: Option<String>,
     /// The `trigger_id` (valid for `views.open` for 3 s).
     pub trigger_id: Option<String>,
@@ -339,52 +321,6 @@ pub(crate) fn echo_to_socket_mode(shared: &Shared, event: Value) {
     super::socket_mode::push_event_envelope(shared, payload);
 }
 
-/// Serves a response URL the fake handed out: records the post, answers `{"ok":true}`; an
-/// unknown or used-up URL answers 404.
-pub(crate) fn response_url(shared: &Shared, head: &Head, body: &[u8]) -> Response {
-    let url = format!(
-        "{}://{}{}",
-        if shared.config.tls { "https" } else { "http" },
-        shared.config.addr,
-        head.path
-    );
-    let text = String::from_utf8_lossy(body);
-    let posted = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| {
-        let fields: Map<String, Value> = text
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-            .collect();
-        Value::Object(fields)
-    });
-    let mut state = shared.lock();
-    let app = &mut state.app;
-    let left = app.response_urls.get_mut(&head.path);
-    let response = match left {
-        Some(n) if *n > 0 => {
-            *n -= 1;
-            app.posts.push(ResponsePost {
-                url,
-                body: posted,
-                authorization: head.header("authorization").map(str::to_owned),
-            });
-            Response::json(200, &json!({"ok": true}))
-        }
-        Some(_) => Response::json(404, &json!({"ok": false, "error": "used_url"})),
-        None => Response::json(404, &json!({"ok": false, "error": "no_such_url"})),
-    };
-    drop(state);
-    shared.notify();
-    response
-}
-
-/// Whether `path` is one of the fake's response URL paths.
-pub(crate) fn is_response_url_path(path: &str) -> bool {
-    ["/commands/", "/actions/", "/views/"]
-        .iter()
-        .any(|p| path.starts_with(p))
-}
-
 /// `views.open` / `views.push`: the trigger id must be one the fake issued, within 3 s.
 pub(crate) fn check_trigger(shared: &Shared, trigger_id: Option<&str>) -> Option<&'static str> {
     let state = shared.lock();
@@ -427,11 +363,6 @@ impl FakeSlack {
     fn issue_response_url(&self, what: &str) -> String {
         let c = &self.shared.config;
         let path = format!("/{what}/{}/{:016x}", c.team_id, rand::random::<u64>());
-        self.shared
-            .lock()
-            .app
-            .response_urls
-            .insert(path.clone(), RESPONSE_URL_USES);
         let scheme = if c.tls { "https" } else { "http" };
         format!("{scheme}://{}{path}", c.addr)
     }
@@ -687,16 +618,6 @@ impl FakeSlack {
             out.accepts_response_payload,
         );
         out
-    }
-
-    /// Every post to a response URL the fake handed out, oldest first.
-    pub fn response_posts(&self) -> Vec<ResponsePost> {
-        self.shared.lock().app.posts.clone()
-    }
-
-    /// Waits until `n` posts reached response URLs, or `timeout` passes.
-    pub fn wait_for_response_posts(&self, n: usize, timeout: Duration) -> bool {
-        self.shared.wait_until(timeout, |s| s.app.posts.len() >= n)
     }
 
     /// Whether `views.open` / `views.push` check their `trigger_id` (issued by a delivery,

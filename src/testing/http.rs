@@ -123,8 +123,6 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             api::handle(&shared, &head, method, &body)
         } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
             api::upload(&shared, &head, file_id, &body)
-        } else if super::app::is_response_url_path(&head.path) {
-            Reply::Respond(super::app::response_url(&shared, &head, &body))
         } else {
             Reply::Respond(Response::json(
                 404,

@@ -150,7 +150,7 @@
 //! `event_id`, view id, message `ts`). [`FakeSlack::payload`] builds the same without sending
 //! it, for tests that call an App's `dispatch` ([`Delivered::http_parts`]). The response URLs
 //! are served by the fake and every post to them is recorded
-//! ([`FakeSlack::response_posts`], at most 5 uses each); `views.open` and `views.push` accept
+//! ([`FakeSlack::response_url_posts`]); `views.open` and `views.push` accept
 //! only trigger ids the fake issued, for 3 s ([`FakeSlack::set_check_trigger_ids`]); a
 //! message the bot posts comes back to Socket Mode apps as a `message` event, as Slack does.
 //! The fake's ids are constants: [`FAKE_TEAM_ID`], [`FAKE_BOT_USER_ID`], [`FAKE_BOT_ID`],

@@ -670,29 +670,3 @@ mod tests {
         assert!(pages.next().is_none());
     }
 }
-
-// TEMPORARY (app branch): the house branch's `post_response_url` seam replaces this.
-impl WebClient {
-    /// POSTs `message` as JSON to a `response_url`, without the token.
-    pub fn post_response_url(&self, url: &str, message: &Value) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let host = host_of(url);
-        let answer = inner
-            .agent
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(message.to_string().as_bytes())
-            .and_then(read_answer);
-        match answer {
-            Ok((status, _, _)) if (200..300).contains(&status) => Ok(()),
-            Ok((status, _, body)) => Err(Error::Api {
-                method: "response_url".into(),
-                status,
-                code: format!("http_{status}"),
-                body: Value::String(String::from_utf8_lossy(&body).into_owned()),
-                retry_after: None,
-            }),
-            Err(e) => Err(map_ureq_error(e, &host).into_error()),
-        }
-    }
-}
