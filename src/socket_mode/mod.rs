@@ -54,6 +54,7 @@ mod config;
 mod dedupe;
 mod dispatch;
 mod intake;
+mod pending;
 mod request;
 mod rules;
 mod settings;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::ack::{AckError, AckErrorKind, AckedBy};
-use super::acker::{Acker, Pending};
+use super::acker::Acker;
+use super::pending::Pending;
 use super::state::{SocketMode, SocketModeHandle};
 use crate::web::WebClient;
 

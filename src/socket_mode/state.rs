@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::ack::{AckError, AckErrorKind, AckSlot};
-use super::acker::Pending;
 use super::dedupe::Dedupe;
 use super::intake::{intake, Arrival};
+use super::pending::Pending;
 use super::rules::{
     peek, with_debug_reconnects, CapBackoff, DisconnectAction, DisconnectReason, Frame, Peek,
     OPEN_METHOD,

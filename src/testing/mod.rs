@@ -201,8 +201,8 @@ use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
 pub use app::{
-    Delivered, Delivery, ResponsePost, FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_CHANNEL_ID,
-    FAKE_TEAM_ID, FAKE_USER_ID, RESPONSE_URL_USES, TRIGGER_TTL,
+    Delivered, Delivery, FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_CHANNEL_ID, FAKE_TEAM_ID,
+    FAKE_USER_ID, TRIGGER_TTL,
 };
 pub use sm_state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
@@ -283,6 +283,38 @@ pub struct UploadRequest {
     pub len: usize,
     /// When the request was read completely.
     pub at: Instant,
+}
+
+/// One recorded request to a `response_url` the fake handed out (in a slash command or a
+/// `block_actions` payload): what a handler's "respond" sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseUrlPost {
+    /// The URL's path (`/commands/T…/…`, `/actions/T…/…`): which `response_url` it was.
+    pub path: String,
+    /// The HTTP method, `"POST"`.
+    pub http_method: String,
+    /// All request header fields in order; names are lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, or the body as a string when it is not JSON.
+    pub body: Value,
+    /// When the request was read completely.
+    pub at: Instant,
+}
+
+impl ResponseUrlPost {
+    /// The first value of a header (`name` is matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether it was posted to `response_url` (a full URL, as in the payload).
+    pub fn is_for(&self, response_url: &str) -> bool {
+        response_url.ends_with(&self.path)
+    }
 }
 
 impl UploadRequest {
@@ -764,6 +796,18 @@ impl FakeSlack {
     /// websocket, or shared files; with their edits and reactions.
     pub fn channel_messages(&self, channel: &str) -> Vec<Value> {
         self.shared.lock().workspace.messages(channel)
+    }
+
+    /// Every request to a `response_url` so far (the most recent ones, see
+    /// [`FakeSlackBuilder::record_limit`]).
+    pub fn response_url_posts(&self) -> Vec<ResponseUrlPost> {
+        self.shared.lock().response_posts.clone()
+    }
+
+    /// Waits until at least `n` requests reached a `response_url`; false on timeout.
+    pub fn wait_for_response_url_posts(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |st| st.response_posts.len() >= n)
     }
 
     /// Every file whose upload was completed (`files.completeUploadExternal`).

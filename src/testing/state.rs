@@ -20,7 +20,9 @@ use tungstenite::{Bytes, Utf8Bytes};
 use super::sm_state::{SmCmd, SmState};
 use super::workspace::Workspace;
 pub(crate) use super::workspace::BOT_ID;
-use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
+use super::{
+    AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, ResponseUrlPost, UploadRequest,
+};
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(30);
@@ -114,6 +116,7 @@ pub(crate) struct State {
     pub frames_total: usize,
     pub posted: Vec<Value>,
     pub uploads: Vec<UploadRequest>,
+    pub response_posts: Vec<ResponseUrlPost>,
     /// How many of each kind of record are kept.
     pub record_limit: usize,
     pub connect_replies: VecDeque<ConnectReply>,
@@ -164,6 +167,11 @@ impl State {
         self.uploads.push(upload);
         trim(&mut self.uploads, self.record_limit);
     }
+
+    pub fn record_response_post(&mut self, post: ResponseUrlPost) {
+        self.response_posts.push(post);
+        trim(&mut self.response_posts, self.record_limit);
+    }
 }
 
 /// Keeps at least the last `limit` records: once a quarter more have piled up, the oldest
@@ -207,6 +215,7 @@ impl Shared {
                 frames_total: 0,
                 posted: Vec::new(),
                 uploads: Vec::new(),
+                response_posts: Vec::new(),
                 record_limit: record_limit.max(1),
                 connect_replies: VecDeque::new(),
                 method_replies: HashMap::new(),
