@@ -161,7 +161,9 @@ pub fn demo_usage() -> String {
 Usage: slack-rtm demo
 
 Starts the embedded fake Slack, runs the hello bot (it answers \"Hi <@user>!\" in a thread to
-messages containing \"Hello\") against it, prints the conversation and exits. Always offline.
+messages containing \"Hello\") against it over RTM, then the same hello as an App over Socket
+Mode (a message, a button click, a slash command and its ack), prints the conversation and
+exits. Always offline.
 
 Flags:
   -h, --help      show this help
