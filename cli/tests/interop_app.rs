@@ -336,74 +336,85 @@ fn bolt_for_python_and_the_app_answer_the_same_deliveries_alike() {
     let Some(packages) = python_packages() else {
         return;
     };
-    let bolt = transcript("Bolt for Python", |url| {
-        let mut child = Command::new("python3")
-            .arg(script("app_bolt.py"))
-            .env("PYTHONPATH", &packages)
-            .env("SLACK_API_URL", url)
-            .env("SLACK_APP_TOKEN", APP_TOKEN)
-            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the Bolt app");
-        let stdin = child.stdin.take();
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        let _ = stdout.read_line(&mut first);
-        assert_eq!(first.trim(), "connected", "the Bolt app did not start");
-        // Read the rest of its stdout, so its last line never meets a closed pipe.
-        let rest = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            text
-        });
-        Box::new(move || {
-            drop(stdin);
-            let end = Instant::now() + APP_DEADLINE;
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < end {
-                thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            let out = rest.join().unwrap_or_default();
-            assert!(
-                out.contains("closed"),
-                "the Bolt app did not close: {out}\n{err}"
-            );
-            err
+    // Each app on its own serve, both at once.
+    let bolt_run = || {
+        transcript("Bolt for Python", |url| {
+            let mut child = Command::new("python3")
+                .arg(script("app_bolt.py"))
+                .env("PYTHONPATH", &packages)
+                .env("SLACK_API_URL", url)
+                .env("SLACK_APP_TOKEN", APP_TOKEN)
+                .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+                .env("NO_PROXY", "127.0.0.1,localhost")
+                .env_remove("HTTP_PROXY")
+                .env_remove("HTTPS_PROXY")
+                .env_remove("http_proxy")
+                .env_remove("https_proxy")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start the Bolt app");
+            let stdin = child.stdin.take();
+            let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+            let mut first = String::new();
+            let _ = stdout.read_line(&mut first);
+            assert_eq!(first.trim(), "connected", "the Bolt app did not start");
+            // Read the rest of its stdout, so its last line never meets a closed pipe.
+            let rest = thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stdout.read_to_string(&mut text);
+                text
+            });
+            Box::new(move || {
+                drop(stdin);
+                let end = Instant::now() + APP_DEADLINE;
+                while matches!(child.try_wait(), Ok(None)) && Instant::now() < end {
+                    thread::sleep(Duration::from_millis(20));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                let out = rest.join().unwrap_or_default();
+                assert!(
+                    out.contains("closed"),
+                    "the Bolt app did not close: {out}\n{err}"
+                );
+                err
+            })
         })
-    });
-    let ours = transcript("slack_rtm::app::App", |url| {
-        let app = App::builder()
-            .bot_token(BOT_TOKEN)
-            .base_url(url)
-            .handle_signals(false)
-            .build()
-            .expect("build the App");
-        rust_bot(&app);
-        let running = app
-            .socket_mode(APP_TOKEN)
-            .build()
-            .expect("build the client")
-            .spawn()
-            .expect("spawn");
-        Box::new(move || {
-            running.stop();
-            let _ = running.join();
-            String::new()
+    };
+    let our_run = || {
+        transcript("slack_rtm::app::App", |url| {
+            let app = App::builder()
+                .bot_token(BOT_TOKEN)
+                .base_url(url)
+                .handle_signals(false)
+                .build()
+                .expect("build the App");
+            rust_bot(&app);
+            let running = app
+                .socket_mode(APP_TOKEN)
+                .build()
+                .expect("build the client")
+                .spawn()
+                .expect("spawn");
+            Box::new(move || {
+                running.stop();
+                let _ = running.join();
+                String::new()
+            })
         })
+    };
+    let (bolt, ours) = thread::scope(|s| {
+        let bolt = s.spawn(bolt_run);
+        let ours = s.spawn(our_run);
+        (bolt.join(), ours.join())
     });
+    let (bolt, ours) = (bolt.expect("the Bolt run"), ours.expect("the App run"));
     // Not vacuous: what the bot must have done.
     let expected = [
         vec![r#"chat.postMessage channel="C0FAKE0001" text="hello <@U0FAKEUSR2>!" thread_ts=null"#],
