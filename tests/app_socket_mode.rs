@@ -2,7 +2,8 @@
 //! command answered in its ack, a click answered through `response_url`, a shortcut opening a
 //! modal with its `trigger_id`, a modal refused with errors, a message answered with `say`
 //! whose echo (the bot's own message coming back) is ignored, an unhandled interaction left
-//! unacked, and a slow listener delaying no other ack.
+//! unacked, a slow listener delaying no other ack, and events acked by the client in either
+//! ack mode.
 
 mod app_support;
 
@@ -229,4 +230,31 @@ fn retries_reach_the_listener() {
         rx.recv_timeout(SOON).unwrap(),
         (Some(2), Some("timeout".to_owned()))
     );
+}
+
+#[test]
+fn events_are_acked_by_the_client_in_either_ack_mode() {
+    let fake = fake();
+    let app = app(&fake);
+    let (tx, rx) = unbounded();
+    app.event("app_mention", move |_| {
+        thread::sleep(Duration::from_millis(300));
+        tx.send(())?;
+        Ok(())
+    });
+    let running = app
+        .socket_mode(APP_TOKEN)
+        .event_ack(slack_rtm::socket_mode::AckMode::AfterHandlers)
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let sent = fake.send_app_mention("hi");
+    let ack = fake.wait_for_socket_ack(&sent, SOON).unwrap();
+    // The App's dispatcher handler returns at once: the ack does not wait for the listener,
+    // nor for the client's ack deadline.
+    assert!(ack.latency.unwrap() < Duration::from_millis(250), "{ack:?}");
+    rx.recv_timeout(SOON).unwrap();
+    drop(running);
 }
