@@ -254,7 +254,10 @@ fn events_are_acked_by_the_client_in_either_ack_mode() {
     let ack = fake.wait_for_socket_ack(&sent, SOON).unwrap();
     // The App's dispatcher handler returns at once: the ack does not wait for the listener,
     // nor for the client's ack deadline.
-    assert!(ack.latency.unwrap() < Duration::from_millis(1000), "{ack:?}");
+    assert!(
+        ack.latency.unwrap() < Duration::from_millis(1000),
+        "{ack:?}"
+    );
     rx.recv_timeout(SOON).unwrap();
     drop(running);
 }
