@@ -310,6 +310,46 @@ impl NetConfig {
     }
 }
 
+/// What an adapter (the App) wires into the client a builder makes: run once, right after
+/// `build()` made it.
+pub(crate) struct Setup<C>(Vec<SetupFn<C>>);
+
+type SetupFn<C> = Box<dyn FnOnce(&C) + Send>;
+
+impl<C> Default for Setup<C> {
+    fn default() -> Self {
+        Setup(Vec::new())
+    }
+}
+
+impl<C> Setup<C> {
+    pub(crate) fn push(&mut self, f: impl FnOnce(&C) + Send + 'static) {
+        self.0.push(Box::new(f));
+    }
+
+    pub(crate) fn run(self, client: &C) {
+        for f in self.0 {
+            f(client);
+        }
+    }
+}
+
+impl<C> fmt::Debug for Setup<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Setup({})", self.0.len())
+    }
+}
+
+impl NetConfig {
+    /// Everything but the token, from `other` (an adapter's builder starts from the App's
+    /// network options).
+    pub(crate) fn adopt(&mut self, other: &NetConfig) {
+        let token = self.token.clone();
+        *self = other.clone();
+        self.token = token;
+    }
+}
+
 /// The engine options the RTM and Socket Mode clients share, declared once: each client's
 /// builder fills them in (see [`setters`]) and the engine reads them
 /// (`engine::core::Settings::new`).

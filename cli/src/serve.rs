@@ -29,7 +29,8 @@ typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected
 Ctrl-C stops it.
 
 It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
-stdin lines each go to one Socket Mode connection (held until one says hello):
+stdin lines each go to one Socket Mode connection (held until one says hello; views.open and
+views.push take any trigger_id, as typed payloads carry made-up ones):
   !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
                          events_api envelope with a fresh envelope_id and event_id
   !command /NAME TEXT    a slash command
@@ -173,6 +174,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Payloads typed on stdin carry made-up trigger ids: views.open takes any.
+    server.set_check_trigger_ids(false);
     // Tapped before the URL is printed, so that no client can act unseen.
     let traffic = frames.then(|| server.watch_traffic());
     outln!("SLACK_API_URL={}", server.api_url());

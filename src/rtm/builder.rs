@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::config::setters::{engine_setters, net_setters};
-use crate::config::{capped, check, defaults, Config, ConnectMethod, EngineOptions, NetConfig};
+use crate::config::{
+    capped, check, defaults, Config, ConnectMethod, EngineOptions, NetConfig, Setup,
+};
 use crate::error::Error;
 use crate::rtm::client::RtmClient;
 
@@ -23,6 +25,7 @@ impl RtmClient {
 #[must_use = "a builder does nothing until `build()`"]
 pub struct RtmClientBuilder {
     config: Result<Config, Error>,
+    setup: Setup<RtmClient>,
 }
 
 impl RtmClientBuilder {
@@ -37,7 +40,24 @@ impl RtmClientBuilder {
             batch_presence_aware: false,
             presence_sub: false,
         });
-        RtmClientBuilder { config }
+        RtmClientBuilder {
+            config,
+            setup: Setup::default(),
+        }
+    }
+
+    /// An adapter's setup, run on the client `build()` makes.
+    pub(crate) fn setup(mut self, f: impl FnOnce(&RtmClient) + Send + 'static) -> Self {
+        self.setup.push(f);
+        self
+    }
+
+    /// The network options (all but the token) of `net`.
+    pub(crate) fn net_from(self, net: &NetConfig) -> Self {
+        self.with(|c| {
+            c.net.adopt(net);
+            Ok(())
+        })
     }
 
     fn with(mut self, f: impl FnOnce(&mut Config) -> Result<(), Error>) -> Self {
@@ -166,7 +186,9 @@ impl RtmClientBuilder {
     /// Validates the options and builds the client.
     pub fn build(self) -> Result<RtmClient, Error> {
         let config = self.config?;
-        RtmClient::from_config(config)
+        let client = RtmClient::from_config(config)?;
+        self.setup.run(&client);
+        Ok(client)
     }
 }
 
