@@ -69,6 +69,6 @@ pub use request::Request;
 pub use rules::{
     is_fatal_open_code, DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
     DEFAULT_CONNECTION_TIME, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS,
-    MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
+    MAX_CONNECTION_TIME, MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
 };
 pub use state::SocketModeHandle;

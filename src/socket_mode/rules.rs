@@ -26,6 +26,9 @@ pub const DEFAULT_PONG_TIMEOUT: Duration = Duration::from_secs(20);
 pub const MIN_PONG_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most sockets Slack allows one app (across all its instances).
 pub const MAX_CONNECTIONS: usize = 10;
+/// The longest `approximate_connection_time` believed (Slack says about 5 h): a socket is
+/// replaced at least once a day, whatever `hello` said.
+pub const MAX_CONNECTION_TIME: Duration = Duration::from_secs(24 * 3600);
 /// `approximate_connection_time` when `hello` carries none: Slack refreshes about every 5 h.
 pub const DEFAULT_CONNECTION_TIME: Duration = Duration::from_secs(18_060);
 
@@ -330,12 +333,21 @@ impl Hello {
     /// When to open the replacement socket ahead of Slack's refresh, for a `hello` received at
     /// `at`: a margin (a tenth of the connection time, at most a minute) before
     /// `approximate_connection_time` runs out ([`DEFAULT_CONNECTION_TIME`] when absent).
+    ///
+    /// The time is Slack's to say, so it is never trusted beyond [`MAX_CONNECTION_TIME`]
+    /// (a day): a huge value cannot overflow the clock, and the socket is still replaced
+    /// in good time.
     pub fn refresh_at(&self, at: Instant) -> Instant {
         let life = self
             .approximate_connection_time
-            .unwrap_or(DEFAULT_CONNECTION_TIME);
+            .unwrap_or(DEFAULT_CONNECTION_TIME)
+            .min(MAX_CONNECTION_TIME);
         let margin = (life / 10).min(Duration::from_secs(60));
-        at + (life - margin)
+        // A day past any `Instant` the process can hold does not overflow on any platform
+        // Rust supports; should it, replace the socket at the default time instead.
+        at.checked_add(life - margin)
+            .or_else(|| at.checked_add(DEFAULT_CONNECTION_TIME))
+            .unwrap_or(at)
     }
 }
 
@@ -938,6 +950,24 @@ mod tests {
             Hello::default().refresh_at(t0),
             t0 + Duration::from_secs(18000)
         );
+    }
+
+    #[test]
+    fn a_huge_connection_time_is_capped_not_a_panic() {
+        let t0 = Instant::now();
+        for secs in [u64::MAX, 1 << 63, 1 << 62, 24 * 3600 + 1] {
+            let text = format!(
+                r#"{{"type":"hello","num_connections":1,"debug_info":{{"approximate_connection_time":{secs}}}}}"#
+            );
+            let Some(Frame::Hello(hello)) = Frame::parse(&text) else {
+                panic!("{text}")
+            };
+            assert_eq!(
+                hello.refresh_at(t0),
+                t0 + MAX_CONNECTION_TIME - Duration::from_secs(60),
+                "{secs}"
+            );
+        }
     }
 
     #[test]

@@ -145,7 +145,9 @@ impl WebClientBuilder {
     /// A client-side rate limiter: each call first waits for budget from its method's tier
     /// (`chat.postMessage`: about one per second per channel), so bursts are spread out
     /// instead of earning 429s. The budgets are shared by the clones of this client. See the
-    /// crate docs for the table.
+    /// crate docs for the table. After a 429, the method waits out its `Retry-After`; a call
+    /// that would wait longer than [`max_retry_wait`](WebClientBuilder::max_retry_wait) fails at
+    /// once with [`Error::Api`](crate::Error::Api) `ratelimited` and that wait as `retry_after`.
     ///
     /// Defaults to `false`.
     pub fn rate_limit(self, yes: bool) -> Self {
