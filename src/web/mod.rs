@@ -324,9 +324,10 @@ impl WebClient {
     /// `conversations.history`, ... — any method that answers `response_metadata.next_cursor`).
     ///
     /// The first request sends `params` as given; each following one adds the `cursor` from
-    /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent
-    /// (or repeats the cursor just sent). The iterator yields each page, and after the first
-    /// error yields that error and ends; `Pages::cursor` then tells where to resume.
+    /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent.
+    /// The iterator yields each page, and after the first error yields that error and ends;
+    /// `Pages::cursor` then tells where to resume. A `next_cursor` already sent (a cycle) ends
+    /// it with [`Error::Api`] code `repeated_cursor`.
     pub fn paginate<'a>(
         &'a self,
         method: &'a str,
