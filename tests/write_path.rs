@@ -217,3 +217,66 @@ fn a_chat_send_blocked_on_a_peer_that_stopped_reading_does_not_stop_receiving() 
         "{kind:?}"
     );
 }
+
+#[test]
+fn socket_mode_handler_acks_never_block_the_dispatcher_on_a_peer_that_stopped_reading() {
+    use slack_rtm::socket_mode::{Request, SocketModeClient};
+    const ENVELOPES: usize = 600;
+    // hello, then slash commands; never reads a byte (acks pile up unread).
+    let ws = ws_server(|mut ws| {
+        let hello = json!({"type": "hello", "num_connections": 1,
+            "debug_info": {"host": "applink-1", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": "A1"}});
+        if ws
+            .send(tungstenite::Message::text(hello.to_string()))
+            .is_err()
+        {
+            return;
+        }
+        for i in 0..ENVELOPES {
+            let envelope = json!({"envelope_id": format!("e{i}"), "type": "slash_commands",
+                "accepts_response_payload": true,
+                "payload": {"command": "/big", "text": i.to_string()}});
+            if ws
+                .send(tungstenite::Message::text(envelope.to_string()))
+                .is_err()
+            {
+                return;
+            }
+        }
+        while ws
+            .send(tungstenite::Message::Ping(Vec::new().into()))
+            .is_ok()
+        {
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let api = api_with_url(ws);
+    let client = SocketModeClient::builder("xapp-1-A1-1-secret")
+        .base_url(&api.url)
+        .handle_signals(false)
+        .auto_reconnect(false)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let (tx, handled) = crossbeam_channel::unbounded();
+    client.on("/big", move |r: &Request| {
+        // An answer of ~19 KB each: a few hundred fill every buffer between us and the peer.
+        let answer = r.ack_with(json!({"text": "y".repeat(19_000)}));
+        let _ = tx.send(answer.is_ok());
+    });
+    let running = client.spawn().unwrap();
+    // Every envelope is dispatched, none waiting for an ack to reach the socket.
+    let deadline = Instant::now() + SOON;
+    let mut acked = 0;
+    for n in 0..ENVELOPES {
+        match handled.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(ok) => acked += usize::from(ok),
+            Err(_) => panic!("only {n} envelopes dispatched: the dispatcher is blocked"),
+        }
+    }
+    // The first acks were queued; once a megabyte waited unwritten, the rest were refused.
+    assert!(acked > 0 && acked < ENVELOPES, "{acked}");
+    running.stop();
+    within(SOON, move || running.join()).unwrap();
+}
