@@ -879,3 +879,58 @@ fn a_handler_sleeping_five_seconds_delays_no_event_ack() {
     running.stop();
     drop(running);
 }
+
+#[test]
+fn a_refresh_asked_while_another_socket_drains_is_carried_out_when_the_drain_ends() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(2900))
+        .build()
+        .unwrap();
+    // The command's ack is held by the test: the first socket cannot close (drain) until then.
+    let (tx, ackers) = crossbeam_channel::unbounded();
+    client.on("/slow", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let all = record_all(&client);
+    let running = client.spawn().unwrap();
+    wait_for(&all, "hello");
+    let first = fake.socket_connection_ids()[0];
+    fake.send_slash_command("/slow", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+
+    // Slack refreshes the first socket: the replacement opens and says hello; the first one
+    // drains, waiting for the command's ack.
+    assert!(fake.refresh_socket(first, None, Duration::from_secs(8)));
+    wait_for(&all, "hello");
+    let second = *fake.socket_connection_ids().last().unwrap();
+    assert_ne!(second, first);
+    // ...and now refreshes the replacement too, while the first still drains.
+    assert!(fake.refresh_socket(second, None, Duration::from_secs(8)));
+    let (_, _, _, disconnect) = wait_for(&all, "disconnect");
+    assert_eq!(disconnect["reason"], "refresh_requested");
+
+    // The drain ends with the ack; the waiting refresh follows at once: a third socket opens,
+    // long before Slack would close the second one.
+    let acked = Instant::now();
+    acker.ack(None).unwrap();
+    assert!(fake.wait_for_socket_connections(3, SOON));
+    let took = acked.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // The third socket says hello; both old ones were closed by the client as replaced (make
+    // before break), not lost.
+    let (mut hello, mut replaced) = (false, Vec::new());
+    while !hello || replaced.len() < 2 {
+        let (name, _, _, data) = all.recv_timeout(SOON).expect("hello and two closes");
+        match name.as_str() {
+            "hello" => hello = true,
+            "close" => {
+                assert_eq!(data["replaced"], true, "{data}");
+                replaced.push(data["connection"].as_u64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(fake.socket_connections_total(), 3);
+    drop(running);
+}
