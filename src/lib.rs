@@ -533,4 +533,6 @@ pub use event::Event;
 pub use handle::RtmHandle;
 pub use handlers::Payload;
 pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+#[doc(hidden)]
+pub use web::__fuzz_web_answer;
 pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

@@ -53,6 +53,7 @@ mod client;
 mod config;
 mod dedupe;
 mod dispatch;
+mod fuzzing;
 mod intake;
 mod pending;
 mod request;
@@ -65,6 +66,8 @@ pub use acker::Acker;
 pub use client::{Running, SocketModeClient};
 pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
+#[doc(hidden)]
+pub use fuzzing::__fuzz_frame;
 pub use request::Request;
 pub use rules::{
     is_fatal_open_code, DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,

@@ -539,6 +539,11 @@ struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Looks at a frame cheaply (see [`Peek`]).
 pub(crate) fn peek(text: &str) -> Peek<'_> {
+    // serde reads a struct from an array too (`["slash_commands","e1"]`): only an object is
+    // a frame.
+    if !text.trim_start().starts_with('{') {
+        return Peek::Unclear;
+    }
     let Ok(frame) = serde_json::from_str::<PeekFrame<'_>>(text) else {
         return Peek::Unclear;
     };

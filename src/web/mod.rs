@@ -40,6 +40,8 @@ use serde_json::Value;
 
 pub use builder::WebClientBuilder;
 pub use pages::Pages;
+#[doc(hidden)]
+pub use response::__fuzz_web_answer;
 pub use response::SlackResponse;
 pub use upload::FileUpload;
 
