@@ -52,7 +52,8 @@ fn a_hello_with_a_huge_connection_time_leaves_the_reader_running() {
     }
     assert_eq!(fake.socket_connections_total(), 1);
     running.stop();
-    assert!(running.join().is_ok(), "no reader panicked");
+    let joined = common::within(SOON, move || running.join());
+    assert!(joined.is_ok(), "no reader panicked: {joined:?}");
     assert_eq!(MAX_CONNECTION_TIME, Duration::from_secs(24 * 3600));
 }
 

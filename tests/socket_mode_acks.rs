@@ -194,7 +194,7 @@ trait StopJoin {
 impl StopJoin for slack_rtm::socket_mode::Running {
     fn join_after_stop(self) {
         self.stop();
-        self.join().unwrap();
+        common::within(SOON, move || self.join()).unwrap();
     }
 }
 
