@@ -37,6 +37,10 @@
 //!   accepts one; when the handlers return without acking, a bare ack goes at once; if they are
 //!   still running at the ack deadline (default 2.5 s, [`DEFAULT_ACK_DEADLINE`]), a bare ack goes
 //!   then and a later answer fails with [`AckErrorKind::Late`].
+//! - A handler that answers later (after an API call, on a worker thread) takes the ack with
+//!   [`Request::defer_ack`]: the [`Acker`] it gets is owned, acks from any thread on the
+//!   envelope's own connection, and no bare ack goes when the handlers return; the ack deadline
+//!   still applies.
 //! - An ack frame of [`MAX_ACK_BYTES`] (20,480) bytes or more is refused locally — Slack drops it
 //!   silently — and the payload is given back ([`AckError::into_payload`]).
 //!
