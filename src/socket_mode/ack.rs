@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::rules::EnvelopeKind;
+use super::frame::EnvelopeKind;
 
 /// Slack silently drops an ack frame this large or larger; it is refused locally instead.
 pub const MAX_ACK_BYTES: usize = 20_480;

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use super::ack::{build_ack, AckMode, AckSlot, DEFAULT_ACK_DEADLINE};
 use super::dedupe::Dedupe;
+use super::frame::{Frame, MAX_CONNECTION_TIME};
 use super::intake::{intake, Arrival};
-use super::rules::{peek, Frame, Peek, MAX_CONNECTION_TIME};
+use super::peek::{peek, Peek};
 
 /// Fuzzing hook, not an API: runs [`check_frame`] on the bytes of a websocket text frame
 /// (tungstenite only delivers text that is valid UTF-8: other bytes are skipped).

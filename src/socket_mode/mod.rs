@@ -5,6 +5,13 @@
 //! `event_id` dedupe, and which `apps.connections.open` answers are fatal. The client runs them
 //! on the same blocking engine as the RTM client.
 //!
+//! Layout, one job per file: `frame` (the public wire types), `peek` (the reader's quick look),
+//! `open` (the connect call and its fatal answers), `options` (defaults and checks of the
+//! builder's options), `ack` and `intake` (who acks what, the reader's decision), `dedupe`,
+//! `pending` and `acker` (an envelope's ack shared across threads), `state` (the answers to the
+//! engine), `dispatch` (names and handlers), `request`, `client` and `config` (the public
+//! client and its builder).
+//!
 //! # Dispatch names
 //!
 //! Each envelope is dispatched under its inner name first, then under its type, then `"*"`:
@@ -57,11 +64,14 @@ mod client;
 mod config;
 mod dedupe;
 mod dispatch;
+mod frame;
 mod fuzzing;
 mod intake;
+pub(crate) mod open;
+mod options;
+mod peek;
 mod pending;
 mod request;
-mod rules;
 mod settings;
 mod state;
 
@@ -70,12 +80,13 @@ pub use acker::Acker;
 pub use client::{Running, SocketModeClient};
 pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
+pub use frame::{
+    DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
+    DEFAULT_CONNECTION_TIME, MAX_CONNECTION_TIME,
+};
 #[doc(hidden)]
 pub use fuzzing::__fuzz_frame;
+pub use open::{is_fatal_open_code, OPEN_FATAL_CODES, OPEN_METHOD};
+pub use options::{DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS, MIN_PONG_TIMEOUT};
 pub use request::Request;
-pub use rules::{
-    is_fatal_open_code, DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
-    DEFAULT_CONNECTION_TIME, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS,
-    MAX_CONNECTION_TIME, MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
-};
 pub use state::SocketModeHandle;

@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 
 use super::ack::{AckError, AckErrorKind, AckSlot};
 use super::dedupe::Dedupe;
+use super::frame::{DisconnectAction, DisconnectReason, Frame};
 use super::intake::{intake, Arrival};
+use super::open::{with_debug_reconnects, OPEN_METHOD};
+use super::peek::{peek, Peek};
 use super::pending::Pending;
-use super::rules::{
-    peek, with_debug_reconnects, CapBackoff, DisconnectAction, DisconnectReason, Frame, Peek,
-    OPEN_METHOD,
-};
 use super::settings::SmConfig;
+use crate::backoff::CapBackoff;
 use crate::config::defaults;
 use crate::engine::core::{Core, Names, Settings};
 use crate::engine::link::Link;
@@ -27,6 +27,11 @@ use crate::engine::rules::client_error;
 use crate::error::Error;
 use crate::transport;
 use crate::web::WebClient;
+
+/// First delay after a `too_many_websockets` answer (then doubling, up to the cap).
+const CAP_BACKOFF_BASE: Duration = Duration::from_secs(2);
+/// Longest delay after repeated `too_many_websockets` answers.
+const CAP_BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 const NAMES: Names = Names {
     reader: "sm-reader",
@@ -110,7 +115,7 @@ impl SocketMode {
             pending: Mutex::new(HashMap::new()),
             next_ticket: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
-            cap: Mutex::new((CapBackoff::default(), None)),
+            cap: Mutex::new((CapBackoff::new(CAP_BACKOFF_BASE, CAP_BACKOFF_CAP), None)),
         })
     }
 
