@@ -323,3 +323,35 @@ fn a_deferred_ack_goes_on_its_own_socket_while_that_socket_is_replaced() {
     assert_eq!(close["connection"].as_u64().map(|c| c > 0), Some(true));
     drop(running);
 }
+
+#[test]
+fn a_deferred_ack_of_a_lost_socket_still_meets_its_deadline() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("/later", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let errors = errors(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let first = fake.socket_connection_ids()[0];
+    let id = fake.send_slash_command("/later", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // The socket is lost before the deadline; the client reconnects.
+    assert!(fake.drop_socket(first));
+    assert!(fake.wait_for_socket_connections(2, SOON));
+    // The deadline still passes for the envelope: a `late_ack` event, and the Acker says so.
+    let error = loop {
+        let e = errors.recv_timeout(SOON).expect("a late_ack error");
+        if e["kind"] == "late_ack" {
+            break e;
+        }
+    };
+    assert_eq!(error["envelope_id"], id.as_str());
+    assert_eq!(acker.ack(None).unwrap_err().kind(), &AckErrorKind::Late);
+    drop(running);
+}

@@ -33,6 +33,10 @@ const CAP_BACKOFF_BASE: Duration = Duration::from_secs(2);
 /// Longest delay after repeated `too_many_websockets` answers.
 const CAP_BACKOFF_CAP: Duration = Duration::from_secs(300);
 
+/// How long past its ack deadline an envelope of a lost socket waits for the deadline's bare
+/// ack (tried on its gone connection) and `late_ack` event, so that it is not kept forever.
+const ORPHAN_GRACE: Duration = Duration::from_secs(1);
+
 const NAMES: Names = Names {
     reader: "sm-reader",
     pinger: "sm-pinger",
@@ -378,12 +382,20 @@ impl Protocol for SocketMode {
         {
             let mut pending = lock(&self.pending);
             // The pinger calls this for each open socket (a drain, for the one it reads):
-            // each serves the envelopes of its own socket, once.
-            for p in pending.values().filter(|p| Arc::ptr_eq(p.link(), link)) {
-                if let Some((frame, late)) = p.on_deadline(now) {
+            // each serves the envelopes of its own socket. Those of a socket nobody serves
+            // any more (it was lost) are served late by whoever comes (at most once: the
+            // deadline settles an envelope under its own lock).
+            for p in pending.values() {
+                let Some(at) = p.deadline() else { continue };
+                let due_at = if Arc::ptr_eq(p.link(), link) {
+                    at
+                } else {
+                    at.checked_add(ORPHAN_GRACE).unwrap_or(at)
+                };
+                if now < due_at {
+                    next = Some(next.map_or(due_at, |n| n.min(due_at)));
+                } else if let Some((frame, late)) = p.on_deadline(now) {
                     due.push((p.clone(), frame, late));
-                } else if let Some(at) = p.deadline() {
-                    next = Some(next.map_or(at, |n| n.min(at)));
                 }
             }
             // Acked now or since the last look (by a deferred `Acker`, say): the map keeps
