@@ -210,7 +210,12 @@ impl SocketMode {
     /// Queues an ack frame on the envelope's own connection for the pinger (or the drain of a
     /// connection being replaced) to write: no thread but those waits on the socket, bounded
     /// by the pong deadline. Fails when that connection has gone.
-    fn write_ack(&self, link: &Link, frame: String) -> Result<(), crate::transport::WriteError> {
+    fn write_ack(
+        &self,
+        link: Option<Arc<Link>>,
+        frame: String,
+    ) -> Result<(), crate::transport::WriteError> {
+        let link = link.ok_or(crate::transport::WriteError::Gone)?;
         link.conn.queue_text(frame)?;
         self.core.kick();
         Ok(())
@@ -363,7 +368,7 @@ impl Protocol for SocketMode {
     fn quiet(&self, link: &Link) -> bool {
         !lock(&self.pending)
             .values()
-            .any(|p| std::ptr::eq(&**p.link(), link) && p.deadline().is_some())
+            .any(|p| p.came_on(link) && p.deadline().is_some())
     }
 
     fn on_ready(&self, _link: &Arc<Link>) {
@@ -387,7 +392,7 @@ impl Protocol for SocketMode {
             // deadline settles an envelope under its own lock).
             for p in pending.values() {
                 let Some(at) = p.deadline() else { continue };
-                let due_at = if Arc::ptr_eq(p.link(), link) {
+                let due_at = if p.came_on(link) {
                     at
                 } else {
                     at.checked_add(ORPHAN_GRACE).unwrap_or(at)
