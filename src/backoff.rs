@@ -115,6 +115,43 @@ impl Reconnect {
     }
 }
 
+/// Socket Mode's delay after `too_many_websockets`: exponential from `base` to `cap`, with
+/// *equal* jitter (never below half the step), so that a client over
+/// the cap never storms Slack. Reset once a socket says `hello`.
+#[derive(Debug)]
+pub(crate) struct CapBackoff {
+    base: Duration,
+    cap: Duration,
+    inner: Reconnect,
+}
+
+impl CapBackoff {
+    pub(crate) fn new(base: Duration, cap: Duration) -> CapBackoff {
+        CapBackoff {
+            base,
+            cap,
+            inner: CapBackoff::policy(base, cap),
+        }
+    }
+
+    fn policy(base: Duration, cap: Duration) -> Reconnect {
+        // Only the exponential part is used: no attempt limit, no gate (the engine's own
+        // connect-rate gate still applies to every apps.connections.open call).
+        Reconnect::new(base, cap, Duration::MAX, None, u32::MAX, Duration::ZERO)
+    }
+
+    /// The delay before the next dial; `jitter` is uniform in `0.0..=1.0`.
+    pub(crate) fn next_delay(&mut self, jitter: f64) -> Duration {
+        let equal = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
+        self.inner.after_failure(None, equal).unwrap_or(self.cap)
+    }
+
+    /// A socket said `hello`: the cap is no longer in the way.
+    pub(crate) fn reset(&mut self) {
+        self.inner = CapBackoff::policy(self.base, self.cap);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +265,38 @@ mod tests {
         for i in 0..10 {
             assert_eq!(r.before_connect(t0 + i * 60 * S), Duration::ZERO);
         }
+    }
+
+    #[test]
+    fn too_many_websockets_backs_off_exponentially_without_a_storm() {
+        let mut b = CapBackoff::new(2 * S, 300 * S);
+        let lows: Vec<_> = (0..9).map(|_| b.next_delay(0.0)).collect();
+        assert_eq!(
+            lows,
+            [
+                S,
+                2 * S,
+                4 * S,
+                8 * S,
+                16 * S,
+                32 * S,
+                64 * S,
+                128 * S,
+                150 * S
+            ],
+            "never below half the step, even with zero jitter"
+        );
+        b.reset();
+        assert_eq!(b.next_delay(1.0), 2 * S);
+        assert_eq!(b.next_delay(1.0), 4 * S);
+        // In the first minute, at most a handful of dials whatever the jitter.
+        let mut b = CapBackoff::new(2 * S, 300 * S);
+        let mut t = Duration::ZERO;
+        let mut dials = 1;
+        while t < 60 * S {
+            t += b.next_delay(0.0);
+            dials += 1;
+        }
+        assert!(dials <= 7, "{dials} dials in a minute");
     }
 }

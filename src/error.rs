@@ -1,5 +1,6 @@
 //! The crate's one error type, [`Error`], and the send error, [`SendError`].
 
+use crate::socket_mode::open::{is_fatal_open_answer, OPEN_METHOD};
 use std::fmt;
 use std::time::Duration;
 
@@ -153,15 +154,13 @@ impl Error {
     pub fn is_fatal(&self) -> bool {
         match self {
             Error::Config(_) | Error::Url(_) | Error::LinkDisabled => true,
+            // Socket Mode's connect call has its own list (the protocol's knowledge).
             Error::Api {
                 method,
                 status,
                 code,
                 ..
-            } if method == "apps.connections.open" => {
-                *status != 429
-                    && (matches!(status, 401 | 403 | 404) || OPEN_FATAL_CODES.contains(&&**code))
-            }
+            } if method == OPEN_METHOD => is_fatal_open_answer(*status, code),
             Error::Api { status, code, .. } => {
                 matches!(status, 401 | 403 | 404) || is_fatal_code(code)
             }
@@ -300,44 +299,6 @@ pub(crate) const FATAL_CODES: &[&str] = &[
     "user_removed_from_team",
     "team_disabled",
     "rtm_connect_required",
-    "unknown_method",
-];
-
-/// The `apps.connections.open` (Socket Mode) error codes that no retry can fix: one call, then
-/// the error. Authentication and permission failures, retired methods and malformed requests;
-/// every other `ok:false` code (`ratelimited`, `internal_error`, `accesslimited`,
-/// `org_login_required`, ...), HTTP 429 and 5xx, network errors and an answer without `url` are
-/// retried with backoff.
-pub const OPEN_FATAL_CODES: &[&str] = &[
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "no_permission",
-    "missing_scope",
-    "not_allowed_token_type",
-    "missing_args",
-    "is_bot",
-    "forbidden_team",
-    "access_denied",
-    "ekm_access_denied",
-    "two_factor_setup_required",
-    "enterprise_is_restricted",
-    "user_removed_from_team",
-    "team_disabled",
-    "method_deprecated",
-    "deprecated_endpoint",
-    "insecure_request",
-    "invalid_arguments",
-    "invalid_arg_name",
-    "invalid_array_arg",
-    "invalid_charset",
-    "invalid_form_data",
-    "invalid_post_type",
-    "missing_post_type",
-    "invalid_json",
-    "json_not_object",
     "unknown_method",
 ];
 
@@ -591,5 +552,69 @@ mod tests {
         let e = SendError::new(SendErrorKind::NotConnected, p.clone());
         assert_eq!(e.kind(), &SendErrorKind::NotConnected);
         assert_eq!(e.into_payload(), p);
+    }
+
+    #[test]
+    fn open_errors_are_classified_by_the_socket_mode_list() {
+        let api = |status, code: &str| Error::Api {
+            method: OPEN_METHOD.into(),
+            status,
+            code: code.into(),
+            body: serde_json::Value::Null,
+            retry_after: None,
+        };
+        let fatal = [
+            "invalid_auth",
+            "not_authed",
+            "account_inactive",
+            "token_revoked",
+            "token_expired",
+            "no_permission",
+            "missing_scope",
+            "not_allowed_token_type",
+            "missing_args",
+            "is_bot",
+            "forbidden_team",
+            "access_denied",
+            "ekm_access_denied",
+            "two_factor_setup_required",
+            "enterprise_is_restricted",
+            "method_deprecated",
+            "deprecated_endpoint",
+            "invalid_arguments",
+            "missing_post_type",
+        ];
+        for code in fatal {
+            assert!(api(200, code).is_fatal(), "{code}");
+            assert!(crate::socket_mode::is_fatal_open_code(code), "{code}");
+        }
+        let retryable = [
+            "internal_error",
+            "fatal_error",
+            "service_unavailable",
+            "request_timeout",
+            "org_login_required",
+            "team_added_to_org",
+            "accesslimited",
+            "something_new",
+        ];
+        for code in retryable {
+            assert!(!api(200, code).is_fatal(), "{code}");
+            assert!(api(200, code).is_retryable(), "{code}");
+        }
+        assert!(api(403, "http_403").is_fatal());
+        assert!(api(404, "http_404").is_fatal());
+        assert!(!api(429, "ratelimited").is_fatal());
+        assert!(!api(500, "http_500").is_fatal());
+        assert!(Error::LinkDisabled.is_fatal());
+        // The RTM rule is unchanged: accesslimited stays fatal for rtm.connect.
+        let rtm = Error::Api {
+            method: "rtm.connect".into(),
+            status: 200,
+            code: "accesslimited".into(),
+            body: serde_json::Value::Null,
+            retry_after: None,
+        };
+        assert!(rtm.is_fatal());
     }
 }

@@ -607,4 +607,6 @@ pub use rtm::{
     Ack, ConnectMethod, MessageError, OutgoingMessage, Payload, Receipt, RtmClient,
     RtmClientBuilder, RtmHandle, Running, MAX_TEXT_CHARS,
 };
+#[doc(hidden)]
+pub use web::__fuzz_web_answer;
 pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};

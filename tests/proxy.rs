@@ -123,7 +123,7 @@ fn socket_mode_tunnels_both_paths_through_the_proxy() {
     let id = fake.send_event(serde_json::json!({"type": "message"}));
     assert!(fake.wait_for_socket_ack(&id, SOON).is_some());
     running.stop();
-    running.join().unwrap();
+    within(SOON, move || running.join()).unwrap();
     let fake_port = fake.addr().port();
     let heads = p.heads.lock().unwrap().clone();
     assert_eq!(

@@ -158,7 +158,7 @@ fn envelopes_are_dispatched_under_inner_name_then_type_then_star() {
         "unknown types are acked"
     );
     running.stop();
-    running.join().unwrap();
+    common::within(SOON, move || running.join()).unwrap();
 }
 
 #[test]
@@ -250,8 +250,11 @@ fn commands_are_answered_through_the_ack_and_refusals_give_the_payload_back() {
         format!("{:?}", AckErrorKind::AlreadyAcked(AckedBy::Reader))
     );
     assert!(fake.wait_for_socket_acks(3, SOON));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(fake.socket_acks().len(), 3, "exactly one ack per envelope");
+    assert!(
+        !fake.wait_for_socket_acks(4, Duration::from_millis(200)),
+        "exactly one ack per envelope: {:?}",
+        fake.socket_acks()
+    );
     drop(running);
 }
 
@@ -456,7 +459,7 @@ fn link_disabled_stops_start_with_a_typed_error() {
     let started = std::thread::spawn(move || handle.start());
     assert!(fake.wait_for_socket_ready(1, SOON));
     fake.set_link_disabled(true);
-    let result = started.join().unwrap();
+    let result = common::within(SOON, move || started.join().unwrap());
     assert!(matches!(result, Err(Error::LinkDisabled)), "{result:?}");
     assert!(result.unwrap_err().is_fatal());
     assert_eq!(fake.calls_to("apps.connections.open"), 1, "no reconnect");
@@ -466,7 +469,7 @@ fn link_disabled_stops_start_with_a_typed_error() {
     let running = client.spawn().unwrap();
     assert!(fake.wait_for_socket_ready(1, SOON));
     fake.set_link_disabled(true);
-    let result = running.join();
+    let result = common::within(SOON, move || running.join());
     assert!(matches!(result, Err(Error::LinkDisabled)), "{result:?}");
 }
 
@@ -481,10 +484,18 @@ fn too_many_websockets_backs_off_without_a_storm() {
     let running = client.spawn().unwrap();
     let error = wait_for(&all, "error");
     assert_eq!(error.3["kind"], "too_many_websockets");
-    std::thread::sleep(Duration::from_secs(3));
-    let calls = fake.calls_to("apps.connections.open");
-    // Backoff of at least 1 s, then 2 s: at most 3 calls in 3 s (a storm would be hundreds).
-    assert!((1..=3).contains(&calls), "{calls} calls in 3 s");
+    // Backoff with equal jitter: at least 0.5 s, then at least 1 s between the calls (a storm
+    // would be hundreds of calls a second).
+    assert!(fake.wait_for_calls("apps.connections.open", 3, SOON));
+    let at: Vec<Instant> = fake
+        .api_calls()
+        .iter()
+        .filter(|c| c.method == "apps.connections.open")
+        .map(|c| c.at)
+        .collect();
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[0] >= Duration::from_millis(450), "{gaps:?}");
+    assert!(gaps[1] >= Duration::from_millis(950), "{gaps:?}");
     drop(running);
 }
 
@@ -543,7 +554,7 @@ fn stop_is_bounded_even_when_slack_never_answers_the_close() {
     assert!(fake.wait_for_socket_ready(1, SOON));
     let t0 = Instant::now();
     running.stop();
-    running.join().unwrap();
+    common::within(SOON, move || running.join()).unwrap();
     let took = t0.elapsed();
     eprintln!("stop with an unanswered close took {took:?}");
     assert!(took < Duration::from_millis(2500), "stop took {took:?}");
@@ -757,7 +768,7 @@ fn several_connections_share_the_envelopes_and_survive_the_loss_of_one() {
     assert!(fake.wait_for_socket_ready(3, SOON));
     running.stop();
     let started = Instant::now();
-    running.join().unwrap();
+    common::within(SOON, move || running.join()).unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(fake.wait_for_socket_open(0, SOON), "every socket closed");
 }
@@ -800,7 +811,7 @@ fn a_socket_is_replaced_before_its_approximate_connection_time_runs_out() {
     assert!(lived < Duration::from_secs(4), "{lived:?}");
     assert_eq!(opened.load(Ordering::SeqCst), 2, "one replacement");
     running.stop();
-    running.join().unwrap();
+    common::within(SOON, move || running.join()).unwrap();
 }
 
 #[test]
@@ -846,7 +857,7 @@ fn sockets_are_replaced_one_at_a_time() {
         most.load(Ordering::SeqCst)
     );
     running.stop();
-    running.join().unwrap();
+    common::within(SOON, move || running.join()).unwrap();
 }
 
 #[test]
@@ -877,5 +888,60 @@ fn a_handler_sleeping_five_seconds_delays_no_event_ack() {
         );
     }
     running.stop();
+    drop(running);
+}
+
+#[test]
+fn a_refresh_asked_while_another_socket_drains_is_carried_out_when_the_drain_ends() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(2900))
+        .build()
+        .unwrap();
+    // The command's ack is held by the test: the first socket cannot close (drain) until then.
+    let (tx, ackers) = crossbeam_channel::unbounded();
+    client.on("/slow", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let all = record_all(&client);
+    let running = client.spawn().unwrap();
+    wait_for(&all, "hello");
+    let first = fake.socket_connection_ids()[0];
+    fake.send_slash_command("/slow", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+
+    // Slack refreshes the first socket: the replacement opens and says hello; the first one
+    // drains, waiting for the command's ack.
+    assert!(fake.refresh_socket(first, None, Duration::from_secs(8)));
+    wait_for(&all, "hello");
+    let second = *fake.socket_connection_ids().last().unwrap();
+    assert_ne!(second, first);
+    // ...and now refreshes the replacement too, while the first still drains.
+    assert!(fake.refresh_socket(second, None, Duration::from_secs(8)));
+    let (_, _, _, disconnect) = wait_for(&all, "disconnect");
+    assert_eq!(disconnect["reason"], "refresh_requested");
+
+    // The drain ends with the ack; the waiting refresh follows at once: a third socket opens,
+    // long before Slack would close the second one.
+    let acked = Instant::now();
+    acker.ack(None).unwrap();
+    assert!(fake.wait_for_socket_connections(3, SOON));
+    let took = acked.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // The third socket says hello; both old ones were closed by the client as replaced (make
+    // before break), not lost.
+    let (mut hello, mut replaced) = (false, Vec::new());
+    while !hello || replaced.len() < 2 {
+        let (name, _, _, data) = all.recv_timeout(SOON).expect("hello and two closes");
+        match name.as_str() {
+            "hello" => hello = true,
+            "close" => {
+                assert_eq!(data["replaced"], true, "{data}");
+                replaced.push(data["connection"].as_u64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(fake.socket_connections_total(), 3);
     drop(running);
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use slack_rtm::socket_mode::{
     AckErrorKind, AckMode, AckedBy, Acker, Request, SocketModeClient, SocketModeClientBuilder,
 };
-use slack_rtm::testing::FakeSlack;
+use slack_rtm::testing::{FakeSlack, SocketDistribution};
 
 const APP_TOKEN: &str = "xapp-1-A0FAKEAPP1-1-SeKrEtApP";
 const BOT_TOKEN: &str = "xoxb-SeKrEtBoT";
@@ -194,6 +194,164 @@ trait StopJoin {
 impl StopJoin for slack_rtm::socket_mode::Running {
     fn join_after_stop(self) {
         self.stop();
-        self.join().unwrap();
+        common::within(SOON, move || self.join()).unwrap();
     }
+}
+
+/// A slash command envelope with this id, as Slack sends it.
+fn command(envelope_id: &str, text: &str) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "payload": {"command": "/echo", "text": text, "user_id": "U0FAKEUSER1"},
+    })
+}
+
+/// Registers a `/echo` handler that answers with its text; returns each `ack_with` result.
+fn echo(client: &SocketModeClient) -> Receiver<Result<(), AckErrorKind>> {
+    let (tx, results) = crossbeam_channel::unbounded();
+    client.on("/echo", move |r: &Request| {
+        let text = r.payload["text"].as_str().unwrap_or_default();
+        let result = r.ack_with(json!({ "text": text }));
+        let _ = tx.send(result.map_err(|e| e.kind().clone()));
+    });
+    results
+}
+
+#[test]
+fn two_envelopes_with_one_id_on_one_socket_are_acked_separately() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let results = echo(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    fake.send_socket_envelope(&command("same-id", "first"));
+    fake.send_socket_envelope(&command("same-id", "second"));
+    for _ in 0..2 {
+        assert_eq!(results.recv_timeout(SOON).unwrap(), Ok(()));
+    }
+    assert!(fake.wait_for_socket_acks(2, SOON));
+    let texts: Vec<Value> = fake
+        .socket_acks()
+        .iter()
+        .map(|a| a.payload.clone().unwrap_or_default()["text"].clone())
+        .collect();
+    assert_eq!(texts, [json!("first"), json!("second")]);
+    drop(running);
+}
+
+#[test]
+fn two_envelopes_with_one_id_on_two_sockets_are_acked_each_on_its_own() {
+    let fake = fake();
+    let client = builder(&fake).connections(2).build().unwrap();
+    let results = echo(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(2, SOON));
+    let conns = fake.socket_connection_ids();
+    assert_eq!(conns.len(), 2);
+    // One delivery on each socket, the second while the first waits for its ack.
+    fake.set_socket_distribution(SocketDistribution::Connection(conns[0]));
+    fake.send_socket_envelope(&command("shared-id", "on-first"));
+    fake.set_socket_distribution(SocketDistribution::Connection(conns[1]));
+    fake.send_socket_envelope(&command("shared-id", "on-second"));
+    for _ in 0..2 {
+        assert_eq!(results.recv_timeout(SOON).unwrap(), Ok(()));
+    }
+    assert!(fake.wait_for_socket_acks(2, SOON));
+    let mut acks: Vec<(u64, Value)> = fake
+        .socket_acks()
+        .iter()
+        .map(|a| {
+            (
+                a.conn,
+                a.payload.clone().unwrap_or_default()["text"].clone(),
+            )
+        })
+        .collect();
+    acks.sort_by_key(|a| a.0);
+    assert_eq!(
+        acks,
+        [
+            (conns[0], json!("on-first")),
+            (conns[1], json!("on-second"))
+        ]
+    );
+    drop(running);
+}
+
+#[test]
+fn a_deferred_ack_goes_on_its_own_socket_while_that_socket_is_replaced() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(2900))
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("/later", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let (tx, events) = crossbeam_channel::unbounded();
+    for name in ["hello", "close"] {
+        let tx = tx.clone();
+        client.on(name, move |r: &Request| {
+            let _ = tx.send((r.name.to_string(), r.payload.clone()));
+        });
+    }
+    let next = |want: &str| loop {
+        let (name, data) = events.recv_timeout(SOON).unwrap();
+        if name == want {
+            return data;
+        }
+    };
+    let running = client.spawn().unwrap();
+    next("hello");
+    let first = fake.socket_connection_ids()[0];
+    let id = fake.send_slash_command("/later", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // Slack refreshes the socket: the client opens its replacement, which says hello.
+    assert!(fake.refresh_socket(first, None, Duration::from_secs(5)));
+    next("hello");
+    acker.ack(Some(json!({"text": "done"}))).unwrap();
+    let ack = fake.wait_for_socket_ack(&id, SOON).unwrap();
+    assert_eq!(ack.conn, first);
+    assert!(ack.same_connection, "{ack:?}");
+    assert_eq!(ack.payload, Some(json!({"text": "done"})));
+    // Its ack out, the replaced socket closes.
+    let close = next("close");
+    assert_eq!(close["replaced"], true, "{close}");
+    assert_eq!(close["connection"].as_u64().map(|c| c > 0), Some(true));
+    drop(running);
+}
+
+#[test]
+fn a_deferred_ack_of_a_lost_socket_still_meets_its_deadline() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("/later", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let errors = errors(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let first = fake.socket_connection_ids()[0];
+    let id = fake.send_slash_command("/later", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // The socket is lost before the deadline; the client reconnects.
+    assert!(fake.drop_socket(first));
+    assert!(fake.wait_for_socket_connections(2, SOON));
+    // The deadline still passes for the envelope: a `late_ack` event, and the Acker says so.
+    let error = loop {
+        let e = errors.recv_timeout(SOON).expect("a late_ack error");
+        if e["kind"] == "late_ack" {
+            break e;
+        }
+    };
+    assert_eq!(error["envelope_id"], id.as_str());
+    assert_eq!(acker.ack(None).unwrap_err().kind(), &AckErrorKind::Late);
+    drop(running);
 }

@@ -152,7 +152,7 @@ fn socket_mode_trusts_the_root_certificate_on_both_paths() {
         "acked over wss"
     );
     running.stop();
-    running.join().unwrap();
+    within(SOON, move || running.join()).unwrap();
 }
 
 #[test]

@@ -280,17 +280,25 @@ fn spawn_stdin_sender(client: &RtmClient) {
                             log::debug!("stdin line {number} sent with id {id}");
                             break;
                         }
-                        // Held while disconnected, or while the message throttle's queue
-                        // is full: stdin is the bounded buffer then.
+                        // Held while disconnected, while the send throttle holds chat
+                        // messages back (it paces them, it never drops them), or while its
+                        // queue is full: stdin is the bounded buffer then, and the lines
+                        // keep their order (this thread sends them one by one).
                         Err(e)
                             if matches!(
                                 e.kind(),
-                                SendErrorKind::NotConnected | SendErrorKind::QueueFull
+                                SendErrorKind::NotConnected
+                                    | SendErrorKind::QueueFull
+                                    | SendErrorKind::Throttled
                             ) =>
                         {
                             if !held {
                                 held = true;
-                                log::debug!("stdin line {number} held until connected");
+                                if e.kind() == &SendErrorKind::Throttled {
+                                    log::debug!("stdin line {number} held by the send throttle");
+                                } else {
+                                    log::debug!("stdin line {number} held until connected");
+                                }
                             }
                             v = e.into_payload();
                             std::thread::sleep(Duration::from_millis(20));

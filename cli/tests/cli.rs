@@ -714,6 +714,33 @@ fn stdin_lines_wait_for_the_connection_and_go_out_in_order() {
 }
 
 #[test]
+fn chat_lines_are_paced_by_the_throttle_never_dropped() {
+    let fake = fake();
+    let mut p = tail(&fake, &["--exit-on", "done"]);
+    assert_eq!(p.next_line(), HELLO);
+    // Six chat messages at once: three go in the burst, the throttle paces the rest.
+    for n in 1..=6 {
+        p.write_line(&format!(
+            r#"{{"type":"message","channel":"C0GENERAL1","text":"line {n}"}}"#
+        ));
+    }
+    let all_six = fake.wait_for_frame(|f| f.json().is_some_and(|v| v["text"] == "line 6"), SOON);
+    assert!(all_six.is_some(), "{:?}\n{}", fake.frames(), p.context());
+    let texts: Vec<Value> = frames_of_type(&fake, "message")
+        .iter()
+        .map(|f| f["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        ["line 1", "line 2", "line 3", "line 4", "line 5", "line 6"]
+    );
+    assert_eq!(fake.send_text(r#"{"type":"done"}"#), 1);
+    let f = p.finish();
+    assert_eq!(f.code(), Some(0), "stderr: {:?}", f.err);
+    assert!(!f.err.iter().any(|l| l.contains("skipped")), "{:?}", f.err);
+}
+
+#[test]
 fn eof_on_stdin_does_not_stop_the_client() {
     let fake = fake();
     let mut p = tail(&fake, &["--exit-on", "after_eof"]);

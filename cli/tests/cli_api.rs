@@ -131,6 +131,26 @@ fn paginate_prints_one_line_per_page_to_the_end() {
 }
 
 #[test]
+fn paginate_stops_with_an_error_on_a_cursor_cycle() {
+    let fake = fake();
+    // A server whose cursors go A, B, A, B, ...: the third page repeats A.
+    for n in 0..40 {
+        let next = ["A", "B"][n % 2];
+        let page = serde_json::json!({
+            "ok": true,
+            "channels": [{"id": format!("C{n}")}],
+            "response_metadata": {"next_cursor": next},
+        });
+        fake.push_method_reply("conversations.list", MethodReply::Json(page));
+    }
+    let out = with_fake(&fake, &["conversations.list", "--paginate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("repeated_cursor"), "{}", stderr(&out));
+    assert_eq!(lines(&out).len(), 3);
+    assert_eq!(fake.calls_to("conversations.list"), 3);
+}
+
+#[test]
 fn a_refused_token_exits_3() {
     let fake = fake();
     let url = fake.api_url();

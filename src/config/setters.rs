@@ -128,8 +128,12 @@ macro_rules! net_setters {
             /// A client-side rate limiter: each Web API call first waits for budget from its
             /// method's tier (`chat.postMessage`: about one per second per channel), so bursts
             /// are spread out instead of earning 429s. The budgets are shared by the clones of
-            /// the client. See the crate docs for the table. For the RTM and Socket Mode
-            /// clients, as [`max_retries`](Self::max_retries): the handlers' Web API client.
+            /// the client. See the crate docs for the table. After a 429, the method waits out
+            /// its `Retry-After`; a call that would wait longer than
+            /// [`max_retry_wait`](Self::max_retry_wait) fails at once with
+            /// [`Error::Api`](crate::Error::Api) `ratelimited` and that wait as `retry_after`.
+            /// For the RTM and Socket Mode clients, as [`max_retries`](Self::max_retries): the
+            /// handlers' Web API client.
             ///
             /// Defaults to `false`.
             pub fn rate_limit(self, yes: bool) -> Self {

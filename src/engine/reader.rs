@@ -374,9 +374,10 @@ fn pump_until<P: Protocol>(
                 if core.begin_handover() {
                     return None;
                 }
-                // Another socket is being replaced: this one carries on until the server
-                // closes it (then it reconnects like any lost connection).
-                log::info!("another connection is being replaced: this one waits");
+                // Another socket is being replaced (its drain still runs): this one is
+                // replaced as soon as that ends, still make before break.
+                log::info!("another connection is being replaced: this one is next");
+                link.schedule_handover(Instant::now());
             }
         }
         if link.conn.has_pending_writes() {
@@ -431,15 +432,20 @@ fn pump_until<P: Protocol>(
     }
 }
 
+/// How soon a due replacement that had to wait for another one is tried again.
+const HANDOVER_RETRY: Duration = Duration::from_millis(50);
+
 /// True when `link`'s scheduled replacement is due and no other replacement runs (else it is
-/// tried again a second later).
+/// tried again [`HANDOVER_RETRY`] later).
 fn handover_now(core: &Core, link: &Link) -> bool {
     let now = Instant::now();
     if !link.handover_due(now) {
         return false;
     }
     if !core.begin_handover() {
-        link.schedule_handover(now + defaults::READ_TICK);
+        // Looked at again shortly (the read wakes up for it): the other replacement ends
+        // within its drain.
+        link.schedule_handover(now + HANDOVER_RETRY);
         return false;
     }
     log::info!("the connection's time is nearly up: replacing it ahead of the server");

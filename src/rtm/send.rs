@@ -47,7 +47,7 @@ impl Rtm {
             let Some(link) = self.connected_link() else {
                 return Err(back(SendErrorKind::NotConnected, prepared.text));
             };
-            return write(&link, id, prepared.text, None, None)
+            return write(&link, prepared.text)
                 .map(|()| id)
                 .map_err(|(kind, text)| back(kind, text));
         }
@@ -60,9 +60,18 @@ impl Rtm {
         let link = self.connected_link();
         match outbox.offer(Instant::now(), out, link.is_some(), mode == Mode::Queue) {
             Offer::SendNow(out) => match link {
-                Some(link) => write(&link, out.id, out.text, out.reply, Some(&mut outbox))
-                    .map(|()| id)
-                    .map_err(|(kind, text)| back(kind, text)),
+                Some(link) => {
+                    // Registered and encoded in order under the outbox lock; written after
+                    // it, so a write blocked by a peer that stopped reading never holds the
+                    // lock the reader needs to resolve acks.
+                    let copy = out.text.clone();
+                    let queued = queue(&link, out.id, out.text, out.reply, Some(&mut outbox));
+                    drop(outbox);
+                    queued.map_err(|(kind, text)| back(kind, text))?;
+                    self.flush(&link, id, copy)
+                        .map(|()| id)
+                        .map_err(|(kind, text)| back(kind, text))
+                }
                 None => Err(back(SendErrorKind::NotConnected, out.text)),
             },
             Offer::NotConnected(out) => Err(back(SendErrorKind::NotConnected, out.text)),
@@ -75,6 +84,19 @@ impl Rtm {
             }
             Offer::Full(out) => Err(back(SendErrorKind::QueueFull, out.text)),
         }
+    }
+
+    /// Writes what waits on `link` (no library lock held). On failure the message `id`'s
+    /// receipt, if any, fails, and `text` comes back.
+    fn flush(&self, link: &Link, id: u64, text: String) -> Result<(), (SendErrorKind, String)> {
+        let failed = match link.conn.flush_out(None) {
+            Ok(()) => return Ok(()),
+            Err(e) => failure(link, e),
+        };
+        if let Some(r) = self.outbox().acked(id) {
+            let _ = r.send(Err(MessageError::ConnectionLost));
+        }
+        Err((failed, text))
     }
 
     /// Queues several chat messages with receipts, all or none (the parts of a long message:
@@ -109,24 +131,44 @@ impl Rtm {
         Ok(receipts)
     }
 
-    /// Writes the queued messages that are due; returns when the next one is.
+    /// Queues the messages that are due for the pinger to write (it runs this, and writes
+    /// right after, bounded by the pong deadline); returns when the next one is due.
     pub(crate) fn release_messages(&self, link: &Link, now: Instant) -> Option<Duration> {
         let mut outbox = self.outbox();
+        let mut queued = false;
         while let Some(out) = outbox.pop_due(now, true) {
-            if let Err((kind, _)) = write(link, out.id, out.text, out.reply, Some(&mut outbox)) {
+            if let Err((kind, _)) = queue(link, out.id, out.text, out.reply, Some(&mut outbox)) {
                 log::warn!("a queued message was not sent: {kind}");
                 return None;
             }
+            queued = true;
         }
-        outbox.next_due(now, true)
+        let next = outbox.next_due(now, true);
+        drop(outbox);
+        if queued {
+            self.core.kick();
+        }
+        next
     }
 }
 
-/// Writes a frame to `link`. A `message` with a receipt is registered (in `outbox`, which the
-/// caller holds locked so queued messages keep their order) before the write, so its ack can
-/// never arrive first. On failure the frame's text comes back; a failed write ends the
-/// connection, and a connection already going away is `NotConnected`.
-pub(crate) fn write(
+/// Writes a frame that needs no receipt (pings, typing, presence): encoded, then written on
+/// this thread, with no library lock held.
+pub(crate) fn write(link: &Link, text: String) -> Result<(), (SendErrorKind, String)> {
+    log::trace!("sending {text}");
+    // The text is needed again only if the write fails; writes are rare next to reads, so
+    // keep a copy rather than rebuild the frame.
+    match link.conn.send_text(text.clone()) {
+        Ok(()) => Ok(()),
+        Err(e) => Err((failure(link, e), text)),
+    }
+}
+
+/// Encodes a frame into `link`'s outbound buffer, for whoever writes next. A `message` with a
+/// receipt is registered first (in `outbox`, which the caller holds locked so queued messages
+/// keep their order), so its ack can never arrive first. On failure the frame's text comes back
+/// and the receipt is dropped; a connection already going away is `NotConnected`.
+fn queue(
     link: &Link,
     id: u64,
     text: String,
@@ -141,17 +183,9 @@ pub(crate) fn write(
         }
         _ => None,
     };
-    // The text is needed again only if the write fails; writes are rare next to reads, so
-    // keep a copy rather than rebuild the frame.
-    let failed = match link.conn.send_text(text.clone()) {
+    let failed = match link.conn.queue_text(text.clone()) {
         Ok(()) => return Ok(()),
-        Err(WriteError::Gone) => SendErrorKind::NotConnected,
-        Err(WriteError::Full) => SendErrorKind::OutboundFull,
-        Err(WriteError::Failed(e)) => {
-            log::warn!("sending over the websocket failed: {e}");
-            link.end(&format!("write failed: {e}"), false);
-            SendErrorKind::Io(e.to_string())
-        }
+        Err(e) => failure(link, e),
     };
     if let Some(outbox) = registered {
         if let Some(r) = outbox.acked(id) {
@@ -159,4 +193,17 @@ pub(crate) fn write(
         }
     }
     Err((failed, text))
+}
+
+/// What a failed write means for the sender; a failed socket write ends the connection.
+fn failure(link: &Link, e: WriteError) -> SendErrorKind {
+    match e {
+        WriteError::Gone => SendErrorKind::NotConnected,
+        WriteError::Full => SendErrorKind::OutboundFull,
+        WriteError::Failed(e) => {
+            log::warn!("sending over the websocket failed: {e}");
+            link.end(&format!("write failed: {e}"), false);
+            SendErrorKind::Io(e.to_string())
+        }
+    }
 }

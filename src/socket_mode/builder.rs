@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::ack::{AckMode, DEFAULT_ACK_DEADLINE};
 use super::client::SocketModeClient;
-use super::rules::{
+use super::options::{
     check_ack_deadline, check_app_token, check_connections, check_keepalive, DEFAULT_PING_INTERVAL,
     DEFAULT_PONG_TIMEOUT,
 };

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::frame::{DisconnectReason, Envelope, Frame};
 use super::request::{AckHook, Request, SmHandler};
-use super::rules::{DisconnectReason, Envelope, Frame};
 use super::state::{SocketMode, SocketModeHandle, Verdict};
 use crate::engine::link::Link;
 use crate::engine::protocol::Dispatch;

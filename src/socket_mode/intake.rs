@@ -6,8 +6,9 @@ use std::time::Instant;
 use super::ack::{acked_by_reader, bare_ack, AckMode};
 use super::dedupe::Dedupe;
 #[cfg(test)]
-use super::rules::Frame;
-use super::rules::{Envelope, EnvelopeKind, Peek};
+use super::frame::Frame;
+use super::frame::{Envelope, EnvelopeKind};
+use super::peek::Peek;
 
 /// What the reader knows about an envelope, from [`Peek`] or from a full [`Frame`].
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +97,7 @@ pub(crate) fn intake(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::socket_mode::rules::peek;
+    use crate::socket_mode::peek::peek;
 
     fn event(envelope_id: &str, event_id: &str, retry: u32) -> String {
         format!(

@@ -5,6 +5,13 @@
 //! `event_id` dedupe, and which `apps.connections.open` answers are fatal. The client runs them
 //! on the same blocking engine as the RTM client.
 //!
+//! Layout, one job per file: `frame` (the public wire types), `peek` (the reader's quick look),
+//! `open` (the connect call and its fatal answers), `options` (defaults and checks of the
+//! builder's options), `ack` and `intake` (who acks what, the reader's decision), `dedupe`,
+//! `pending` and `acker` (an envelope's ack shared across threads), `state` (the answers to the
+//! engine), `dispatch` (names and handlers), `request`, `client` and `config` (the public
+//! client and its builder).
+//!
 //! # Dispatch names
 //!
 //! Each envelope is dispatched under its inner name first, then under its type, then `"*"`:
@@ -37,6 +44,10 @@
 //!   accepts one; when the handlers return without acking, a bare ack goes at once; if they are
 //!   still running at the ack deadline (default 2.5 s, [`DEFAULT_ACK_DEADLINE`]), a bare ack goes
 //!   then and a later answer fails with [`AckErrorKind::Late`].
+//! - A handler that answers later (after an API call, on a worker thread) takes the ack with
+//!   [`Request::defer_ack`]: the [`Acker`] it gets is owned, acks from any thread on the
+//!   envelope's own connection, and no bare ack goes when the handlers return; the ack deadline
+//!   still applies.
 //! - An ack frame of [`MAX_ACK_BYTES`] (20,480) bytes or more is refused locally — Slack drops it
 //!   silently — and the payload is given back ([`AckError::into_payload`]).
 //!
@@ -53,10 +64,14 @@ mod builder;
 mod client;
 mod dedupe;
 mod dispatch;
+mod frame;
+mod fuzzing;
 mod intake;
+pub(crate) mod open;
+mod options;
+mod peek;
 mod pending;
 mod request;
-mod rules;
 mod settings;
 mod state;
 
@@ -65,10 +80,13 @@ pub use acker::Acker;
 pub use builder::SocketModeClientBuilder;
 pub use client::{Running, SocketModeClient};
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
-pub use request::Request;
-pub use rules::{
-    is_fatal_open_code, DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
-    DEFAULT_CONNECTION_TIME, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS,
-    MIN_PONG_TIMEOUT, OPEN_FATAL_CODES, OPEN_METHOD,
+pub use frame::{
+    DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
+    DEFAULT_CONNECTION_TIME, MAX_CONNECTION_TIME,
 };
+#[doc(hidden)]
+pub use fuzzing::__fuzz_frame;
+pub use open::{is_fatal_open_code, OPEN_FATAL_CODES, OPEN_METHOD};
+pub use options::{DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, MAX_CONNECTIONS, MIN_PONG_TIMEOUT};
+pub use request::Request;
 pub use state::SocketModeHandle;

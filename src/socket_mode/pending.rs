@@ -1,7 +1,7 @@
 //! The ack of one delivered envelope as the threads share it ([`Pending`]): its state, its
 //! connection, whether a handler deferred it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -17,8 +17,9 @@ pub(crate) struct Pending {
     /// The client's key for it (unique per delivery).
     ticket: u64,
     envelope_id: String,
-    /// The connection it came on: its ack goes there, and nowhere else.
-    link: Arc<Link>,
+    /// The connection it came on: its ack goes there, and nowhere else. Weak: an `Acker` a
+    /// handler keeps does not keep a closed connection (and its socket) alive.
+    link: Weak<Link>,
     state: Mutex<State>,
 }
 
@@ -43,7 +44,7 @@ impl Pending {
         Pending {
             ticket,
             envelope_id: envelope_id.to_owned(),
-            link,
+            link: Arc::downgrade(&link),
             state: Mutex::new(State {
                 slot,
                 deferred: false,
@@ -64,8 +65,14 @@ impl Pending {
         &self.envelope_id
     }
 
-    pub(crate) fn link(&self) -> &Arc<Link> {
-        &self.link
+    /// The connection it came on, while the client still holds it.
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.link.upgrade()
+    }
+
+    /// Whether it came on `link`.
+    pub(crate) fn came_on(&self, link: &Link) -> bool {
+        std::ptr::eq(self.link.as_ptr(), link)
     }
 
     /// A handler will ack later, through an `Acker`.

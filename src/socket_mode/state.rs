@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 
 use super::ack::{AckError, AckErrorKind, AckSlot};
 use super::dedupe::Dedupe;
+use super::frame::{DisconnectAction, DisconnectReason, Frame};
 use super::intake::{intake, Arrival};
+use super::open::{with_debug_reconnects, OPEN_METHOD};
+use super::peek::{peek, Peek};
 use super::pending::Pending;
-use super::rules::{
-    peek, with_debug_reconnects, CapBackoff, DisconnectAction, DisconnectReason, Frame, Peek,
-    OPEN_METHOD,
-};
 use super::settings::SmConfig;
+use crate::backoff::CapBackoff;
 use crate::config::defaults;
 use crate::engine::core::{Core, Names, Settings};
 use crate::engine::link::Link;
@@ -27,6 +27,15 @@ use crate::engine::rules::client_error;
 use crate::error::Error;
 use crate::transport;
 use crate::web::WebClient;
+
+/// First delay after a `too_many_websockets` answer (then doubling, up to the cap).
+const CAP_BACKOFF_BASE: Duration = Duration::from_secs(2);
+/// Longest delay after repeated `too_many_websockets` answers.
+const CAP_BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// How long past its ack deadline an envelope of a lost socket waits for the deadline's bare
+/// ack (tried on its gone connection) and `late_ack` event, so that it is not kept forever.
+const ORPHAN_GRACE: Duration = Duration::from_secs(1);
 
 const NAMES: Names = Names {
     reader: "sm-reader",
@@ -94,7 +103,7 @@ impl SocketMode {
             pending: Mutex::new(HashMap::new()),
             next_ticket: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
-            cap: Mutex::new((CapBackoff::default(), None)),
+            cap: Mutex::new((CapBackoff::new(CAP_BACKOFF_BASE, CAP_BACKOFF_CAP), None)),
         })
     }
 
@@ -185,7 +194,12 @@ impl SocketMode {
     /// Queues an ack frame on the envelope's own connection for the pinger (or the drain of a
     /// connection being replaced) to write: no thread but those waits on the socket, bounded
     /// by the pong deadline. Fails when that connection has gone.
-    fn write_ack(&self, link: &Link, frame: String) -> Result<(), crate::transport::WriteError> {
+    fn write_ack(
+        &self,
+        link: Option<Arc<Link>>,
+        frame: String,
+    ) -> Result<(), crate::transport::WriteError> {
+        let link = link.ok_or(crate::transport::WriteError::Gone)?;
         link.conn.queue_text(frame)?;
         self.core.kick();
         Ok(())
@@ -338,7 +352,7 @@ impl Protocol for SocketMode {
     fn quiet(&self, link: &Link) -> bool {
         !lock(&self.pending)
             .values()
-            .any(|p| std::ptr::eq(&**p.link(), link) && p.deadline().is_some())
+            .any(|p| p.came_on(link) && p.deadline().is_some())
     }
 
     fn on_ready(&self, _link: &Arc<Link>) {
@@ -357,12 +371,20 @@ impl Protocol for SocketMode {
         {
             let mut pending = lock(&self.pending);
             // The pinger calls this for each open socket (a drain, for the one it reads):
-            // each serves the envelopes of its own socket, once.
-            for p in pending.values().filter(|p| Arc::ptr_eq(p.link(), link)) {
-                if let Some((frame, late)) = p.on_deadline(now) {
+            // each serves the envelopes of its own socket. Those of a socket nobody serves
+            // any more (it was lost) are served late by whoever comes (at most once: the
+            // deadline settles an envelope under its own lock).
+            for p in pending.values() {
+                let Some(at) = p.deadline() else { continue };
+                let due_at = if p.came_on(link) {
+                    at
+                } else {
+                    at.checked_add(ORPHAN_GRACE).unwrap_or(at)
+                };
+                if now < due_at {
+                    next = Some(next.map_or(due_at, |n| n.min(due_at)));
+                } else if let Some((frame, late)) = p.on_deadline(now) {
                     due.push((p.clone(), frame, late));
-                } else if let Some(at) = p.deadline() {
-                    next = Some(next.map_or(at, |n| n.min(at)));
                 }
             }
             // Acked now or since the last look (by a deferred `Acker`, say): the map keeps

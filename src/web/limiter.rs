@@ -71,6 +71,9 @@ pub(crate) fn budget(method: &str) -> Budget {
     }
 }
 
+/// The longest `Retry-After` the limiter believes: a larger one holds the method for an hour.
+pub(crate) const MAX_PENALTY: Duration = Duration::from_secs(3600);
+
 /// How many buckets are kept before idle ones are dropped.
 const MAX_BUCKETS: usize = 1024;
 
@@ -105,7 +108,19 @@ impl Limiter {
         wait
     }
 
-    /// Slack answered 429 with `Retry-After`: no slot for `method` before `now + after`.
+    /// How long a call to `method` at `now` would wait for its slot, without taking it.
+    pub(crate) fn wait(&self, method: &str, channel: Option<&str>, now: Instant) -> Duration {
+        let b = budget(method);
+        let allowance = b.interval.saturating_mul(b.burst.saturating_sub(1));
+        self.buckets
+            .get(&key(method, channel))
+            .map_or(Duration::ZERO, |tat| {
+                tat.saturating_duration_since(now).saturating_sub(allowance)
+            })
+    }
+
+    /// Slack answered 429 with `Retry-After`: no slot for `method` before `now + after`. The
+    /// delay is Slack's to say, so it is believed up to [`MAX_PENALTY`] only.
     pub(crate) fn penalize(
         &mut self,
         method: &str,
@@ -115,8 +130,11 @@ impl Limiter {
     ) {
         let b = budget(method);
         let allowance = b.interval.saturating_mul(b.burst.saturating_sub(1));
+        let until = now
+            .checked_add(after.min(MAX_PENALTY).saturating_add(allowance))
+            .unwrap_or(now);
         let tat = self.buckets.entry(key(method, channel)).or_insert(now);
-        *tat = (*tat).max(now + after + allowance);
+        *tat = (*tat).max(until);
     }
 }
 
@@ -205,6 +223,23 @@ mod tests {
             l.acquire("users.info", None, t0 + Duration::from_secs(5)),
             600 * MS
         );
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_capped_not_a_panic() {
+        let mut l = Limiter::default();
+        let t0 = Instant::now();
+        for secs in [u64::MAX, 1 << 63, 1 << 62] {
+            l.penalize("users.info", None, t0, Duration::from_secs(secs));
+            l.penalize("chat.postMessage", Some("C1"), t0, Duration::MAX);
+        }
+        assert_eq!(l.wait("users.info", None, t0), MAX_PENALTY);
+        assert_eq!(l.wait("chat.postMessage", Some("C1"), t0), MAX_PENALTY);
+        // Looking does not take the slot.
+        assert_eq!(l.wait("users.info", None, t0), MAX_PENALTY);
+        assert_eq!(l.acquire("users.info", None, t0), MAX_PENALTY);
+        assert_eq!(l.wait("users.info", None, t0), MAX_PENALTY + 600 * MS);
+        assert_eq!(l.wait("auth.test", None, t0), Duration::ZERO);
     }
 
     #[test]

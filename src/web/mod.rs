@@ -40,6 +40,8 @@ use serde_json::Value;
 
 pub use builder::WebClientBuilder;
 pub use pages::Pages;
+#[doc(hidden)]
+pub use response::__fuzz_web_answer;
 pub use response::SlackResponse;
 pub use upload::FileUpload;
 
@@ -324,9 +326,10 @@ impl WebClient {
     /// `conversations.history`, ... — any method that answers `response_metadata.next_cursor`).
     ///
     /// The first request sends `params` as given; each following one adds the `cursor` from
-    /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent
-    /// (or repeats the cursor just sent). The iterator yields each page, and after the first
-    /// error yields that error and ends; `Pages::cursor` then tells where to resume.
+    /// the previous answer's `response_metadata.next_cursor`, until that is empty or absent.
+    /// The iterator yields each page, and after the first error yields that error and ends;
+    /// `Pages::cursor` then tells where to resume. A `next_cursor` already sent (a cycle) ends
+    /// it with [`Error::Api`] code `repeated_cursor`.
     pub fn paginate<'a>(
         &'a self,
         method: &'a str,
@@ -365,7 +368,22 @@ impl WebClient {
         loop {
             let limiter = self.inner.limiter.as_ref().zip(limit);
             if let Some((limiter, channel)) = limiter {
-                let wait = lock(limiter).acquire(method, channel, Instant::now());
+                let wait = {
+                    let mut l = lock(limiter);
+                    let now = Instant::now();
+                    let wait = l.wait(method, channel, now);
+                    // Never a wait the retries could not make either (a long Retry-After
+                    // from Slack): the call fails at once, with the wait as its Retry-After.
+                    if wait > policy.max_wait.saturating_sub(waited) {
+                        drop(l);
+                        debug!(
+                            "web api {method}: the rate limiter holds it for {} ms: not sent",
+                            wait.as_millis()
+                        );
+                        return Err(held_by_limiter(method, wait));
+                    }
+                    l.acquire(method, channel, now)
+                };
                 if !wait.is_zero() {
                     debug!(
                         "web api {method}: waiting {} ms for the rate limiter",
@@ -566,6 +584,22 @@ impl WebClient {
                 Err(classify_answer(err))
             }
         }
+    }
+}
+
+/// The error of a call the rate limiter holds for longer than the retries would wait: like
+/// Slack's own 429 (code `ratelimited`, the wait as `retry_after`), though nothing was sent.
+fn held_by_limiter(method: &str, wait: Duration) -> Error {
+    Error::Api {
+        method: method.to_string(),
+        status: 429,
+        code: "ratelimited".into(),
+        body: serde_json::json!({
+            "ok": false,
+            "error": "ratelimited",
+            "warning": "held by the client-side rate limiter: not sent",
+        }),
+        retry_after: Some(wait),
     }
 }
 

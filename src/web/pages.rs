@@ -1,5 +1,6 @@
 //! Cursor pagination: [`Pages`].
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -14,6 +15,10 @@ use crate::error::Error;
 ///
 /// Each page is one call, with the client's retries (a rate-limited page waits its
 /// `Retry-After` and is asked again).
+///
+/// A server that answers a `next_cursor` this iteration already sent (a cycle: A, B, A) would
+/// keep it going forever: after that page the iterator yields [`Error::Api`] with code
+/// `repeated_cursor` (the cursor in its body) and ends.
 pub struct Pages<'a> {
     client: &'a WebClient,
     method: &'a str,
@@ -21,6 +26,10 @@ pub struct Pages<'a> {
     params: Result<Map<String, Value>, Option<Error>>,
     /// The cursor of the next request (`None` for the first page).
     cursor: Option<String>,
+    /// Every cursor sent so far.
+    sent: HashSet<String>,
+    /// The error to yield next (a repeated cursor).
+    pending: Option<Error>,
     done: bool,
 }
 
@@ -55,6 +64,8 @@ impl<'a> Pages<'a> {
             method,
             params,
             cursor: None,
+            sent: HashSet::new(),
+            pending: None,
             done: false,
         }
     }
@@ -70,6 +81,9 @@ impl Iterator for Pages<'_> {
     type Item = Result<SlackResponse, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
         if self.done {
             return None;
         }
@@ -83,17 +97,22 @@ impl Iterator for Pages<'_> {
         let mut params = params.clone();
         if let Some(cursor) = &self.cursor {
             params.insert("cursor".into(), Value::String(cursor.clone()));
+            self.sent.insert(cursor.clone());
         }
         let result = self.client.api_call(self.method, &Value::Object(params));
         match &result {
-            Ok(page) => {
-                let next = next_cursor(page.data());
-                if next.is_none() || next == self.cursor.as_deref() {
+            Ok(page) => match next_cursor(page.data()) {
+                None => self.done = true,
+                Some(next) if self.sent.contains(next) => {
+                    log::warn!(
+                        "web api {}: the answer repeats a cursor already sent: stopped",
+                        self.method
+                    );
                     self.done = true;
-                } else {
-                    self.cursor = next.map(str::to_string);
+                    self.pending = Some(repeated_cursor(self.method, page.status(), next));
                 }
-            }
+                Some(next) => self.cursor = Some(next.to_string()),
+            },
             Err(_) => self.done = true,
         }
         Some(result)
@@ -101,3 +120,19 @@ impl Iterator for Pages<'_> {
 }
 
 impl std::iter::FusedIterator for Pages<'_> {}
+
+/// The error that ends a pagination whose server answered a cursor it was already sent.
+fn repeated_cursor(method: &str, status: u16, cursor: &str) -> Error {
+    Error::Api {
+        method: method.to_string(),
+        status,
+        code: "repeated_cursor".into(),
+        body: serde_json::json!({
+            "ok": false,
+            "error": "repeated_cursor",
+            "cursor": cursor,
+            "warning": "next_cursor repeats a cursor already sent: pagination stopped",
+        }),
+        retry_after: None,
+    }
+}

@@ -254,9 +254,117 @@ pub(crate) fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Op
         .map(|(_, v)| v.as_str())
 }
 
+/// Fuzzing hook, not an API: reads `data` as an HTTP answer (two bytes of status, one byte
+/// of `Retry-After` length, that many bytes of `Retry-After`, then the body) and takes it
+/// through what the client does with an answer: [`interpret`] and [`interpret_hook`], the
+/// retry decision, the rate limiter's penalty, the cursor and the messages. Panics when one of
+/// them does, or when an answer is read inconsistently (a success that is not `ok`, an error
+/// without a code).
+#[doc(hidden)]
+pub fn __fuzz_web_answer(data: &[u8]) {
+    let [hi, lo, n, rest @ ..] = data else { return };
+    let status = u16::from_be_bytes([*hi, *lo]);
+    let n = usize::from(*n).min(rest.len());
+    let (retry_after, body) = rest.split_at(n);
+    let retry_after = std::str::from_utf8(retry_after).ok();
+    check_answer(status, retry_after, body);
+}
+
+pub(crate) fn check_answer(status: u16, retry_after: Option<&str>, body: &[u8]) {
+    let now = std::time::Instant::now();
+    let policy = super::retry::Policy {
+        max_retries: 3,
+        retry_server_errors: true,
+        max_wait: Duration::from_secs(120),
+    };
+    for answer in [
+        interpret("users.list", status, retry_after, body),
+        interpret_hook(status, retry_after, body),
+    ] {
+        match answer {
+            Ok(data) => {
+                assert!((200..300).contains(&status), "{status}");
+                let _ = (next_cursor(&data), response_messages(&data));
+            }
+            Err(e) => {
+                let Error::Api { code, .. } = &e else {
+                    panic!("{e:?}")
+                };
+                assert!(!code.is_empty());
+                let _ = (e.to_string(), e.is_fatal(), e.is_retryable());
+                let _ = e.response_messages();
+                let failure = classify_answer(e);
+                let _ = policy.next_wait(&failure, 0, Duration::ZERO, 0.5);
+                if let Failure::RateLimited(_, Some(after)) = failure {
+                    let mut limiter = super::limiter::Limiter::default();
+                    limiter.penalize("users.list", None, now, after);
+                    limiter.penalize("chat.postMessage", Some("C1"), now, after);
+                    let _ = limiter.acquire("users.list", None, now);
+                    assert!(
+                        limiter.wait("users.list", None, now) <= super::limiter::MAX_PENALTY * 2
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tricky_answers_never_panic() {
+        let huge = "18446744073709551615";
+        let beyond = "99999999999999999999999";
+        for status in [
+            0,
+            100,
+            200,
+            204,
+            302,
+            404,
+            429,
+            500,
+            503,
+            599,
+            600,
+            u16::MAX,
+        ] {
+            for retry_after in [
+                None,
+                Some(""),
+                Some("0"),
+                Some("-1"),
+                Some(huge),
+                Some(beyond),
+                Some(" 7 "),
+                Some("1.5"),
+            ] {
+                for body in [
+                    &b""[..],
+                    b"ok",
+                    b"\xff\xfe",
+                    b"null",
+                    b"[]",
+                    br#"{"ok":true}"#,
+                    br#"{"ok":"true"}"#,
+                    br#"{"ok":false}"#,
+                    br#"{"ok":false,"error":""}"#,
+                    br#"{"ok":false,"error":5}"#,
+                    br#"{"ok":true,"response_metadata":{"next_cursor":5,"messages":[1,"a",null]}}"#,
+                    br#"{"ok":true,"response_metadata":"x"}"#,
+                    br#"{"ok":false,"error":"ratelimited"}"#,
+                    b"expired_url",
+                    b"<html>",
+                ] {
+                    check_answer(status, retry_after, body);
+                }
+            }
+        }
+        __fuzz_web_answer(b"");
+        __fuzz_web_answer(&[1, 173, 200, b'9']);
+    }
 
     #[test]
     fn response_url_answers() {

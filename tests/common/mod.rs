@@ -20,6 +20,44 @@ pub use servers::*;
 /// The deadline for anything that should happen "soon" in a test.
 pub const SOON: Duration = Duration::from_secs(10);
 
+/// Runs `f` on a helper thread and returns its result, failing the test if it takes longer
+/// than `limit`: a call that could hang (a stop, a wait the library should not make) fails
+/// instead of hanging the suite. (The helper thread is left behind on a timeout; the test
+/// process ends soon after.)
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("test-watchdog".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .expect("start the watched thread");
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {limit:?}")
+        }
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            panic!("the watched call panicked")
+        }
+    }
+}
+
+/// Waits until `done()` holds, looking every few milliseconds, up to `limit`; false on timeout.
+/// For conditions with no channel to wait on.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 pub fn fake() -> FakeSlack {
     FakeSlack::builder()
         .echo_messages(false)
