@@ -508,6 +508,7 @@ mod outbox;
 mod rate;
 mod registry;
 mod rtm;
+mod scan;
 mod session;
 mod signals;
 pub mod socket_mode;
