@@ -534,11 +534,15 @@ fn raw_loop<S: Read + Write>(
         let head = text.as_bytes().get(..120).unwrap_or(text.as_bytes());
         let slack = text.starts_with(r#"{"client_msg_id""#);
         let has = |what: &[u8]| head.windows(what.len()).any(|w| w == what);
-        if !parse && (text.starts_with(r#"{"type":"message""#) || slack && has(b"\"type\":\"message\"")) {
+        if !parse
+            && (text.starts_with(r#"{"type":"message""#) || slack && has(b"\"type\":\"message\""))
+        {
             counters.counted(0);
             continue;
         }
-        if !parse && (text.starts_with(r#"{"type":"ignored""#) || slack && has(b"\"type\":\"ignored\"")) {
+        if !parse
+            && (text.starts_with(r#"{"type":"ignored""#) || slack && has(b"\"type\":\"ignored\""))
+        {
             continue;
         }
         let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {

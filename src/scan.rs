@@ -342,7 +342,9 @@ pub(crate) fn check_against_serde(text: &str) -> Result<(), String> {
         };
     };
     if asked_twice {
-        return Err(format!("an asked-for key given twice was not reported in {text:?}"));
+        return Err(format!(
+            "an asked-for key given twice was not reported in {text:?}"
+        ));
     }
     for (k, got) in KEYS.iter().zip(full.iter()) {
         let want = map.get(*k);
@@ -450,23 +452,38 @@ mod tests {
                 Some("message"),
             ),
             (r#"{"text":"\\","type":"a"}"#, Some("a")),
-            (r#"{"text":"ends in a backslash \\\\","type":"b"}"#, Some("b")),
+            (
+                r#"{"text":"ends in a backslash \\\\","type":"b"}"#,
+                Some("b"),
+            ),
             // An escaped key is the same key; an escaped value is unescaped.
             (r#"{"typ\u0065":"reaction_added"}"#, Some("reaction_added")),
             (r#"{"type":"say \"hi\""}"#, Some("say \"hi\"")),
             (r#"{"type":"\u0068ello"}"#, Some("hello")),
             // Other keys that only look like `type`.
-            (r#"{"Type":"x","type_":"y","\u0074ype2":"z","ty\"pe":"w"}"#, None),
+            (
+                r#"{"Type":"x","type_":"y","\u0074ype2":"z","ty\"pe":"w"}"#,
+                None,
+            ),
             (r#"{"subtype":"bot_message","text":"x"}"#, None),
             (" \n{ \"type\" :\t\"spaced\" } \n", Some("spaced")),
-            (r#"{"n":-1.5e3,"t":true,"f":false,"z":null,"type":"after_scalars"}"#, Some("after_scalars")),
-            (r#"{"a":[],"b":{},"c":[[{}]],"type":"after_empties"}"#, Some("after_empties")),
+            (
+                r#"{"n":-1.5e3,"t":true,"f":false,"z":null,"type":"after_scalars"}"#,
+                Some("after_scalars"),
+            ),
+            (
+                r#"{"a":[],"b":{},"c":[[{}]],"type":"after_empties"}"#,
+                Some("after_empties"),
+            ),
             // Long strings cross the eight-byte steps.
             (
                 r#"{"text":"0123456789abcdef0123456789abcdef\"0123456789","type":"long"}"#,
                 Some("long"),
             ),
-            (r#"{"text":"é ünïcödé 🎉 \ud83c\udf89","type":"unicode"}"#, Some("unicode")),
+            (
+                r#"{"text":"é ünïcödé 🎉 \ud83c\udf89","type":"unicode"}"#,
+                Some("unicode"),
+            ),
             (r#"{}"#, None),
         ];
         for (text, want) in table {
@@ -552,9 +569,18 @@ mod tests {
     fn escaped_keys_that_are_not_ascii_or_long_are_other_keys() {
         let long = format!(r#"{{"{}\u0074":1,"type":"x"}}"#, "k".repeat(40));
         assert_eq!(kind(&long).as_deref(), Some("x"));
-        assert_eq!(kind(r#"{"t\u00ffpe":"no","type":"yes"}"#).as_deref(), Some("yes"));
-        assert_eq!(kind(r#"{"\ud83c\udf89":"no","type":"yes"}"#).as_deref(), Some("yes"));
-        assert_eq!(kind(r#"{"\"type\"":"no","type":"yes"}"#).as_deref(), Some("yes"));
+        assert_eq!(
+            kind(r#"{"t\u00ffpe":"no","type":"yes"}"#).as_deref(),
+            Some("yes")
+        );
+        assert_eq!(
+            kind(r#"{"\ud83c\udf89":"no","type":"yes"}"#).as_deref(),
+            Some("yes")
+        );
+        assert_eq!(
+            kind(r#"{"\"type\"":"no","type":"yes"}"#).as_deref(),
+            Some("yes")
+        );
     }
 
     /// A small deterministic generator (xorshift), so the suite needs no fuzzer.

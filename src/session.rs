@@ -194,19 +194,35 @@ mod tests {
     fn head_names_frames_as_the_dispatcher_does_wherever_type_sits() {
         use crate::event::dispatch_name;
         let table: &[(&str, Option<&str>, Option<u64>)] = &[
-            (r#"{"type":"user_typing","channel":"C1"}"#, Some("user_typing"), None),
+            (
+                r#"{"type":"user_typing","channel":"C1"}"#,
+                Some("user_typing"),
+                None,
+            ),
             (r#" { "type" : "hello" }"#, Some("hello"), None),
             (
                 r#"{"client_msg_id":"3f6b9e2d","suppress_notification":false,"type":"message","text":"a \"type\":\"x\"","blocks":[{"type":"rich_text"}]}"#,
                 Some("message"),
                 None,
             ),
-            (r#"{"blocks":[{"type":"rich_text"}],"user":"U1","type":"message"}"#, Some("message"), None),
-            (r#"{"ok":true,"reply_to":7,"ts":"1.2","text":"hi"}"#, Some("reply"), Some(7)),
+            (
+                r#"{"blocks":[{"type":"rich_text"}],"user":"U1","type":"message"}"#,
+                Some("message"),
+                None,
+            ),
+            (
+                r#"{"ok":true,"reply_to":7,"ts":"1.2","text":"hi"}"#,
+                Some("reply"),
+                Some(7),
+            ),
             (r#"{"type":"pong","reply_to":3}"#, Some("pong"), None),
             (r#"{"type":5,"reply_to":3}"#, Some("reply"), Some(3)),
             (r#"{"reply_to":"3"}"#, Some("reply"), None),
-            (r#"{"ok":true,"message":{"type":"message"}}"#, Some("unknown"), None),
+            (
+                r#"{"ok":true,"message":{"type":"message"}}"#,
+                Some("unknown"),
+                None,
+            ),
             (r#"{"typ\u0065":"goodbye"}"#, Some("goodbye"), None),
             // A `type` with escapes: the full parse names it.
             (r#"{"type":"say \"hi\""}"#, None, None),

@@ -124,8 +124,7 @@ impl TlsOptions {
             options: self.clone(),
             connector: OnceLock::new(),
         };
-        ()
-            .chain(ConnectProxyConnector::default())
+        ().chain(ConnectProxyConnector::default())
             .chain(TcpConnector::default())
             .chain(tls)
     }
@@ -194,9 +193,9 @@ impl<In: Transport> Connector<In> for SharedTls {
                 }
                 return Err(match e {
                     native_tls::HandshakeError::Failure(e) => e.into(),
-                    native_tls::HandshakeError::WouldBlock(_) => ureq::Error::Io(
-                        std::io::Error::from(std::io::ErrorKind::WouldBlock),
-                    ),
+                    native_tls::HandshakeError::WouldBlock(_) => {
+                        ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+                    }
                 });
             }
         };
@@ -345,9 +344,12 @@ mod tests {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
-        b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
         let mut options = TlsOptions::default();
         options.add_roots(&b.build().to_pem().unwrap()).unwrap();
         options
@@ -365,7 +367,11 @@ mod tests {
         web.connector().unwrap();
         web.connector().unwrap();
         options.clone().native_connector().unwrap();
-        assert_eq!(BUILT.with(|n| n.get()) - before, 1, "one context for both paths");
+        assert_eq!(
+            BUILT.with(|n| n.get()) - before,
+            1,
+            "one context for both paths"
+        );
         // Nothing is built before an https connection needs it.
         let other = unique_options();
         let _chain = other.ureq_connector();

@@ -13,8 +13,8 @@ use crate::engine::core::Core;
 use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Inspect, Protocol};
 use crate::error::Error;
-use crate::messaging::ack_result;
 use crate::event::dispatch_name;
+use crate::messaging::ack_result;
 use crate::session::head;
 use crate::transport;
 

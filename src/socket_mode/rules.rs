@@ -500,11 +500,17 @@ pub(crate) enum Peek<'a> {
     Unclear,
 }
 
-/// Looks at a frame cheaply (see [`Peek`]): one pass over its top level, skipping `payload`
-/// unless it is an `events_api` envelope's (then only up to its `event_id`).
+/// Looks at a frame cheaply (see [`Peek`]): one pass over its top level (nested values skipped
+/// unread), and for an `events_api` envelope a second one over `payload`, up to its `event_id`.
 pub(crate) fn peek(text: &str) -> Peek<'_> {
     // Slack's order: envelope_id, payload, type, accepts_response_payload, retry_*.
-    let keys = ["type", "envelope_id", "accepts_response_payload", "reason", "payload"];
+    let keys = [
+        "type",
+        "envelope_id",
+        "accepts_response_payload",
+        "reason",
+        "payload",
+    ];
     let envelope = |f: &[Option<Raw<'_>>; 5]| {
         f[0].is_some() && f[1].is_some() && f[2].is_some() && f[4].is_some()
     };
@@ -557,9 +563,9 @@ pub(crate) fn peek(text: &str) -> Peek<'_> {
             }
         }
         (_, Some(kind)) if kind == "hello" => Peek::Hello,
-        (_, Some(kind)) if kind == "disconnect" => {
-            Peek::Disconnect(DisconnectReason::from_reason(reason.as_deref().unwrap_or("")))
-        }
+        (_, Some(kind)) if kind == "disconnect" => Peek::Disconnect(DisconnectReason::from_reason(
+            reason.as_deref().unwrap_or(""),
+        )),
         _ => Peek::Other,
     }
 }
