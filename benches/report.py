@@ -17,6 +17,8 @@ OUT = sys.argv[1]
 WS = ["slack-rtm", "py-v1", "py-v2", "node", "raw", "sink"]
 WSS = ["slack-rtm-tls", "py-v1-tls", "node-tls", "raw-tls", "sink-tls"]
 MANY = ["clients-ws", "clients-tls"]
+# The flood events: `type` first, then in Slack's key order (benches/events/).
+SIZES = ["small", "large", "slack-small", "slack-large"]
 
 
 def load(name):
@@ -134,17 +136,37 @@ def flood_table(title, names, ours_name, node_name, py_name):
               f"| {ours['ceiling_small_eps']:,.0f} | | | 100% | {ours.get('ceiling_large_eps', 0):,.0f} | | | 100% "
               f"| — | — | — | — | — | — | — |")
     print()
+    slack = [n for n in present if rows[n].get("slack-small_eps") or rows[n].get("slack-large_eps")]
+    if slack:
+        print("Slack's key order (`benches/events/slack-*.json`: `client_msg_id` first, `type` third, "
+              "blocks; 489 and 1,263 bytes):")
+        print()
+        print("| client | slack-small ev/s | ×Node | of ceiling | slack-large ev/s | ×Node | of ceiling "
+              "| CPU µs per event, slack-small / slack-large |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name in slack:
+            r = rows[name]
+            print(f"| {row_label(name)} "
+                  f"| {eps(r, 'slack-small')} | {ratio(r, 'slack-small', node)} | {ceil_pct(r, 'slack-small', ours)} "
+                  f"| {eps(r, 'slack-large')} | {ratio(r, 'slack-large', node)} | {ceil_pct(r, 'slack-large', ours)} "
+                  f"| {cpu(r, 'slack-small')} / {cpu(r, 'slack-large')} |")
+        if ours and ours.get("ceiling_slack-small_eps"):
+            print(f"| ceiling (same events) | {ours['ceiling_slack-small_eps']:,.0f} | | 100% "
+                  f"| {ours.get('ceiling_slack-large_eps', 0):,.0f} | | 100% "
+                  f"| {cpu(ours, 'ceiling_slack-small')} / {cpu(ours, 'ceiling_slack-large')} |")
+        print()
     ignored = [n for n in present if rows[n].get("small-ignored_eps") or rows[n].get("large-ignored_eps")]
     if ignored:
+        sizes = [z for z in SIZES if any(rows[n].get(z + "-ignored_eps") for n in ignored)]
         print("Ignored events (the same frames under a type no handler takes, no `\"*\"` handler; "
               "the raw client parses every frame, the sink parses none):")
         print()
-        print("| client | small ignored ev/s | × ceiling | CPU µs / event | large ignored ev/s | × ceiling | CPU µs / event |")
-        print("|---|---|---|---|---|---|---|")
+        print("| client | " + " | ".join(f"{z} ignored ev/s | × ceiling | CPU µs / event" for z in sizes) + " |")
+        print("|---|" + "---|---|---|" * len(sizes))
         for name in ignored:
             r = rows[name]
             cells = []
-            for size in ("small", "large"):
+            for size in sizes:
                 v = ok_eps(r, size + "-ignored")
                 c = (ours or {}).get(f"ceiling_{size}_eps")
                 cells.append(eps(r, size + "-ignored"))
@@ -206,17 +228,21 @@ def flood_targets(prefix, ours_name, node_name, raw_name):
     ours, node, raw = rows.get(ours_name), rows.get(node_name), rows.get(raw_name)
     if not ours:
         return
-    for size in ("small", "large"):
+    for size in SIZES:
         c = ours.get(f"ceiling_{size}_eps")
         v = ok_eps(ours, size)
+        if size.startswith("slack-") and not v:
+            continue
         at_least(f"{prefix}handled {size} events ≥ 0.85 × ceiling", div(v, c), 0.85,
                  f"{num(v)} / {num(c)} = {div(v, c) or 0:.2f}×" if v and c else None)
         n = ok_eps(node, size)
         at_least(f"{prefix}handled {size} events ≥ Node", div(v, n), 1.0,
                  f"{num(v)} / {num(n)} = {div(v, n) or 0:.2f}×" if v and n else None)
-    for size in ("small", "large"):
+    for size in SIZES:
         c = ours.get(f"ceiling_{size}_eps")
         v = ok_eps(ours, size + "-ignored")
+        if size.startswith("slack-") and not v:
+            continue
         at_least(f"{prefix}ignored {size} events ≥ 3 × ceiling", div(v, c), 3.0,
                  f"{num(v)} / {num(c)} = {div(v, c) or 0:.2f}×" if v and c else None)
     for series, what in (("rtt_1cpu", "1 CPU"), ("rtt_b2b", "2 CPUs back to back"), ("rtt", "2 CPUs, " + gap_text())):

@@ -51,8 +51,10 @@ Flags:
   --client C         slack-rtm (default); raw (tungstenite + serde_json, one thread);
                      sink (tungstenite decode only: the server's limit)
   --events N         events per flood (default 1000000; 100000 is a quick run)
-  --sizes LIST       floods to run, in order (default small,large,small-ignored,large-ignored;
-                     the *-ignored floods carry the same bytes under a type no handler takes)
+  --sizes LIST       floods to run, in order (default small,large,slack-small,slack-large,
+                     then each of them -ignored; slack-*: a message in Slack's key order,
+                     `client_msg_id` first, with blocks; the *-ignored floods carry the same
+                     bytes under a type no handler takes)
   --rtt N            round trips (default 2000)
   --rtt-gap-us US    pause between round trips in the second series (default 1000;
                      the first series is back to back)
@@ -64,6 +66,9 @@ Flags:
   --tls              HTTPS/WSS: run `serve --bench --tls` and trust the CA it prints
                      (SLACK_CA_FILE) in every client
   --ca-file PEM      with --tls: trust this CA instead (for a server made elsewhere: --url)
+  --system-store     with --tls: trust the CA as a bot does, through the default trust store
+                     (SSL_CERT_FILE = the system bundle plus the CA, in a temporary file)
+                     instead of RtmClientBuilder::root_certificate
   --url URL          use this running server's API URL instead of spawning one (its
                      bench commands are then unavailable: only --clients works)
   --clients N        many-clients mode: N slack-rtm clients connected and idle in this
@@ -85,9 +90,17 @@ struct Args {
     channel_capacity: Option<usize>,
     tls: bool,
     ca_file: Option<String>,
+    system_store: bool,
     url: Option<String>,
     clients: Option<u64>,
     connect_secs: u64,
+}
+
+/// Every flood, handled ones first: `common::SIZES`, then each of them `-ignored`.
+fn all_sizes() -> Vec<String> {
+    let handled = common::SIZES.map(String::from);
+    let ignored = common::SIZES.map(|s| format!("{s}-ignored"));
+    handled.into_iter().chain(ignored).collect()
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -95,9 +108,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         server: None,
         client: "slack-rtm".into(),
         events: 1_000_000,
-        sizes: ["small", "large", "small-ignored", "large-ignored"]
-            .map(String::from)
-            .to_vec(),
+        sizes: all_sizes(),
         rtt: 2000,
         rtt_gap_us: 1000,
         idle_secs: 10,
@@ -106,6 +117,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         channel_capacity: None,
         tls: false,
         ca_file: None,
+        system_store: false,
         url: None,
         clients: None,
         connect_secs: 180,
@@ -132,11 +144,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--events" => a.events = number(value()?)?.max(1),
             "--sizes" => {
                 a.sizes = value()?.split(',').map(str::to_string).collect();
-                let known = ["small", "large", "small-ignored", "large-ignored"];
-                if let Some(bad) = a.sizes.iter().find(|s| !known.contains(&s.as_str())) {
-                    return Err(format!(
-                        "--sizes takes small, large, small-ignored and large-ignored, got {bad:?}"
-                    ));
+                let known = all_sizes();
+                if let Some(bad) = a.sizes.iter().find(|s| !known.contains(s)) {
+                    return Err(format!("--sizes takes {}, got {bad:?}", known.join(", ")));
                 }
             }
             "--rtt" => a.rtt = number(value()?)?,
@@ -147,6 +157,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--channel-capacity" => a.channel_capacity = Some(number(value()?)?.max(1) as usize),
             "--tls" => a.tls = true,
             "--ca-file" => a.ca_file = Some(value()?),
+            "--system-store" => a.system_store = true,
             "--url" => a.url = Some(value()?),
             "--clients" => a.clients = Some(number(value()?)?.max(1)),
             "--connect-secs" => a.connect_secs = number(value()?)?.max(1),
@@ -155,6 +166,9 @@ fn parse_args() -> Result<Option<Args>, String> {
     }
     if a.ca_file.is_some() && !a.tls {
         return Err("--ca-file needs --tls".into());
+    }
+    if a.system_store && (!a.tls || a.client != "slack-rtm") {
+        return Err("--system-store needs --tls and the slack-rtm client".into());
     }
     if a.url.is_some() && a.clients.is_none() {
         return Err(
@@ -515,11 +529,20 @@ fn raw_loop<S: Read + Write>(
             }
             Err(_) => return,
         };
-        if !parse && text.starts_with(r#"{"type":"message""#) {
+        // The sink tells the flood events apart by their first bytes (`type` first, or third
+        // after Slack's `client_msg_id` and `suppress_notification`), never parsing them.
+        let head = text.as_bytes().get(..120).unwrap_or(text.as_bytes());
+        let slack = text.starts_with(r#"{"client_msg_id""#);
+        let has = |what: &[u8]| head.windows(what.len()).any(|w| w == what);
+        if !parse
+            && (text.starts_with(r#"{"type":"message""#) || slack && has(b"\"type\":\"message\""))
+        {
             counters.counted(0);
             continue;
         }
-        if !parse && text.starts_with(r#"{"type":"ignored""#) {
+        if !parse
+            && (text.starts_with(r#"{"type":"ignored""#) || slack && has(b"\"type\":\"ignored\""))
+        {
             continue;
         }
         let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
@@ -688,6 +711,8 @@ fn run(args: &Args) -> Result<(), String> {
         Some(path) => Some(read_ca(path)?),
         None => server.ca_pem.clone(),
     };
+    let _store = system_store(args, &mut ca_pem.clone())?;
+    let ca_pem = if args.system_store { None } else { ca_pem };
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let (hello_tx, hello_rx) = crossbeam_channel::bounded(1);
     let counters = Arc::new(Counters {
@@ -715,8 +740,10 @@ fn run(args: &Args) -> Result<(), String> {
         bases.sort();
         bases.dedup();
         for size in bases {
-            let eps = common::ceiling_eps(common::event(size), n);
+            let (eps, cpu) = common::ceiling(common::event(size), n);
             result[format!("ceiling_{size}_eps")] = json!(eps.round());
+            result[format!("ceiling_{size}_cpu_us_per_event")] =
+                json!(cpu.map(|us| (us * 1000.0).round() / 1000.0));
         }
     }
     print_summary(&result);
@@ -839,6 +866,34 @@ fn measure(
     Ok(r)
 }
 
+/// The temporary trust store of `--system-store`, removed when dropped.
+struct Store(std::path::PathBuf);
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// With `--system-store`: writes the system bundle plus the CA to a temporary file and points
+/// `SSL_CERT_FILE` (OpenSSL's default store, read when a TLS context is made) at it.
+fn system_store(args: &Args, ca_pem: &mut Option<Vec<u8>>) -> Result<Option<Store>, String> {
+    if !args.system_store {
+        return Ok(None);
+    }
+    let system = std::env::var("SSL_CERT_FILE")
+        .unwrap_or_else(|_| "/etc/ssl/certs/ca-certificates.crt".into());
+    let mut bundle =
+        std::fs::read(&system).map_err(|e| format!("the system bundle {system}: {e}"))?;
+    bundle.push(b'\n');
+    bundle.extend(ca_pem.take().ok_or("--system-store: no CA to trust")?);
+    let path = std::env::temp_dir().join(format!("bench-store-{}.pem", std::process::id()));
+    std::fs::write(&path, bundle).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Before any client exists: nothing reads the environment concurrently.
+    std::env::set_var("SSL_CERT_FILE", &path);
+    Ok(Some(Store(path)))
+}
+
 fn read_ca(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read the CA file {path:?}: {e}"))
 }
@@ -902,6 +957,8 @@ fn run_many(args: &Args, n: u64) -> Result<(), String> {
         (None, Some(s)) => s.ca_pem.clone(),
         (None, None) => None,
     };
+    let _store = system_store(args, &mut ca_pem.clone())?;
+    let ca_pem = if args.system_store { None } else { ca_pem };
     if args.tls != url.starts_with("https://") {
         return Err(format!("--tls and the server's URL disagree: {url}"));
     }
@@ -1073,10 +1130,10 @@ fn print_summary(r: &Value) {
         v => v.to_string(),
     };
     println!("client:            {}", r["client"].as_str().unwrap_or("?"));
-    for size in ["small", "large", "small-ignored", "large-ignored"] {
+    for size in all_sizes() {
         if !r[format!("{size}_eps")].is_null() {
             println!(
-                "flood {size:13}: {} events/s ({} of {} events in {} s, {} us CPU per event{})",
+                "flood {size:19}: {} events/s ({} of {} events in {} s, {} us CPU per event{})",
                 f(&format!("{size}_eps")),
                 f(&format!("{size}_done")),
                 f("events"),
@@ -1091,8 +1148,9 @@ fn print_summary(r: &Value) {
         }
         if !r[format!("ceiling_{size}_eps")].is_null() {
             println!(
-                "ceiling {size:11}: {} events/s (in memory, 1 thread)",
-                f(&format!("ceiling_{size}_eps"))
+                "ceiling {size:17}: {} events/s (in memory, 1 thread; {} us CPU per event)",
+                f(&format!("ceiling_{size}_eps")),
+                f(&format!("ceiling_{size}_cpu_us_per_event"))
             );
         }
     }

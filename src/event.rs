@@ -312,6 +312,13 @@ pub fn __fuzz_receive(bytes: &[u8]) -> Option<(String, Value, Event)> {
     Some((name, value, event))
 }
 
+/// Fuzzing hook, not an API: checks that the reader's top-level key scan agrees with a full
+/// `serde_json` parse of `text` (`Err` says how it does not).
+#[doc(hidden)]
+pub fn __fuzz_scan(text: &str) -> Result<(), String> {
+    crate::scan::check_against_serde(text)
+}
+
 // ----- lenient building blocks -----
 
 /// A `channel` or `user` field: an id string in most events, an object with an `id` in some

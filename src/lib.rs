@@ -307,7 +307,8 @@
 //!
 //! A server `{"type":"error"}` frame is dispatched as `error` too; its data has no
 //! `"source": "client"`. A frame whose type no handler wants (no handler of that name and no
-//! `"*"` handler) is skipped without being parsed, at the cost of a prefix check: busy
+//! `"*"` handler) is skipped without being parsed, at the cost of a scan of its top level up
+//! to its `type` (wherever Slack puts it; nested objects and strings are skipped unread): busy
 //! workspaces send many events a bot never handles (`user_typing`, `presence_change`, ...).
 //! So a malformed frame of such a type is not reported either. [`Payload::raw`] gives a server frame's text exactly as received, and
 //! [`Payload::as_event`] the same event typed ([`Event`], see the [`event`] module) without
@@ -582,6 +583,7 @@ pub mod event;
 mod rate;
 mod registry;
 pub mod rtm;
+mod scan;
 mod signals;
 pub mod socket_mode;
 mod tls;

@@ -1,8 +1,14 @@
-//! TLS options as data, applied to both the websocket (a native-tls connector) and the Web API
-//! (ureq's TLS config with the native-tls provider).
+//! TLS options as data, and the one native-tls connector per process and set of options that
+//! both the websocket and the Web API agent (through its connector chain) use.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
+    TransportAdapter,
+};
 
 use crate::error::Error;
 
@@ -87,6 +93,8 @@ impl TlsOptions {
     }
 
     fn build_connector(&self) -> Result<native_tls::TlsConnector, Error> {
+        #[cfg(test)]
+        tests::BUILT.with(|n| n.set(n.get() + 1));
         let mut b = native_tls::TlsConnector::builder();
         if !self.roots_der.is_empty() {
             b.disable_built_in_roots(true);
@@ -105,38 +113,204 @@ impl TlsOptions {
             .map_err(|e| Error::Config(format!("cannot build the TLS connector: {e}")))
     }
 
-    /// ureq's TLS configuration: the native-tls provider, with the system roots unless root
-    /// certificates were given.
-    pub(crate) fn ureq_config(&self) -> Result<ureq::tls::TlsConfig, Error> {
-        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-        let roots = if self.roots_der.is_empty() {
-            RootCerts::PlatformVerifier
-        } else {
-            RootCerts::Specific(Arc::new(
-                self.roots_der
-                    .iter()
-                    .map(|d| Certificate::from_der(d).to_owned())
-                    .collect(),
-            ))
+    /// The Web API agent's connector chain: ureq's CONNECT proxy and TCP connectors, then TLS
+    /// through this process's shared connector for these options (the one the websocket uses),
+    /// so both paths hold one OpenSSL context and one loaded trust store between them.
+    /// The connector is looked up on the first `https` connection, so a client that only
+    /// talks plain HTTP never loads OpenSSL's trust store.
+    pub(crate) fn ureq_connector(&self) -> impl Connector {
+        use ureq::unversioned::transport::{ConnectProxyConnector, TcpConnector};
+        let tls = SharedTls {
+            options: self.clone(),
+            connector: OnceLock::new(),
         };
-        let mut b = TlsConfig::builder()
-            .provider(TlsProvider::NativeTls)
-            .root_certs(roots);
-        if let Some((cert_pem, key_pem)) = &self.identity {
-            let chain = ureq::tls::parse_pem(cert_pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Config(format!("client_identity certificate: {e}")))?;
-            let key = PrivateKey::from_pem(key_pem)
-                .map_err(|e| Error::Config(format!("client_identity key: {e}")))?;
-            b = b.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
-        }
-        Ok(b.build())
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls)
     }
+}
+
+/// ureq's last connector: wraps an `https` connection in TLS with the shared native-tls
+/// connector (ureq's own native-tls connector builds a context, and loads the system trust
+/// store, per agent). What it does is ureq's `NativeTlsConnector` with the connector given.
+struct SharedTls {
+    options: TlsOptions,
+    connector: OnceLock<native_tls::TlsConnector>,
+}
+
+impl SharedTls {
+    fn connector(&self) -> Result<&native_tls::TlsConnector, ureq::Error> {
+        if let Some(c) = self.connector.get() {
+            return Ok(c);
+        }
+        let c = self
+            .options
+            .native_connector()
+            .map_err(|e| ureq::Error::Io(std::io::Error::other(e.to_string())))?;
+        Ok(self.connector.get_or_init(|| c))
+    }
+}
+
+impl std::fmt::Debug for SharedTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedTls").finish()
+    }
+}
+
+impl<In: Transport> Connector<In> for SharedTls {
+    type Out = Either<In, TlsTransport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let Some(transport) = chained else {
+            // Nothing before it made a connection: nothing to wrap.
+            return Ok(None);
+        };
+        if !details.needs_tls() || transport.is_tls() {
+            return Ok(Some(Either::A(transport)));
+        }
+        let host = details
+            .uri
+            .authority()
+            .map(|a| a.host().trim_start_matches('[').trim_end_matches(']'))
+            .unwrap_or_default()
+            .to_string();
+        let mut adapter = ErrorCapture::wrap(TransportAdapter::new(
+            transport.boxed(),
+            details.current_time.clone(),
+        ));
+        adapter.stream.set_timeout(details.timeout);
+        let captured = adapter.captured.clone();
+        let stream = match self.connector()?.connect(&host, adapter) {
+            Ok(stream) => stream,
+            Err(e) => {
+                // A socket error (a timeout) says more than the TLS error it caused.
+                if let Some(error) = lock(&captured).take() {
+                    return Err(error);
+                }
+                return Err(match e {
+                    native_tls::HandshakeError::Failure(e) => e.into(),
+                    native_tls::HandshakeError::WouldBlock(_) => {
+                        ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::WouldBlock))
+                    }
+                });
+            }
+        };
+        let buffers = LazyBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        Ok(Some(Either::B(TlsTransport { buffers, stream })))
+    }
+}
+
+/// An HTTPS connection of the Web API agent.
+pub(crate) struct TlsTransport {
+    buffers: LazyBuffers,
+    stream: native_tls::TlsStream<ErrorCapture<TransportAdapter>>,
+}
+
+impl std::fmt::Debug for TlsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsTransport").finish()
+    }
+}
+
+impl Transport for TlsTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.stream.get_mut().stream.set_timeout(timeout);
+        let output = self
+            .buffers
+            .output()
+            .get(..amount)
+            .ok_or_else(|| ureq::Error::Io(std::io::ErrorKind::InvalidInput.into()))?;
+        let result = self.stream.write_all(output);
+        self.stream.get_mut().take_captured()?;
+        result?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.stream.get_mut().stream.set_timeout(timeout);
+        let input = self.buffers.input_append_buf();
+        let amount = match self.stream.read(input) {
+            Ok(n) => {
+                if n == 0 {
+                    // native-tls reports some failures as the end of the stream.
+                    self.stream.get_mut().take_captured()?;
+                }
+                n
+            }
+            Err(e) => {
+                self.stream.get_mut().take_captured()?;
+                return Err(e.into());
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.stream.get_mut().stream.get_mut().is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
+/// Keeps the socket's own error (a timeout) that native-tls would turn into a vaguer one.
+pub(crate) struct ErrorCapture<S> {
+    stream: S,
+    captured: Arc<Mutex<Option<ureq::Error>>>,
+}
+
+impl<S> ErrorCapture<S> {
+    fn wrap(stream: S) -> ErrorCapture<S> {
+        ErrorCapture {
+            stream,
+            captured: Arc::default(),
+        }
+    }
+
+    fn take_captured(&self) -> Result<(), ureq::Error> {
+        match lock(&self.captured).take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn capture(&self, e: std::io::Error) -> std::io::Error {
+        *lock(&self.captured) = Some(e.into());
+        std::io::Error::other("the connection failed under TLS")
+    }
+}
+
+impl<S: Read> Read for ErrorCapture<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.read(buf).map_err(|e| self.capture(e))
+    }
+}
+
+impl<S: Write> Write for ErrorCapture<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(buf).map_err(|e| self.capture(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush().map_err(|e| self.capture(e))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The TLS layer's complaint inside an I/O error, if it is one: native-tls reports TLS failures
@@ -153,6 +327,58 @@ pub(crate) fn tls_layer_error(e: &std::io::Error) -> Option<String> {
 mod tests {
     use super::*;
 
+    thread_local! {
+        /// Connectors (OpenSSL contexts, each with a trust store) built on this thread.
+        pub(super) static BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Options no other test uses: a root certificate made here.
+    fn unique_options() -> TlsOptions {
+        use openssl::{asn1::Asn1Time, ec, nid::Nid, pkey::PKey, x509};
+        let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "one store test").unwrap();
+        let name = name.build();
+        let mut b = x509::X509Builder::new().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let mut options = TlsOptions::default();
+        options.add_roots(&b.build().to_pem().unwrap()).unwrap();
+        options
+    }
+
+    #[test]
+    fn the_web_api_and_the_websocket_share_one_tls_context() {
+        let options = unique_options();
+        let before = BUILT.with(|n| n.get());
+        // The Web API's TLS connector looks up the websocket's, once, on first use.
+        let web = SharedTls {
+            options: options.clone(),
+            connector: OnceLock::new(),
+        };
+        web.connector().unwrap();
+        web.connector().unwrap();
+        options.clone().native_connector().unwrap();
+        assert_eq!(
+            BUILT.with(|n| n.get()) - before,
+            1,
+            "one context for both paths"
+        );
+        // Nothing is built before an https connection needs it.
+        let other = unique_options();
+        let _chain = other.ureq_connector();
+        assert_eq!(BUILT.with(|n| n.get()) - before, 1);
+        assert!(!connectors().lock().unwrap().contains_key(&other.key()));
+    }
+
     #[test]
     fn only_wrapped_errors_are_tls_layer_errors() {
         let os = std::io::Error::from_raw_os_error(104);
@@ -168,13 +394,13 @@ mod tests {
 
     #[test]
     fn one_connector_per_distinct_options_in_the_process() {
-        let count = || connectors().lock().unwrap().len();
+        let built = || BUILT.with(|n| n.get());
+        let before = built();
         TlsOptions::default().native_connector().unwrap();
-        let after_default = count();
-        // Other clients with the same options share it.
+        // Other clients with the same options share it (another test may have built it).
         TlsOptions::default().native_connector().unwrap();
         TlsOptions::default().clone().native_connector().unwrap();
-        assert_eq!(count(), after_default);
+        assert!(built() - before <= 1);
         assert!(connectors()
             .lock()
             .unwrap()

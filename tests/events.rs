@@ -162,3 +162,62 @@ fn a_handler_added_by_a_handler_sees_the_rest_of_the_same_socket_read() {
     running.stop();
     join_within(running, SOON).0.unwrap();
 }
+
+#[test]
+fn frames_in_slacks_key_order_are_named_by_their_top_level_type_only() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    // Named handlers only (no "*"): frames of other types are passed over unparsed.
+    for name in ["hello", "message", "reply"] {
+        let tx = tx.clone();
+        client.on(name, move |p: &Payload| {
+            let _ = tx.send((p.event.to_string(), p.data.clone()));
+        });
+    }
+    let running = client.spawn().unwrap();
+    next_named(&rx, "hello");
+
+    let frames = [
+        // A typed message as Slack sends it: `client_msg_id` first, nested `type`s in blocks.
+        r#"{"client_msg_id":"3f6b9e2d-7a1c-4d8e-b5f0-2c4a6e8d0b1f","suppress_notification":false,"type":"message","text":"one","user":"U1","blocks":[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[{"type":"text","text":"one"}]}]}],"channel":"C1","ts":"1.1"}"#,
+        // Not a message: `"type":"message"` only nested and inside strings.
+        r#"{"client_msg_id":"c2","blocks":[{"type":"message"}],"text":"{\"type\":\"message\"}","type":"user_typing","channel":"C1"}"#,
+        r#"{"item":{"type":"message","text":"not me"},"reaction":"tada","type":"reaction_added"}"#,
+        // `type` after everything else, and a key written with escapes.
+        r#"{"text":"two","blocks":[],"user":"U1","type":"message"}"#,
+        r#"{"text":"three","typ\u0065":"message"}"#,
+        // An ack (no `type`), with a nested message before its `reply_to`.
+        r#"{"ok":true,"message":{"type":"message","text":"x"},"reply_to":5,"ts":"1.2"}"#,
+        r#"{"user":"U1","type":"message","text":"last"}"#,
+    ];
+    for f in frames {
+        fake.send_text(f);
+    }
+    let mut seen = Vec::new();
+    loop {
+        let (name, data) = rx.recv_timeout(SOON).expect("every frame within 10 s");
+        let last = data["text"] == "last";
+        seen.push((name, data));
+        if last {
+            break;
+        }
+    }
+    let got: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|(n, v)| (n.as_str(), v["text"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("message", "one"),
+            ("message", "two"),
+            ("message", "three"),
+            ("reply", ""),
+            ("message", "last")
+        ]
+    );
+    assert_eq!(seen[3].1["reply_to"], 5);
+    running.stop();
+    join_within(running, SOON).0.unwrap();
+}

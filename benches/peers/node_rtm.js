@@ -27,7 +27,7 @@ const TOKEN = 'xoxb-bench-token';
 
 function parseArgs(argv) {
   const a = {
-    server: null, events: 1000000, sizes: 'small,large', rtt: 2000, rttGapUs: 1000,
+    server: null, events: 1000000, sizes: 'small,large,slack-small,slack-large', rtt: 2000, rttGapUs: 1000,
     idleSecs: 10, stallSecs: 10, tls: false,
   };
   for (let i = 0; i < argv.length; i += 1) {

@@ -13,6 +13,10 @@ use slack_rtm::testing::{FakeSlack, ReceivedFrame};
 const SMALL: &str = include_str!("../../benches/events/small.json");
 /// The large flood event (607 bytes, with blocks).
 const LARGE: &str = include_str!("../../benches/events/large.json");
+/// A typed message in Slack's key order (`client_msg_id` first, `type` third), 489 bytes.
+const SLACK_SMALL: &str = include_str!("../../benches/events/slack-small.json");
+/// The same with a longer text and richer blocks, 1,263 bytes.
+const SLACK_LARGE: &str = include_str!("../../benches/events/slack-large.json");
 /// How long one round trip may take before `!rtt` gives up.
 const RTT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most round trips or flood events one command accepts.
@@ -37,14 +41,16 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
     match (cmd, args.as_slice()) {
         ("!flood", [n, size]) => {
             let n = count(n)?;
-            let (base, ignored) = match *size {
-                "small" => (SMALL, false),
-                "large" => (LARGE, false),
-                "small-ignored" => (SMALL, true),
-                "large-ignored" => (LARGE, true),
-                other => {
+            let ignored = size.ends_with("-ignored");
+            let base = match size.trim_end_matches("-ignored") {
+                "small" => SMALL,
+                "large" => LARGE,
+                "slack-small" => SLACK_SMALL,
+                "slack-large" => SLACK_LARGE,
+                _ => {
                     return Err(format!(
-                        "size must be small, large, small-ignored or large-ignored, got {other:?}"
+                        "size must be small, large, slack-small or slack-large, each optionally \
+                         followed by -ignored, got {size:?}"
                     ))
                 }
             };
@@ -81,7 +87,7 @@ fn run(server: &FakeSlack, line: &str) -> Result<Value, String> {
             "total": server.connections_total(),
         })),
         _ => Err(
-            "unknown command; try !flood N small|large|small-ignored|large-ignored, \
+            "unknown command; try !flood N small|large|slack-small|slack-large[-ignored], \
              !rtt N [GAP_US], !clients, !sm-flood N RATE, !sm-report [WAIT_MS]"
                 .into(),
         ),

@@ -57,8 +57,10 @@ Flags:
 Benchmark commands (with --bench; each prints exactly one `BENCH <json>` line on stdout):
   !flood N small|large   write the small (184 B) or large (607 B) `message` event N times to
                          every client, as fast as they read; answers at once
-  !flood N small-ignored|large-ignored
-                         the same bytes with the type `ignored` (no benchmark client handles
+  !flood N slack-small|slack-large
+                         the same with a message in Slack's key order (`client_msg_id` first,
+                         blocks; 489 B and 1,263 B)
+  !flood N SIZE-ignored  the same bytes with the type `ignored` (no benchmark client handles
                          it), then one {{\"type\":\"bench_flood_done\",\"n\":N}} frame
   !rtt N [GAP_US]        N sequential round trips (default gap 1000 us): send
                          {{\"type\":\"user_typing\",...,\"seq\":i}}, wait for the client's

@@ -14,7 +14,7 @@ use crate::registry::{Panicked, Registry, Snapshot};
 use crate::rtm::handle::RtmHandle;
 use crate::rtm::handlers::{Payload, RtmHandler};
 use crate::rtm::messaging::MessageError;
-use crate::rtm::session::quick_type;
+use crate::rtm::session::head;
 use crate::transport::{Batch, Frame};
 
 /// What an RTM frame asks of the connection, by its dispatch name.
@@ -64,9 +64,10 @@ impl RtmDispatch {
 
     fn frame(&mut self, link: &Arc<Link>, frame: Frame<'_>) {
         if let Frame::Text(text) = frame {
-            // Ignored events cost a prefix check, not a parse: no handler wants this type, and
-            // it asks nothing of the connection.
-            if let Some(name) = quick_type(text) {
+            // Ignored events cost a scan up to their `type` (wherever it sits), not a parse: no
+            // handler wants this name, and it asks nothing of the connection. The frame is
+            // parsed below only when some handler will see it.
+            if let Some(name) = head(text).as_ref().and_then(|h| h.name()) {
                 if !self.snapshot.wants(name) && !RECONNECT_TYPES.contains(&name) {
                     return;
                 }

@@ -13,8 +13,9 @@ use crate::engine::core::Core;
 use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Inspect, Protocol};
 use crate::error::Error;
+use crate::event::dispatch_name;
 use crate::rtm::messaging::ack_result;
-use crate::rtm::session::{peek, quick_type};
+use crate::rtm::session::head;
 use crate::transport;
 
 impl Protocol for Rtm {
@@ -62,18 +63,23 @@ impl Protocol for Rtm {
     fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect {
         let mut seen = Inspect::default();
         let before_hello = !link.is_ready();
-        // Cheap on the common path: a frame is read only before `hello`, or when it may be an
-        // ack (acks resolve receipts here, not behind the handlers).
-        // Acks have no `type`: a frame that starts with one (nearly every event) is passed
-        // over with a prefix check.
-        if !before_hello && (quick_type(text).is_some() || !text.contains("\"reply_to\"")) {
-            return seen;
-        }
-        let Some(p) = peek(text) else { return seen };
-        if before_hello && p.kind.as_deref() == Some("hello") {
-            seen.ready = true;
-        }
-        if let (None, Some(id)) = (&p.kind, p.reply_to.as_ref().and_then(Value::as_u64)) {
+        // Cheap on every frame: a scan of the top level that stops at a string `type` (nearly
+        // every event, wherever Slack puts it); only a frame without one (an ack) is scanned
+        // to its end for `reply_to`. Acks resolve receipts here, not behind the handlers.
+        let (hello, ack) = match head(text) {
+            Some(h) => (before_hello && h.is("hello"), h.ack_id()),
+            // Only a full parse can tell (a key given twice, not an object): as the dispatcher.
+            None => {
+                let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                match dispatch_name(&value) {
+                    Some("hello") => (before_hello, None),
+                    Some("reply") => (false, value["reply_to"].as_u64()),
+                    _ => (false, None),
+                }
+            }
+        };
+        seen.ready = hello;
+        if let Some(id) = ack {
             let reply = self.outbox().acked(id);
             if let Some(r) = reply {
                 let data: Value = serde_json::from_str(text).unwrap_or(Value::Null);

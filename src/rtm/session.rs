@@ -1,5 +1,5 @@
-//! I/O-free RTM rules: message ids, outbound frame preparation, and what the reader must know
-//! of an inbound frame without parsing it ([`peek`]). Everything here takes inputs and returns
+//! I/O-free RTM rules: message ids, outbound frame preparation, and what the reader and
+//! dispatcher must know of an inbound frame without parsing it ([`head`]). Everything here takes inputs and returns
 //! what to do.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{SendError, SendErrorKind};
 use crate::rtm::messaging::MAX_TEXT_CHARS;
+use crate::scan::{scan, Raw};
 
 /// Slack disconnects a client that sends a frame longer than this.
 pub(crate) const MAX_OUTBOUND_FRAME: usize = 16_384;
@@ -140,33 +141,48 @@ pub(crate) fn prepare_outbound(mut payload: Value, ids: &Ids) -> Result<Prepared
     })
 }
 
-/// What the reader needs of an RTM frame, read without building a `Value`: its `type`
-/// (`hello` makes the connection ready) and `reply_to` (an ack resolves a receipt at once, so
-/// `Receipt::wait` works inside a handler).
-#[derive(Debug, Default, PartialEq, Eq, serde::Deserialize)]
-pub(crate) struct Peek<'a> {
-    #[serde(borrow, rename = "type", default)]
-    pub kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    pub reply_to: Option<serde_json::Value>,
+/// What the reader and the dispatcher need of an RTM frame, found by [`scan`] without
+/// building a `Value`: its top-level `type` and, when that is not a string, its `reply_to`.
+/// The scan stops at a string `type`, wherever it sits (Slack puts `client_msg_id` first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head<'a> {
+    kind: Option<Raw<'a>>,
+    reply_to: Option<Raw<'a>>,
 }
 
-/// Reads the `type` and `reply_to` of a frame; `None` when it is not a JSON object (the
-/// dispatcher reports that).
-pub(crate) fn peek(text: &str) -> Option<Peek<'_>> {
-    serde_json::from_str(text).ok()
+/// Looks at a frame's top level (see [`Head`]); `None` when only a full parse can tell (not a
+/// JSON object, a top level the scan cannot read, a key given twice).
+pub(crate) fn head(text: &str) -> Option<Head<'_>> {
+    let [kind, reply_to] = scan(text, &["type", "reply_to"], |f| {
+        f[0].is_some_and(|t| t.is_str())
+    })?;
+    Some(Head { kind, reply_to })
 }
 
-/// The `type` of a frame that starts, as Slack's frames do, with `{"type":"<name>"` (no
-/// escapes in the name), found without parsing: the dispatcher skips frames no handler wants
-/// at the cost of this prefix check. `None`: the frame must be parsed to know its name.
-pub(crate) fn quick_type(text: &str) -> Option<&str> {
-    let rest = text.trim_start().strip_prefix('{')?.trim_start();
-    let rest = rest.strip_prefix("\"type\"")?.trim_start();
-    let rest = rest.strip_prefix(':')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    let end = rest.find(['"', '\\'])?;
-    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+impl<'a> Head<'a> {
+    /// The name the dispatcher gives the frame (the rule of `event::dispatch_name`): its string
+    /// `type`, else `reply` when it has `reply_to`, else `unknown`. `None` when the `type` holds
+    /// escapes (the full parse names it).
+    pub(crate) fn name(&self) -> Option<&'a str> {
+        match self.kind {
+            Some(t) if t.is_str() => t.plain_str(),
+            _ if self.reply_to.is_some() => Some("reply"),
+            _ => Some("unknown"),
+        }
+    }
+
+    /// Whether the frame's `type` is `want` (escapes decoded).
+    pub(crate) fn is(&self, want: &str) -> bool {
+        self.kind.is_some_and(|t| t.is_str_eq(want))
+    }
+
+    /// The message id a reply acknowledges: `reply_to`, on a frame with no string `type`.
+    pub(crate) fn ack_id(&self) -> Option<u64> {
+        match self.kind {
+            Some(t) if t.is_str() => None,
+            _ => self.reply_to.and_then(|r| r.as_u64()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,39 +191,56 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn quick_type_reads_the_leading_type_or_gives_up() {
-        let table: &[(&str, Option<&str>)] = &[
+    fn head_names_frames_as_the_dispatcher_does_wherever_type_sits() {
+        use crate::event::dispatch_name;
+        let table: &[(&str, Option<&str>, Option<u64>)] = &[
             (
                 r#"{"type":"user_typing","channel":"C1"}"#,
                 Some("user_typing"),
+                None,
             ),
-            (r#" { "type" : "hello" }"#, Some("hello")),
-            (r#"{"type":""}"#, Some("")),
-            (r#"{"channel":"C1","type":"message"}"#, None),
-            (r#"{"type":"say \"hi\""}"#, None),
-            (r#"{"type":5}"#, None),
-            (r#"{"type":"unterminated"#, None),
-            (r#"{"reply_to":1,"ok":true}"#, None),
-            ("[1]", None),
-            ("", None),
+            (r#" { "type" : "hello" }"#, Some("hello"), None),
+            (
+                r#"{"client_msg_id":"3f6b9e2d","suppress_notification":false,"type":"message","text":"a \"type\":\"x\"","blocks":[{"type":"rich_text"}]}"#,
+                Some("message"),
+                None,
+            ),
+            (
+                r#"{"blocks":[{"type":"rich_text"}],"user":"U1","type":"message"}"#,
+                Some("message"),
+                None,
+            ),
+            (
+                r#"{"ok":true,"reply_to":7,"ts":"1.2","text":"hi"}"#,
+                Some("reply"),
+                Some(7),
+            ),
+            (r#"{"type":"pong","reply_to":3}"#, Some("pong"), None),
+            (r#"{"type":5,"reply_to":3}"#, Some("reply"), Some(3)),
+            (r#"{"reply_to":"3"}"#, Some("reply"), None),
+            (
+                r#"{"ok":true,"message":{"type":"message"}}"#,
+                Some("unknown"),
+                None,
+            ),
+            (r#"{"typ\u0065":"goodbye"}"#, Some("goodbye"), None),
+            // A `type` with escapes: the full parse names it.
+            (r#"{"type":"say \"hi\""}"#, None, None),
         ];
-        for (text, want) in table {
-            assert_eq!(quick_type(text), *want, "{text}");
+        for (text, name, ack) in table {
+            let h = head(text).unwrap();
+            assert_eq!(h.name(), *name, "{text}");
+            assert_eq!(h.ack_id(), *ack, "{text}");
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            if let Some(name) = name {
+                assert_eq!(dispatch_name(&value), Some(*name), "{text}");
+            }
         }
-    }
-
-    #[test]
-    fn peek_finds_type_and_reply_to_without_a_value() {
-        let p = peek(r#"{"type":"hello","x":[1,{"y":2}]}"#).unwrap();
-        assert_eq!(p.kind.as_deref(), Some("hello"));
-        let p = peek(r#"{"ok":true,"reply_to":7,"ts":"1.2"}"#).unwrap();
-        assert_eq!((p.kind, p.reply_to), (None, Some(json!(7))));
-        let p = peek(r#"{"type":"say \"hi\""}"#).unwrap();
-        assert_eq!(p.kind.as_deref(), Some("say \"hi\""));
-        assert!(peek("[1,2]").is_none());
-        assert!(peek("not json").is_none());
-        // A `type` that is not a string is not a hello.
-        assert!(peek(r#"{"type":5}"#).is_none());
+        assert!(head(r#"{"type":"\u0068ello"}"#).unwrap().is("hello"));
+        assert!(!head(r#"{"type":"hello2"}"#).unwrap().is("hello"));
+        for unclear in ["[1]", "not json", "", r#"{"reply_to":1,"reply_to":2}"#] {
+            assert!(head(unclear).is_none(), "{unclear}");
+        }
     }
 
     #[test]

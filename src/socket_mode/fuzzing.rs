@@ -55,6 +55,10 @@ pub(crate) fn check_frame(text: &str) {
         // quick look reads the envelope (and the reader acks it, so Slack does not redeliver
         // it in vain); the dispatcher reports it as an `error` event.
         (_, None) if nested_too_deep(text) => {}
+        // Not JSON at all: the quick look is a scan, not a validator (a control character in a
+        // string, say); whatever it answered, the dispatcher's full parse reports the frame as
+        // an `error` event. Slack never sends such frames.
+        (_, None) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {}
         _ => panic!("the quick look {look:?} disagrees with the parse {frame:?}: {text}"),
     }
     let Some(frame) = frame else { return };

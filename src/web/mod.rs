@@ -181,7 +181,13 @@ impl WebClient {
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .timeout_connect(Some(timeout))
-            .tls_config(net.tls.ureq_config()?)
+            // TLS is the connector chain's (`TlsOptions::ureq_connector`): the websocket's
+            // context and trust store, shared.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(ureq::tls::TlsProvider::NativeTls)
+                    .build(),
+            )
             .user_agent(USER_AGENT);
         // The websocket makes the same choice (`config::net::proxy_for`): the explicit proxy,
         // else the environment's if it is an http:// one (ureq applies its NO_PROXY per request).
@@ -202,7 +208,13 @@ impl WebClient {
             }),
         };
         config = config.proxy(proxy);
-        let agent = shared_agent(key, || config.build().into());
+        let agent = shared_agent(key, || {
+            ureq::Agent::with_parts(
+                config.build(),
+                net.tls.ureq_connector(),
+                ureq::unversioned::resolver::DefaultResolver::default(),
+            )
+        });
         Ok(WebClient {
             inner: Arc::new(Inner {
                 agent,
