@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::json;
 use slack_rtm::socket_mode::{Request, SocketModeClient};
 use slack_rtm::testing::FakeSlack;
-use slack_rtm::PostMessage;
+use slack_rtm::ChatMessage;
 
 /// `app_mention`: a threaded "Hi" through the Web API (the event was acked on arrival).
 fn on_mention(r: &Request) {
@@ -24,7 +24,7 @@ fn on_mention(r: &Request) {
     let ts = event["ts"].as_str().unwrap_or_default();
     let user = event["user"].as_str().unwrap_or("there");
     let text = format!("Hi <@{user}>!");
-    let reply = PostMessage::new(channel, &text).thread_ts(ts);
+    let reply = ChatMessage::new(channel, &text).thread_ts(ts);
     if let Err(e) = r.web_client.chat_post_message_with(&reply) {
         eprintln!("reply failed: {e}");
     }

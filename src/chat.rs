@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 /// Slack's default formatting (mention users as `<@U123>`): a message with `blocks` is refused
 /// there with [`SendErrorKind::InvalidPayload`](crate::SendErrorKind::InvalidPayload).
 ///
-/// [`OutgoingMessage`](crate::OutgoingMessage) and [`PostMessage`](crate::PostMessage) are
-/// older names for this type.
+/// It is the one message type of the crate: the App's
+/// [`Ctx::say_with`](crate::app::Ctx::say_with), the Web API and the RTM websocket all take it
+/// (`PostMessage` and `OutgoingMessage`, its older names, still compile).
 ///
 /// ```
 /// # use slack_rtm::ChatMessage;

@@ -82,7 +82,7 @@
 //! ```no_run
 //! use serde_json::json;
 //! use slack_rtm::socket_mode::{Request, SocketModeClient};
-//! use slack_rtm::PostMessage;
+//! use slack_rtm::ChatMessage;
 //!
 //! let client = SocketModeClient::builder(&std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
 //!     .bot_token(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
@@ -92,7 +92,7 @@
 //!     let channel = event["channel"].as_str().unwrap_or_default();
 //!     let ts = event["ts"].as_str().unwrap_or_default();
 //!     r.web_client
-//!         .chat_post_message_with(&PostMessage::new(channel, "Hi!").thread_ts(ts))
+//!         .chat_post_message_with(&ChatMessage::new(channel, "Hi!").thread_ts(ts))
 //!         .ok();
 //! });
 //! client.on("/deploy", |r: &Request| {
@@ -606,9 +606,12 @@ pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
 #[doc(inline)]
 pub use rtm::{
-    Ack, ConnectMethod, MessageError, OutgoingMessage, Payload, Receipt, RtmClient,
-    RtmClientBuilder, RtmHandle, Running, MAX_TEXT_CHARS,
+    Ack, ConnectMethod, MessageError, Payload, Receipt, RtmClient, RtmClientBuilder, RtmHandle,
+    Running, MAX_TEXT_CHARS,
 };
 #[doc(hidden)]
 pub use web::__fuzz_web_answer;
-pub use web::{FileUpload, Pages, PostMessage, SlackResponse, WebClient, WebClientBuilder};
+pub use web::{FileUpload, Pages, SlackResponse, WebClient, WebClientBuilder};
+// `ChatMessage`'s older names, kept so that existing code compiles.
+#[doc(hidden)]
+pub use {rtm::OutgoingMessage, web::PostMessage};

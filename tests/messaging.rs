@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 use slack_rtm::testing::RtmAckMode;
-use slack_rtm::{MessageError, OutgoingMessage, SendErrorKind};
+use slack_rtm::{ChatMessage, MessageError, SendErrorKind};
 
 fn unthrottled(fake: &slack_rtm::testing::FakeSlack) -> slack_rtm::RtmClientBuilder {
     builder(fake)
@@ -122,7 +122,7 @@ fn oversized_frames_and_long_text_are_refused_and_the_connection_survives() {
 
     let text = format!("{}\n{}", "a".repeat(3000), "b".repeat(3000));
     let receipts = h
-        .send_long_message(&OutgoingMessage::new("C1", &text).thread_ts("1.5"))
+        .send_long_message(&ChatMessage::new("C1", &text).thread_ts("1.5"))
         .unwrap();
     assert_eq!(receipts.len(), 2);
     let mut joined = String::new();
@@ -348,15 +348,13 @@ fn a_long_message_is_queued_all_or_nothing() {
     // Five parts do not fit a queue of three: none is queued, the first part comes back.
     let text = "word ".repeat(4_000);
     let e = h
-        .send_long_message(&OutgoingMessage::new("C1", &text))
+        .send_long_message(&ChatMessage::new("C1", &text))
         .unwrap_err();
     assert_eq!(e.kind(), &SendErrorKind::QueueFull);
     assert_eq!(e.into_payload()["channel"], "C1");
     // Three parts fit, and all three go out in order once connected.
     let text = "word ".repeat(2_000);
-    let receipts = h
-        .send_long_message(&OutgoingMessage::new("C1", &text))
-        .unwrap();
+    let receipts = h.send_long_message(&ChatMessage::new("C1", &text)).unwrap();
     assert_eq!(receipts.len(), 3);
     let ids: Vec<u64> = receipts.iter().map(|r| r.id()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
@@ -372,7 +370,7 @@ fn control_characters_never_make_a_part_over_the_frame_limit() {
     let text = "\u{1}".repeat(9_000);
     let receipts = client
         .handle()
-        .send_long_message(&OutgoingMessage::new("C1", &text))
+        .send_long_message(&ChatMessage::new("C1", &text))
         .unwrap();
     for r in &receipts {
         r.wait(SOON).unwrap();
@@ -399,7 +397,7 @@ fn blocks_are_refused_over_rtm_and_messages_reach_the_history() {
     let h = client.handle();
     let blocks = json!([{"type": "divider"}]);
     let err = h
-        .send_message_with(&OutgoingMessage::new("C1", "x").blocks(&blocks))
+        .send_message_with(&ChatMessage::new("C1", "x").blocks(&blocks))
         .unwrap_err();
     assert!(
         matches!(err.kind(), SendErrorKind::InvalidPayload(m) if m.contains("Web API")),
@@ -408,7 +406,7 @@ fn blocks_are_refused_over_rtm_and_messages_reach_the_history() {
     assert_eq!(err.into_payload()["blocks"], blocks);
     // The same message without blocks is sent, and the fake keeps it like Slack would.
     let ack = h
-        .send_message_with(&OutgoingMessage::new("C1", "plain"))
+        .send_message_with(&ChatMessage::new("C1", "plain"))
         .unwrap()
         .wait(SOON)
         .unwrap();

@@ -1,7 +1,7 @@
 //! The hello bot's handler, shared by `examples/hello_bot.rs` and `slack-rtm demo` (both
 //! include this file with `#[path]`), so the demo runs exactly the bot the example shows.
 
-use slack_rtm::{Payload, PostMessage};
+use slack_rtm::{ChatMessage, Payload};
 
 /// Answers "Hi <@user>!" in a thread to every message containing "Hello".
 pub fn say_hello(p: &Payload) {
@@ -24,7 +24,7 @@ pub fn say_hello(p: &Payload) {
     let reply = format!("Hi <@{user}>!");
     match p
         .web_client
-        .chat_post_message_with(&PostMessage::new(channel, &reply).thread_ts(ts))
+        .chat_post_message_with(&ChatMessage::new(channel, &reply).thread_ts(ts))
     {
         // A closed stdout (`| head -1`) is not the bot's problem: no panic in a handler.
         Ok(_) => {

@@ -5,8 +5,9 @@ use std::sync::{Arc, Weak};
 
 use serde_json::{json, Value};
 
+use crate::chat::ChatMessage;
 use crate::error::{SendError, SendErrorKind};
-use crate::rtm::messaging::{split_text, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+use crate::rtm::messaging::{split_text, Receipt, MAX_TEXT_CHARS};
 use crate::rtm::send::Mode;
 use crate::rtm::session::MAX_OUTBOUND_FRAME;
 use crate::rtm::Rtm;
@@ -52,7 +53,7 @@ impl RtmHandle {
     /// Sends a chat message to `channel` and returns a [`Receipt`] to wait for Slack's ack.
     /// See [`send_message_with`](RtmHandle::send_message_with).
     pub fn send_message(&self, channel: &str, text: &str) -> Result<Receipt, SendError> {
-        self.send_message_with(&OutgoingMessage::new(channel, text))
+        self.send_message_with(&ChatMessage::new(channel, text))
     }
 
     /// Sends a chat message (in a thread, broadcast, ...) and returns a [`Receipt`].
@@ -67,7 +68,7 @@ impl RtmHandle {
     /// [`MessageError::ConnectionLost`](crate::MessageError::ConnectionLost): it is never sent
     /// twice silently. Text over 4,000 characters is refused ([`SendErrorKind::TooLong`]); see
     /// [`send_long_message`](RtmHandle::send_long_message).
-    pub fn send_message_with(&self, msg: &OutgoingMessage<'_>) -> Result<Receipt, SendError> {
+    pub fn send_message_with(&self, msg: &ChatMessage<'_>) -> Result<Receipt, SendError> {
         let payload = msg.to_payload(msg.text);
         let Some(rtm) = self.rtm.upgrade() else {
             return Err(SendError::new(SendErrorKind::NotConnected, payload));
@@ -82,7 +83,7 @@ impl RtmHandle {
     /// All or nothing: either every part is queued (one receipt each) or none is, and the
     /// error says why (e.g. [`SendErrorKind::QueueFull`] when the queue has no room for all
     /// the parts; the payload given back is the first part).
-    pub fn send_long_message(&self, msg: &OutgoingMessage<'_>) -> Result<Vec<Receipt>, SendError> {
+    pub fn send_long_message(&self, msg: &ChatMessage<'_>) -> Result<Vec<Receipt>, SendError> {
         // Room for the frame around the text: type, channel, thread_ts, id.
         let overhead = msg.to_payload("").to_string().len() + 32;
         let budget = MAX_OUTBOUND_FRAME.saturating_sub(overhead);

@@ -12,7 +12,8 @@ use crate::chat::ChatMessage;
 /// Slack's limit on a chat message's text, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
-/// The chat message builder of the websocket path: an older name for [`ChatMessage`].
+/// An older name for [`ChatMessage`], kept so existing code compiles.
+#[doc(hidden)]
 pub type OutgoingMessage<'a> = ChatMessage<'a>;
 
 /// Slack's acknowledgement of a sent message.

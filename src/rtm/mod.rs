@@ -26,7 +26,9 @@ pub use builder::RtmClientBuilder;
 pub use client::{RtmClient, Running};
 pub use handle::RtmHandle;
 pub use handlers::Payload;
-pub use messaging::{Ack, MessageError, OutgoingMessage, Receipt, MAX_TEXT_CHARS};
+#[doc(hidden)]
+pub use messaging::OutgoingMessage;
+pub use messaging::{Ack, MessageError, Receipt, MAX_TEXT_CHARS};
 
 use std::sync::{Mutex, MutexGuard};
 

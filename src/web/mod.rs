@@ -45,7 +45,8 @@ pub use response::__fuzz_web_answer;
 pub use response::SlackResponse;
 pub use upload::FileUpload;
 
-/// The options of `chat.postMessage`: an older name for [`ChatMessage`](crate::ChatMessage).
+/// An older name for [`ChatMessage`](crate::ChatMessage), kept so existing code compiles.
+#[doc(hidden)]
 pub type PostMessage<'a> = crate::chat::ChatMessage<'a>;
 
 use crate::config::net::{self, redact_userinfo};
