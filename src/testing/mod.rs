@@ -140,6 +140,17 @@
 //! client frame of both protocols and every Web API call, as `slack-rtm serve --frames` prints
 //! them.
 //!
+//! # HTTP delivery
+//!
+//! For apps in HTTP mode, [`FakeSlack::http_delivery`] POSTs what Slack would to an app's
+//! request URL: [`HttpDelivery::event`] (Events API JSON), [`HttpDelivery::slash_command`]
+//! (form fields in Slack's order), [`HttpDelivery::interactive`] (a `payload=` form), or any
+//! body with [`HttpDelivery::post`] / [`HttpDelivery::post_at`] (a chosen timestamp, extra
+//! headers such as `X-Slack-Retry-Num`). Each is signed ([`sign`]) with the current time, sent
+//! with Slack's `User-Agent` over a kept-alive connection, and answered with a [`Delivered`]
+//! (status, headers, body, latency). `slack-rtm serve --deliver URL --signing-secret S` does
+//! the same for the stdin commands `!event`, `!command` and `!interactive`.
+//!
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
@@ -159,6 +170,7 @@
 //! * Client certificates are not supported in TLS mode.
 
 mod api;
+mod deliver;
 mod http;
 mod net;
 mod sm_state;
@@ -183,6 +195,7 @@ use tungstenite::{Bytes, Utf8Bytes};
 use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
+pub use deliver::{form_encode, interactive_body, sign, Delivered, HttpDelivery, SLACK_USER_AGENT};
 pub use sm_state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
 };
