@@ -220,7 +220,7 @@ impl Drop for App {
 }
 
 /// Delivers until the app answers (its server starts a moment after it prints the port).
-fn first_delivery(delivery: &testing::HttpDelivery<'_>) -> testing::Delivered {
+fn first_delivery(delivery: &testing::HttpDelivery<'_>) -> testing::HttpAnswer {
     let until = std::time::Instant::now() + APP_DEADLINE;
     loop {
         match delivery.event(json!({"type": "app_mention", "text": "<@U0FAKEBOT1> hi",

@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::FakeSlack;
+use super::{Delivered, Delivery, FakeSlack};
 
 /// The `User-Agent` Slack's request deliveries carry.
 pub const SLACK_USER_AGENT: &str = "Slackbot 1.0 (+https://api.slack.com/robots)";
@@ -79,7 +79,7 @@ const COMMAND_FIELDS: [&str; 13] = [
 /// One answer from the app.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Delivered {
+pub struct HttpAnswer {
     /// The HTTP status.
     pub status: u16,
     /// The response headers (names in lower case).
@@ -90,7 +90,7 @@ pub struct Delivered {
     pub latency: Duration,
 }
 
-impl Delivered {
+impl HttpAnswer {
     /// The first header named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -156,20 +156,30 @@ impl FakeSlack {
     /// The form body Slack POSTs for the slash command `command` (`/deploy`) with `text`, from
     /// the fake user in `#general`, fields in Slack's order.
     pub fn slash_command_body(&self, command: &str, text: &str) -> String {
-        let payload = self.slash_command_payload(command, text);
-        COMMAND_FIELDS
-            .iter()
-            .map(|field| {
-                let value = match &payload[*field] {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                format!("{field}={}", form_encode(&value))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+        command_form(&self.slash_command_payload(command, text))
     }
+}
+
+/// A slash command's fields as a form: Slack's fields in Slack's order, then any others.
+fn command_form(payload: &Value) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut fields: Vec<String> = COMMAND_FIELDS
+        .iter()
+        .filter(|f| payload.get(**f).is_some())
+        .map(|f| format!("{f}={}", form_encode(&text(&payload[*f]))))
+        .collect();
+    if let Some(map) = payload.as_object() {
+        for (k, v) in map {
+            if !COMMAND_FIELDS.contains(&k.as_str()) {
+                fields.push(format!("{}={}", form_encode(k), form_encode(&text(v))));
+            }
+        }
+    }
+    fields.join("&")
 }
 
 /// The form body Slack POSTs for an interaction: one `payload` field holding the JSON.
@@ -178,12 +188,37 @@ pub fn interactive_body(payload: &Value) -> String {
 }
 
 impl HttpDelivery<'_> {
+    /// POSTs what a user did (the [`Delivery`] shapes of Socket Mode tests: a command, a
+    /// click, a modal submission, a message, any event), built by [`FakeSlack::payload`], as
+    /// Slack sends it over HTTP. Returns what was built (`response_url`, `trigger_id`, ids) and
+    /// the answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpDelivery::event`].
+    pub fn deliver(&self, delivery: &Delivery) -> io::Result<(Delivered, HttpAnswer)> {
+        let built = self.fake.payload(delivery);
+        let (content_type, body) = match built.envelope_type.as_str() {
+            "events_api" => ("application/json", built.payload.to_string()),
+            "slash_commands" => (
+                "application/x-www-form-urlencoded",
+                command_form(&built.payload),
+            ),
+            _ => (
+                "application/x-www-form-urlencoded",
+                interactive_body(&built.payload),
+            ),
+        };
+        let answer = self.post(content_type, body.as_bytes(), &[])?;
+        Ok((built, answer))
+    }
+
     /// POSTs an Events API `event` (wrapped in `event_callback`) as `application/json`.
     ///
     /// # Errors
     ///
     /// When the app cannot be reached or its answer cannot be read.
-    pub fn event(&self, event: Value) -> io::Result<Delivered> {
+    pub fn event(&self, event: Value) -> io::Result<HttpAnswer> {
         let body = self.fake.event_body(event);
         self.post("application/json", body.as_bytes(), &[])
     }
@@ -193,7 +228,7 @@ impl HttpDelivery<'_> {
     /// # Errors
     ///
     /// As [`HttpDelivery::event`].
-    pub fn slash_command(&self, command: &str, text: &str) -> io::Result<Delivered> {
+    pub fn slash_command(&self, command: &str, text: &str) -> io::Result<HttpAnswer> {
         let body = self.fake.slash_command_body(command, text);
         self.post("application/x-www-form-urlencoded", body.as_bytes(), &[])
     }
@@ -204,7 +239,7 @@ impl HttpDelivery<'_> {
     /// # Errors
     ///
     /// As [`HttpDelivery::event`].
-    pub fn interactive(&self, payload: &Value) -> io::Result<Delivered> {
+    pub fn interactive(&self, payload: &Value) -> io::Result<HttpAnswer> {
         let body = interactive_body(payload);
         self.post("application/x-www-form-urlencoded", body.as_bytes(), &[])
     }
@@ -220,7 +255,7 @@ impl HttpDelivery<'_> {
         content_type: &str,
         body: &[u8],
         headers: &[(&str, &str)],
-    ) -> io::Result<Delivered> {
+    ) -> io::Result<HttpAnswer> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -240,7 +275,7 @@ impl HttpDelivery<'_> {
         content_type: &str,
         body: &[u8],
         headers: &[(&str, &str)],
-    ) -> io::Result<Delivered> {
+    ) -> io::Result<HttpAnswer> {
         let mut req = self
             .agent
             .post(&self.url)
@@ -270,7 +305,7 @@ impl HttpDelivery<'_> {
             .limit(16 * 1024 * 1024)
             .read_to_vec()
             .map_err(io::Error::other)?;
-        Ok(Delivered {
+        Ok(HttpAnswer {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
