@@ -87,9 +87,11 @@ fn run_offline() -> Result<(), Box<dyn std::error::Error>> {
         return Err("no modal".into());
     }
     let dream = json!({"type": "plain_text_input", "value": "a blocking Bolt"});
-    let (_, submitted) = slack.deliver(
-        &Delivery::view_submission("modal_view").state("input_c", "dreamy_input", dream),
-    )?;
+    let (_, submitted) = slack.deliver(&Delivery::view_submission("modal_view").state(
+        "input_c",
+        "dreamy_input",
+        dream,
+    ))?;
     println!("modal submission: HTTP {}", submitted.status);
     // Recorded once answered (the call itself is recorded first).
     let t0 = std::time::Instant::now();
