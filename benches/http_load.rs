@@ -251,11 +251,13 @@ fn main() {
         );
         let ok = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
+        let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<String, u64>::new()));
         let started = Instant::now();
         let end = started + duration;
         let threads: Vec<_> = (0..args.connections)
             .map(|t| {
                 let (bodies, ok, failed) = (bodies.clone(), ok.clone(), failed.clone());
+                let statuses = statuses.clone();
                 let (host, path, secret) = (host.clone(), path.clone(), args.secret.clone());
                 std::thread::spawn(move || {
                     let mut conn = Conn {
@@ -269,9 +271,19 @@ fn main() {
                         i += args.connections;
                         let req = request(&host, &path, &secret, "application/json", body);
                         match conn.exchange(&req) {
-                            Some(200) => ok.fetch_add(1, Ordering::Relaxed),
-                            _ => failed.fetch_add(1, Ordering::Relaxed),
-                        };
+                            Some(200) => {
+                                ok.fetch_add(1, Ordering::Relaxed);
+                            }
+                            other => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                let key = other.map_or("no answer".to_owned(), |s| s.to_string());
+                                *statuses
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .entry(key)
+                                    .or_default() += 1;
+                            }
+                        }
                     }
                 })
             })
@@ -287,6 +299,7 @@ fn main() {
             "seconds": elapsed,
             "ok": ok,
             "failed": failed.load(Ordering::Relaxed),
+            "failed_statuses": *statuses.lock().unwrap_or_else(|e| e.into_inner()),
             "per_second": ok as f64 / elapsed,
         })
     } else {
