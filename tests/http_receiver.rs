@@ -1,5 +1,5 @@
 //! The HTTP receiver with a stub handler: routing (404, 405, GET paths), framing (chunked,
-//! `Expect`, pipelining, keep-alive), every limit (431, 413, 411, 408, 503), 200 concurrent
+//! `Expect`, pipelining, keep-alive), every limit (431, 413, 411, 408, 503, the write timeout), 200 concurrent
 //! requests, a slow client delaying nobody, handler panics, stop/join and signals.
 
 mod common;
@@ -626,4 +626,38 @@ fn sigterm_stops_start_gracefully() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_client_that_does_not_read_is_dropped_at_the_write_timeout() {
+    let big = vec![b'x'; 32 * 1024 * 1024];
+    let run = HttpReceiverBuilder::new("127.0.0.1:0", move |req: AppRequest| {
+        if req.body == b"big" {
+            AppResponse::with_body(200, "text/plain", big.clone())
+        } else {
+            AppResponse::ok()
+        }
+    })
+    .write_timeout(Duration::from_millis(300))
+    .handle_signals(false)
+    .spawn()
+    .unwrap();
+    let addr = run.local_addr();
+    // Asks for 32 MiB and never reads: the answer's write blocks on full socket buffers.
+    let mut stuck = Client::connect(addr);
+    stuck.post("/slack/events", "big");
+    // Others are served meanwhile.
+    let mut c = Client::connect(addr);
+    c.post("/slack/events", "{}");
+    assert_eq!(c.response().unwrap().status, 200);
+    // The stuck write gives up at the write timeout, so a stop joins promptly.
+    let started = Instant::now();
+    run.stop();
+    run.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(stuck);
 }
