@@ -1,6 +1,7 @@
 //! The HTTP receiver with a stub handler: routing (404, 405, GET paths), framing (chunked,
-//! `Expect`, pipelining, keep-alive), every limit (431, 413, 411, 408, 503, the write timeout), 200 concurrent
-//! requests, a slow client delaying nobody, handler panics, stop/join and signals.
+//! `Expect`, pipelining, keep-alive), every limit (431, 413, 411, 408, 503, the write
+//! timeout), 200 concurrent requests, a slow client delaying nobody, handler panics, stop/join
+//! and signals.
 
 mod common;
 
