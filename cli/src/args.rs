@@ -11,6 +11,7 @@ Environment:
   SLACK_BOT_TOKEN       the token for `tail` and `api` (else SLACK_API_TOKEN); never printed
   SLACK_API_TOKEN       the token when SLACK_BOT_TOKEN is unset or empty
   SLACK_APP_TOKEN       the app-level token (xapp-...) for `socket`; never printed
+  SLACK_SIGNING_SECRET  the signing secret for `serve --deliver`; never printed
   SLACK_API_URL         Web API base URL for `tail`, `socket` and `api`
                         (default https://slack.com/api/)
   ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or lower case), NO_PROXY

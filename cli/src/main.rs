@@ -9,8 +9,9 @@
 //! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), each with its usage text and
 //! flag parser, plus `args` (the shared flag machinery and the top-level usage), `lines` (stdin
 //! line reading), `output` (frame printing and exit codes), `logging`, `signals`, `bench` (the
-//! `serve --bench` driver protocol), `bench_sm` (its Socket Mode commands) and `serve_socket`
-//! (`serve`'s Socket Mode stdin commands and `--frames`).
+//! `serve --bench` driver protocol), `bench_sm` (its Socket Mode commands) `serve_socket`
+//! (`serve`'s Socket Mode stdin commands and `--frames`) and `serve_http` (`serve --deliver`: the
+//! same commands POSTed to an HTTP app).
 
 /// `println!` for stdout data: a closed stdout (a pipe whose reader left, as in
 /// `slack-rtm demo | head -1`) ends the program quietly with status 0 instead of a panic.
@@ -33,6 +34,7 @@ mod lines;
 mod logging;
 mod output;
 mod serve;
+mod serve_http;
 mod serve_socket;
 mod signals;
 mod socket;

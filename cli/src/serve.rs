@@ -11,7 +11,7 @@ use slack_rtm::testing::FakeSlack;
 
 use crate::args::{self, Asked, Flags, Usage};
 use crate::lines::{read_stdin_lines, skipped};
-use crate::{bench, serve_socket, signals, tls};
+use crate::{bench, serve_http, serve_socket, signals, tls};
 
 /// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -21,6 +21,7 @@ pub fn usage() -> String {
     format!(
         "\
 Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
+                       [--deliver URL --signing-secret S]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
 as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
@@ -39,6 +40,12 @@ views.push take any trigger_id, as typed payloads carry made-up ones):
                          too_many_websockets, ...) to the newest connection; for any reason but
                          warning the connection is closed 1 s later
 
+With --deliver URL, !event, !command and !interactive go to an app in HTTP mode instead: each
+is POSTed to URL as Slack sends it (JSON event_callback, slash-command form, payload= form),
+signed with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature), and its answer
+is printed on stdout as one JSON line: {{\"status\":200,\"body\":\"...\",\"latency_ms\":1.2}}
+(or {{\"error\":\"...\"}} when the app cannot be reached). Response URLs point at the fake.
+
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token); an xapp- token
@@ -51,6 +58,10 @@ Flags:
                   and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
   --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
                   and stop when stdin closes
+  --deliver URL   POST !event, !command and !interactive to the app at URL (http:// or
+                  https://, e.g. http://127.0.0.1:3000/slack/events)
+  --signing-secret S
+                  the app's signing secret for --deliver (else SLACK_SIGNING_SECRET)
   -h, --help      show this help
   -V, --version   print the version
 
@@ -89,6 +100,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut chosen_port: Option<u16> = None;
     let mut tls_mode = false;
     let mut frames = false;
+    let mut deliver: Option<String> = None;
+    let mut signing_secret: Option<String> = None;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next_flag() {
         match args::common_flag(flag) {
@@ -133,9 +146,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                 args::no_value(flag, inline)?;
                 frames = true;
             }
+            "--deliver" => deliver = Some(flags.value(flag, inline)?.to_owned()),
+            "--signing-secret" => signing_secret = Some(flags.value(flag, inline)?.to_owned()),
             other => return Err(Usage(format!("unknown flag {other:?} for serve"))),
         }
     }
+    let target = serve_http::target(deliver, signing_secret).map_err(Usage)?;
     let stop = Arc::new(AtomicBool::new(false));
     let signalled = stop.clone();
     if let Err(e) = signals::install(move |_sig| signalled.store(true, Ordering::SeqCst)) {
@@ -201,7 +217,21 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let reader = std::thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
+            let delivery = target.as_ref().map(|t| s.http_delivery(&t.url, &t.secret));
             read_stdin_lines(MAX_LINE, |number, line| {
+                if let Some(delivery) = &delivery {
+                    match serve_http::command(delivery, line) {
+                        Some(Ok(answer)) => {
+                            outln!("{answer}");
+                            return true;
+                        }
+                        Some(Err(why)) => {
+                            skipped(number, &why);
+                            return true;
+                        }
+                        None => {}
+                    }
+                }
                 match serve_socket::command(&s, line) {
                     Some(Ok(done)) => {
                         log::info!("stdin line {number}: {done}");
