@@ -5,6 +5,7 @@
 //! response ([`AppRequest`], [`AppResponse`]) that every receiver speaks, and Slack's request
 //! signature ([`signature`]).
 
+pub mod oauth;
 mod request;
 pub mod signature;
 
