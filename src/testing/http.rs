@@ -123,6 +123,8 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             api::handle(&shared, &head, method, &body)
         } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
             api::upload(&shared, &head, file_id, &body)
+        } else if head.path.starts_with("/oauth/") {
+            super::oauth::page(&shared, &head)
         } else {
             Reply::Respond(Response::json(
                 404,

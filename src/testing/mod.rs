@@ -161,6 +161,7 @@
 mod api;
 mod http;
 mod net;
+mod oauth;
 mod sm_state;
 mod sm_ws;
 mod socket_mode;
@@ -180,6 +181,7 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
+pub use oauth::{OAuthInstall, FAKE_APP_ID, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_INSTALLER};
 use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 

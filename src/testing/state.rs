@@ -129,6 +129,8 @@ pub(crate) struct State {
     pub connections_total: u64,
     /// Socket Mode: settings, sockets, deliveries, acks, taps.
     pub sm: SmState,
+    /// OAuth: the app's credentials, codes, issued tokens, the test's clock.
+    pub oauth: super::oauth::OAuthState,
     /// Every live client socket (HTTP and websocket), to shut down on drop.
     sockets: HashMap<u64, TcpStream>,
     next_socket: u64,
@@ -213,6 +215,7 @@ impl Shared {
                 ws_conns: BTreeMap::new(),
                 connections_total: 0,
                 sm: SmState::default(),
+                oauth: Default::default(),
                 sockets: HashMap::new(),
                 next_socket: 0,
                 threads: Vec::new(),
