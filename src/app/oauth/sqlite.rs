@@ -244,3 +244,34 @@ impl OAuthStateStore for SqliteStore {
         Ok(issued.is_some_and(|at| now - at < self.state_expiry as i64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_schema_is_refused_and_the_journal_is_wal() {
+        let dir = std::env::temp_dir().join(format!("slack-rtm-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sqlite");
+        let store = SqliteStore::open(&path).unwrap();
+        let mode: String = store
+            .lock()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let version: i64 = store
+            .lock()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        store
+            .lock()
+            .execute_batch("PRAGMA user_version=99")
+            .unwrap();
+        drop(store);
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
