@@ -2,6 +2,9 @@
 //! browser, and stores that fail.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod cdp;
+pub mod server;
+
 use std::sync::Arc;
 
 use slack_rtm::app::oauth::{
