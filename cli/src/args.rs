@@ -113,6 +113,12 @@ stdin lines each go to one Socket Mode connection (held until one says hello):
                          too_many_websockets, ...) to the newest connection; for any reason but
                          warning the connection is closed 1 s later
 
+It serves Slack's OAuth v2 install flow too, to click through by hand offline: point an app's
+authorize URL at http://127.0.0.1:PORT/oauth/v2/authorize (logged on stderr) with client id
+1111111111.2222222222 and secret fake-client-secret; the approval page's Allow button
+redirects to the app's redirect_uri with code and state, Cancel with error=access_denied, and
+oauth.v2.access exchanges the code (auth.test answers each issued token).
+
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token); an xapp- token

@@ -125,6 +125,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
             return Ok(ExitCode::from(1));
         }
     }
+    log::info!(
+        "OAuth: authorize URL {} (client id {}, client secret {})",
+        server.authorize_url(),
+        slack_rtm::testing::FAKE_CLIENT_ID,
+        slack_rtm::testing::FAKE_CLIENT_SECRET
+    );
     log::info!("fake Slack listening; JSON lines on stdin go to every connected client");
 
     let s = server.clone();

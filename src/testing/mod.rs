@@ -140,6 +140,28 @@
 //! client frame of both protocols and every Web API call, as `slack-rtm serve --frames` prints
 //! them.
 //!
+//! # OAuth
+//!
+//! The fake serves Slack's OAuth v2 install flow, so an app's install can be tested (or clicked
+//! through by hand, `slack-rtm serve`) offline:
+//!
+//! - [`FakeSlack::authorize_url`] (`/oauth/v2/authorize`): an approval page for `client_id`
+//!   ([`FAKE_CLIENT_ID`], see [`FakeSlack::set_oauth_client`]), `scope`/`user_scope`,
+//!   `redirect_uri` and `state`, with an `Allow` button (redirects to `redirect_uri` with a
+//!   single-use `code` and the `state`) and a `Cancel` button (`error=access_denied`).
+//!   [`FakeSlack::approve`] and [`FakeSlack::deny`] do what the buttons do, without a browser.
+//!   Installs go to the fake's workspace, or where [`FakeSlack::set_oauth_install`] says
+//!   (another team, an Enterprise Grid organization, an org-wide install).
+//! - `oauth.v2.access`: the app's credentials in HTTP Basic or as parameters
+//!   (`invalid_client_id`, `bad_client_secret`); a `code` once, within 10 minutes
+//!   (`invalid_code`, `bad_redirect_uri`); `grant_type=refresh_token` (`invalid_refresh_token`).
+//!   With [`FakeSlack::set_token_rotation`] tokens come with `refresh_token` and `expires_in`,
+//!   and expire on a clock the test moves ([`FakeSlack::advance_oauth_clock`]): an expired token
+//!   answers `token_expired` to every method. [`FakeSlack::token_refreshes`] counts refreshes.
+//! - `auth.test` answers each issued token with its workspace; `apps.uninstall` (the app's
+//!   credentials and a token) revokes the workspace's tokens (`token_revoked`), as does
+//!   [`FakeSlack::revoke_token`] for one.
+//!
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
