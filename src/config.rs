@@ -293,6 +293,46 @@ impl NetConfig {
     }
 }
 
+/// What an adapter (the App) wires into the client a builder makes: run once, right after
+/// `build()` made it.
+pub(crate) struct Setup<C>(Vec<SetupFn<C>>);
+
+type SetupFn<C> = Box<dyn FnOnce(&C) + Send>;
+
+impl<C> Default for Setup<C> {
+    fn default() -> Self {
+        Setup(Vec::new())
+    }
+}
+
+impl<C> Setup<C> {
+    pub(crate) fn push(&mut self, f: impl FnOnce(&C) + Send + 'static) {
+        self.0.push(Box::new(f));
+    }
+
+    pub(crate) fn run(self, client: &C) {
+        for f in self.0 {
+            f(client);
+        }
+    }
+}
+
+impl<C> fmt::Debug for Setup<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Setup({})", self.0.len())
+    }
+}
+
+impl NetConfig {
+    /// Everything but the token, from `other` (an adapter's builder starts from the App's
+    /// network options).
+    pub(crate) fn adopt(&mut self, other: &NetConfig) {
+        let token = self.token.clone();
+        *self = other.clone();
+        self.token = token;
+    }
+}
+
 /// The full configuration of an [`RtmClient`], built by [`RtmClientBuilder`].
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -333,6 +373,7 @@ impl Config {
 #[must_use = "a builder does nothing until `build()`"]
 pub struct RtmClientBuilder {
     config: Result<Config, Error>,
+    setup: Setup<RtmClient>,
 }
 
 impl RtmClientBuilder {
@@ -357,7 +398,24 @@ impl RtmClientBuilder {
             batch_presence_aware: false,
             presence_sub: false,
         });
-        RtmClientBuilder { config }
+        RtmClientBuilder {
+            config,
+            setup: Setup::default(),
+        }
+    }
+
+    /// An adapter's setup, run on the client `build()` makes.
+    pub(crate) fn setup(mut self, f: impl FnOnce(&RtmClient) + Send + 'static) -> Self {
+        self.setup.push(f);
+        self
+    }
+
+    /// The network options (all but the token) of `net`.
+    pub(crate) fn net_from(self, net: &NetConfig) -> Self {
+        self.with(|c| {
+            c.net.adopt(net);
+            Ok(())
+        })
     }
 
     fn with(mut self, f: impl FnOnce(&mut Config) -> Result<(), Error>) -> Self {
@@ -665,7 +723,9 @@ impl RtmClientBuilder {
     /// Validates the options and builds the client.
     pub fn build(self) -> Result<RtmClient, Error> {
         let config = self.config?;
-        RtmClient::from_config(config)
+        let client = RtmClient::from_config(config)?;
+        self.setup.run(&client);
+        Ok(client)
     }
 }
 

@@ -6,6 +6,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 use super::link::Link;
 use crate::signals;
 use crate::transport::MAX_TIMEOUT;
@@ -70,7 +72,12 @@ pub(crate) struct Core {
     /// The run ends on its own (a fatal answer, a lost connection without auto_reconnect):
     /// events already received are still dispatched, unlike after a requested stop.
     keep_queue: AtomicBool,
+    /// Pseudo-events raised off the reader (see [`Core::notify`]), for the dispatcher.
+    notices: (Sender<Notice>, Receiver<Notice>),
 }
+
+/// A pseudo-event for the dispatcher: its name and data.
+pub(crate) type Notice = (&'static str, serde_json::Value);
 
 impl Core {
     pub(crate) fn new(settings: Settings) -> Core {
@@ -86,7 +93,20 @@ impl Core {
             live: AtomicUsize::new(0),
             handover: AtomicBool::new(false),
             keep_queue: AtomicBool::new(false),
+            notices: crossbeam_channel::unbounded(),
         }
+    }
+
+    /// Has the dispatcher dispatch a pseudo-event (`error`) between the items it is handed;
+    /// never blocks. For what a thread other than the reader learns (Socket Mode's ack
+    /// deadline of a deferred ack): at most one per delivered envelope, so it stays small.
+    pub(crate) fn notify(&self, name: &'static str, data: serde_json::Value) {
+        let _ = self.notices.0.send((name, data));
+    }
+
+    /// The dispatcher's end of [`Core::notify`].
+    pub(crate) fn notices(&self) -> Receiver<Notice> {
+        self.notices.1.clone()
     }
 
     fn lock_links(&self) -> MutexGuard<'_, Vec<Arc<Link>>> {
@@ -230,6 +250,8 @@ impl Core {
         self.stop.store(false, Ordering::SeqCst);
         self.handover.store(false, Ordering::SeqCst);
         self.keep_queue.store(false, Ordering::SeqCst);
+        // What the last run raised and did not dispatch belongs to it.
+        while self.notices.1.try_recv().is_ok() {}
         self.signals.store(handle_signals, Ordering::SeqCst);
         self.threads
             .lock()

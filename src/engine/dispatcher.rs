@@ -12,53 +12,76 @@ use super::link::Link;
 use super::protocol::{Dispatch, Protocol};
 use crate::transport::Batch;
 
-/// What the reader hands the dispatcher, in order.
-pub(crate) enum Item {
+/// What the reader hands the dispatcher, in order. `N` is the protocol's note on each text
+/// frame ([`Protocol::Note`]).
+pub(crate) enum Item<N> {
     /// A websocket opened: dispatch `open` with the connect call's answer.
     Open { link: Arc<Link>, body: Value },
-    /// The frames of one socket read.
-    Frames(Batch),
-    /// A pseudo-event the reader produced (`close`, `error`).
+    /// The frames of one socket read on `link`, each text frame with the reader's note.
+    Frames {
+        link: Arc<Link>,
+        batch: Batch,
+        notes: Vec<N>,
+    },
+    /// A connection ended: dispatch `close` with `data`. `replaced` when it was a connection
+    /// handed over to a drain (its slot carries on with the replacement).
+    Closed { data: Value, replaced: bool },
+    /// A pseudo-event the reader produced (`error`).
     Event { name: &'static str, data: Value },
 }
 
-impl Item {
+impl<N> Item<N> {
     /// Whether the dispatcher still delivers this item after a stop request.
     pub(crate) fn survives_stop(&self) -> bool {
-        !matches!(self, Item::Frames(_))
+        !matches!(self, Item::Frames { .. })
     }
 }
 
 /// Emptied batches go back to the reader through `pool`, so the receive path does not allocate
 /// in steady state and no buffer is freed on a thread other than the one that made it.
-pub(crate) fn run<P: Protocol, D: Dispatch>(
+/// Pseudo-events the protocol raises off the reader ([`Core::notify`], Socket Mode's `late_ack`
+/// of a deferred ack) are dispatched between items.
+pub(crate) fn run<P: Protocol, D: Dispatch<Note = P::Note>>(
     p: Arc<P>,
     mut d: D,
-    rx: Receiver<Item>,
+    rx: Receiver<Item<P::Note>>,
     pool: Sender<Batch>,
 ) {
     let core = p.core();
     let stopping = || core.discarding();
-    let mut link: Option<Arc<Link>> = None;
-    for item in rx.iter() {
-        match item {
-            Item::Open { link: l, body } => {
-                d.open(&l, &body);
-                link = Some(l);
+    let notices = core.notices();
+    loop {
+        let item = crossbeam_channel::select! {
+            recv(rx) -> item => match item {
+                Ok(item) => item,
+                Err(_) => break,
+            },
+            recv(notices) -> notice => {
+                if let Ok((name, data)) = notice {
+                    d.event(name, &data);
+                }
+                continue;
             }
-            Item::Frames(mut batch) => {
-                d.frames(link.as_ref(), &batch, &stopping);
+        };
+        match item {
+            Item::Open { link, body } => d.open(&link, &body),
+            Item::Frames {
+                link,
+                mut batch,
+                notes,
+            } => {
+                d.frames(&link, &batch, notes, &stopping);
                 if batch.recycle() {
                     let _ = pool.try_send(batch);
                 }
             }
-            Item::Event { name, data } => {
-                if name == "close" {
-                    link = None;
+            Item::Closed { data, replaced } => {
+                if !replaced {
                     d.connection_ended(core.stopping());
                 }
-                d.event(name, &data);
+                d.event("close", &data);
             }
+            Item::Event { name, data } => d.event(name, &data),
         }
     }
     d.finished();
@@ -67,7 +90,12 @@ pub(crate) fn run<P: Protocol, D: Dispatch>(
 /// Sends an item to the dispatcher, waiting while the channel is full (the connection's
 /// deadlines are suspended meanwhile). Returns false when the dispatcher is gone or a stop was
 /// requested while waiting.
-pub(crate) fn deliver(core: &Core, link: Option<&Link>, tx: &Sender<Item>, item: Item) -> bool {
+pub(crate) fn deliver<N>(
+    core: &Core,
+    link: Option<&Link>,
+    tx: &Sender<Item<N>>,
+    item: Item<N>,
+) -> bool {
     use crossbeam_channel::{SendTimeoutError, TrySendError};
     let mut item = match tx.try_send(item) {
         Ok(()) => return true,

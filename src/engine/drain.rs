@@ -34,7 +34,7 @@ pub(crate) fn start_drain<P: Protocol>(
     p: &Arc<P>,
     link: Arc<Link>,
     sock: TcpStream,
-    tx: &Sender<Item>,
+    tx: &Sender<Item<P::Note>>,
     current: &Slot,
 ) -> Option<std::thread::JoinHandle<()>> {
     let (worker, tx, current) = (p.clone(), tx.clone(), current.clone());
@@ -60,7 +60,7 @@ fn drain<P: Protocol>(
     p: &Arc<P>,
     link: &Arc<Link>,
     mut sock: TcpStream,
-    tx: &Sender<Item>,
+    tx: &Sender<Item<P::Note>>,
     current: &Slot,
 ) {
     let core = p.core();
@@ -80,6 +80,11 @@ fn drain<P: Protocol>(
         // The protocol's timers (Socket Mode's ack deadline) for what this connection
         // delivered: the pinger serves only the current connection.
         let _ = p.on_timer(link, Instant::now());
+        // The pinger writes for the current connections only: what was queued on this one
+        // (acks, from any thread) goes out here, within a tick.
+        if link.conn.has_pending_writes() {
+            let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
+        }
         // This slot's replacement, not another slot's connection.
         let replaced = lock_slot(current)
             .as_ref()
@@ -88,9 +93,6 @@ fn drain<P: Protocol>(
             // No new envelopes from here on: only what it delivered may still be acked.
             if p.quiet(link) {
                 break "replaced by a new connection".to_string();
-            }
-            if link.conn.has_pending_writes() {
-                let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
             }
             std::thread::sleep(DRAIN_TICK);
             continue;
@@ -106,16 +108,21 @@ fn drain<P: Protocol>(
         };
         let decoded = link.conn.decode(&buf[..len], eof, &mut batch);
         if !batch.is_empty() {
+            let mut notes = Vec::new();
             for frame in batch.frames() {
                 if let Frame::Text(text) = frame {
-                    let _ = p.inspect(link, text);
+                    notes.push(p.inspect(link, text).note);
                 }
             }
             if link.conn.has_pending_writes() {
                 let _ = link.conn.flush_out(Some(Instant::now() + CLOSE_BOUND));
             }
-            let full = std::mem::take(&mut batch);
-            if !deliver(core, None, tx, Item::Frames(full)) {
+            let frames = Item::Frames {
+                link: link.clone(),
+                batch: std::mem::take(&mut batch),
+                notes,
+            };
+            if !deliver(core, None, tx, frames) {
                 break "client stopped".to_string();
             }
         } else if link.conn.has_pending_writes() {
@@ -149,9 +156,9 @@ fn drain<P: Protocol>(
         core,
         None,
         tx,
-        Item::Event {
-            name: "close",
+        Item::Closed {
             data,
+            replaced: true,
         },
     );
 }

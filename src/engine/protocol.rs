@@ -36,7 +36,7 @@ pub(crate) struct Dial {
 
 /// What the reader learned from one text frame, before the frame is queued for the handlers.
 #[derive(Debug, Default, PartialEq)]
-pub(crate) struct Inspect {
+pub(crate) struct Inspect<N = ()> {
     /// The frame is the protocol's `hello`: the connection is ready for sends.
     pub ready: bool,
     /// End this connection (after the frames read so far are queued).
@@ -46,6 +46,10 @@ pub(crate) struct Inspect {
     /// [`Protocol::quiet`] holds for it, then closes it (Socket Mode's refresh). Ignored on a
     /// connection that is already draining.
     pub handover: bool,
+    /// The reader's verdict on this frame, queued with it for the dispatcher (Socket Mode: the
+    /// envelope was acked on arrival, is a duplicate, or waits for its handlers' ack), so the
+    /// dispatcher never looks the frame up again.
+    pub note: N,
 }
 
 /// Why and how the client ends a connection on purpose.
@@ -61,6 +65,10 @@ pub(crate) struct Ending {
 /// The protocol side the reader and pinger threads call. Implementations keep their own state
 /// (outbox, acks, handlers' clients) and reach the engine's through [`Protocol::core`].
 pub(crate) trait Protocol: Send + Sync + 'static {
+    /// The reader's verdict on one text frame ([`Inspect::note`]), handed to the dispatcher
+    /// with the frame.
+    type Note: Default + Send + 'static;
+
     /// The engine state of this client.
     fn core(&self) -> &Core;
 
@@ -70,7 +78,7 @@ pub(crate) trait Protocol: Send + Sync + 'static {
 
     /// Looks at one text frame on the reader thread. Must be cheap: it runs for every frame
     /// before the frame reaches the handlers (no full parse on the common path).
-    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect;
+    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect<Self::Note>;
 
     /// Whether a draining connection (see [`Inspect::handover`]) has nothing left that the
     /// handlers may still send on it (acks), so it can be closed once its replacement is ready.
@@ -92,16 +100,27 @@ pub(crate) trait Protocol: Send + Sync + 'static {
 /// The protocol side of the dispatcher thread: names frames and calls the handlers. Every call
 /// happens on the dispatcher thread, in the order the reader produced the items.
 pub(crate) trait Dispatch: Send + 'static {
+    /// The reader's verdict on each text frame (the protocol's [`Protocol::Note`]).
+    type Note: Send + 'static;
+
     /// A websocket opened: dispatch `open` with the connect call's answer.
     fn open(&mut self, link: &Arc<Link>, body: &Value);
 
-    /// The frames of one socket read; `stopping` turns true when queued events must be dropped.
-    fn frames(&mut self, link: Option<&Arc<Link>>, batch: &Batch, stopping: &dyn Fn() -> bool);
+    /// The frames of one socket read on `link`, with the reader's note on each text frame (in
+    /// order); `stopping` turns true when queued events must be dropped.
+    fn frames(
+        &mut self,
+        link: &Arc<Link>,
+        batch: &Batch,
+        notes: Vec<Self::Note>,
+        stopping: &dyn Fn() -> bool,
+    );
 
     /// A pseudo-event the engine produced (`close`, `error`).
     fn event(&mut self, name: &str, data: &Value);
 
-    /// The current connection ended (called before its `close` is dispatched).
+    /// A slot's connection ended and will not be replaced by a handover (called before its
+    /// `close` is dispatched; a replaced connection's `close` does not call it).
     fn connection_ended(&mut self, stopping: bool);
 
     /// The client stopped: the last call.

@@ -33,7 +33,7 @@ enum Pumped {
 /// `pool` hands back emptied batches from the dispatcher for reuse.
 pub(crate) fn run<P: Protocol>(
     p: Arc<P>,
-    tx: Sender<Item>,
+    tx: Sender<Item<P::Note>>,
     pool: Receiver<Batch>,
 ) -> Result<(), Error> {
     let core = p.core();
@@ -191,9 +191,9 @@ pub(crate) fn run<P: Protocol>(
             core,
             None,
             &tx,
-            Item::Event {
-                name: "close",
+            Item::Closed {
                 data: closing.data(),
+                replaced: false,
             },
         );
         match closing.delay {
@@ -271,7 +271,7 @@ fn pump<P: Protocol>(
     p: &Arc<P>,
     link: &Arc<Link>,
     mut sock: TcpStream,
-    tx: &Sender<Item>,
+    tx: &Sender<Item<P::Note>>,
     pool: &Receiver<Batch>,
     buf: &mut Vec<u8>,
 ) -> Pumped {
@@ -286,7 +286,7 @@ fn pump_until<P: Protocol>(
     p: &Arc<P>,
     link: &Arc<Link>,
     sock: &mut TcpStream,
-    tx: &Sender<Item>,
+    tx: &Sender<Item<P::Note>>,
     pool: &Receiver<Batch>,
     buf: &mut Vec<u8>,
 ) -> Option<End> {
@@ -337,9 +337,11 @@ fn pump_until<P: Protocol>(
             link.set_spoke();
             let mut ending = None;
             let mut handover = false;
+            let mut notes = Vec::new();
             for frame in batch.frames() {
                 let Frame::Text(text) = frame else { continue };
                 let seen = p.inspect(link, text);
+                notes.push(seen.note);
                 if seen.ready && link.set_ready() {
                     link.rules().on_ready(Instant::now());
                     p.on_ready(link);
@@ -354,7 +356,12 @@ fn pump_until<P: Protocol>(
             if link.conn.has_pending_writes() {
                 core.kick();
             }
-            if !deliver(core, Some(link), tx, Item::Frames(full)) {
+            let frames = Item::Frames {
+                link: link.clone(),
+                batch: full,
+                notes,
+            };
+            if !deliver(core, Some(link), tx, frames) {
                 return Some(End::Stopped);
             }
             if let Some(e) = ending {

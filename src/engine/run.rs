@@ -33,7 +33,7 @@ impl Drop for Exit<'_> {
 }
 
 /// Starts the reader, pinger and dispatcher of `p`; `Error::AlreadyRunning` when it runs.
-pub(crate) fn launch<P: Protocol, D: Dispatch>(
+pub(crate) fn launch<P: Protocol, D: Dispatch<Note = P::Note>>(
     p: &Arc<P>,
     dispatch: D,
     handle_signals: bool,
@@ -51,7 +51,7 @@ pub(crate) fn launch<P: Protocol, D: Dispatch>(
         done: false,
     };
     let capacity = core.settings.channel_capacity;
-    let (tx, rx) = crossbeam_channel::bounded::<Item>(capacity);
+    let (tx, rx) = crossbeam_channel::bounded::<Item<P::Note>>(capacity);
     let (pool_tx, pool_rx) = crossbeam_channel::bounded(capacity.saturating_add(2));
     let names = core.settings.names;
     threads.dispatcher = Some(spawn(p, names.dispatcher, move |p| {

@@ -62,7 +62,7 @@ impl RtmDispatch {
         }
     }
 
-    fn frame(&mut self, link: Option<&Arc<Link>>, frame: Frame<'_>) {
+    fn frame(&mut self, link: &Arc<Link>, frame: Frame<'_>) {
         if let Frame::Text(text) = frame {
             // Ignored events cost a prefix check, not a parse: no handler wants this type, and
             // it asks nothing of the connection.
@@ -96,7 +96,7 @@ impl RtmDispatch {
             self.dispatch("error", &client_error("not_an_object", msg), Some(text));
             return;
         };
-        if let (Reaction::Reconnect(why), Some(link)) = (reaction(name, &value), link) {
+        if let Reaction::Reconnect(why) = reaction(name, &value) {
             log::info!("{why}: reconnecting");
             link.end(&why, true);
         }
@@ -122,12 +122,20 @@ impl RtmDispatch {
 }
 
 impl Dispatch for RtmDispatch {
+    type Note = ();
+
     fn open(&mut self, _link: &Arc<Link>, body: &Value) {
         self.registry.refresh(&mut self.snapshot);
         self.dispatch("open", body, None);
     }
 
-    fn frames(&mut self, link: Option<&Arc<Link>>, batch: &Batch, stopping: &dyn Fn() -> bool) {
+    fn frames(
+        &mut self,
+        link: &Arc<Link>,
+        batch: &Batch,
+        _notes: Vec<()>,
+        stopping: &dyn Fn() -> bool,
+    ) {
         for frame in batch.frames() {
             // After a stop request, queued events are discarded (as in Python).
             if stopping() {

@@ -18,6 +18,8 @@ use crate::session::{peek, quick_type};
 use crate::transport;
 
 impl Protocol for Rtm {
+    type Note = ();
+
     fn core(&self) -> &Core {
         &self.core
     }

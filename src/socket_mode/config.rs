@@ -11,7 +11,7 @@ use super::rules::{
     DEFAULT_PONG_TIMEOUT,
 };
 use super::settings::SmConfig;
-use crate::config::{capped, check, defaults, NetConfig, Token};
+use crate::config::{capped, check, defaults, NetConfig, Setup, Token};
 use crate::error::Error;
 
 /// The default queue between the reader and the dispatcher, in socket reads. Much deeper than
@@ -35,6 +35,7 @@ impl SocketModeClient {
 #[derive(Debug)]
 pub struct SocketModeClientBuilder {
     config: Result<SmConfig, Error>,
+    setup: Setup<SocketModeClient>,
 }
 
 impl SocketModeClientBuilder {
@@ -62,7 +63,24 @@ impl SocketModeClientBuilder {
                 event_ack: AckMode::Immediate,
                 dedupe: true,
             });
-        SocketModeClientBuilder { config }
+        SocketModeClientBuilder {
+            config,
+            setup: Setup::default(),
+        }
+    }
+
+    /// An adapter's setup (the App wiring itself in), run on the client `build()` makes.
+    pub(crate) fn setup(mut self, f: impl FnOnce(&SocketModeClient) + Send + 'static) -> Self {
+        self.setup.push(f);
+        self
+    }
+
+    /// The network options (all but the app token) of `net`.
+    pub(crate) fn net_from(self, net: &NetConfig) -> Self {
+        self.with(|c| {
+            c.net.adopt(net);
+            Ok(())
+        })
     }
 
     fn with(mut self, f: impl FnOnce(&mut SmConfig) -> Result<(), Error>) -> Self {
@@ -310,7 +328,9 @@ impl SocketModeClientBuilder {
     pub fn build(self) -> Result<SocketModeClient, Error> {
         let config = self.config?;
         check_keepalive(config.ping_interval, config.pong_timeout)?;
-        SocketModeClient::from_config(config)
+        let client = SocketModeClient::from_config(config)?;
+        self.setup.run(&client);
+        Ok(client)
     }
 }
 

@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::ack::{acked_by_reader, AckedBy};
-use super::request::{Acker, Request, SmHandler};
+use super::request::{AckHook, Request, SmHandler};
 use super::rules::{DisconnectReason, Envelope, Frame};
-use super::state::{SocketMode, SocketModeHandle};
+use super::state::{SocketMode, SocketModeHandle, Verdict};
 use crate::engine::link::Link;
 use crate::engine::protocol::Dispatch;
 use crate::engine::rules::client_error;
@@ -43,7 +42,7 @@ impl SmDispatch {
         }
     }
 
-    fn frame(&mut self, frame: WireFrame<'_>) {
+    fn frame(&mut self, frame: WireFrame<'_>, verdict: Verdict) {
         let text = match frame {
             WireFrame::Text(t) => t,
             WireFrame::Binary(len) => {
@@ -64,7 +63,7 @@ impl SmDispatch {
         };
         // Envelopes, the hot path: the payload moves into the request, no copy.
         if let Some(envelope) = Envelope::take(&mut value) {
-            self.on_envelope(&envelope, text);
+            self.on_envelope(&envelope, text, verdict);
             return;
         }
         // The rest (hello, disconnect, anything else) is rare: classified on a copy, since
@@ -99,24 +98,24 @@ impl SmDispatch {
                     self.plain("error", &client_error("too_many_websockets", msg), None);
                 }
             }
-            Frame::Envelope(envelope) => self.on_envelope(&envelope, text),
+            Frame::Envelope(envelope) => self.on_envelope(&envelope, text, verdict),
             Frame::Unknown(_) => self.plain("unknown", &value, Some(text)),
         }
     }
 
-    fn on_envelope(&mut self, envelope: &Envelope, raw: &str) {
-        // A duplicate the reader acked and marked: not dispatched again.
-        if !self.sm.take_skip(&envelope.envelope_id) {
-            self.envelope(envelope, raw);
-        }
-    }
-
-    fn envelope(&mut self, e: &Envelope, raw: &str) {
-        let reader_acked = acked_by_reader(
-            &e.kind,
-            e.accepts_response_payload,
-            self.sm.config.event_ack,
-        );
+    fn on_envelope(&mut self, e: &Envelope, raw: &str, verdict: Verdict) {
+        let sm = self.sm.clone();
+        let ack = match &verdict {
+            // A duplicate the reader acked: not dispatched again.
+            Verdict::Duplicate => return,
+            Verdict::AckedByReader => AckHook::Reader,
+            Verdict::Pending(pending) => AckHook::Pending { sm: &sm, pending },
+            Verdict::Plain => {
+                // The reader's quick look and the full parse disagree (they must not).
+                log::warn!("envelope {} was not seen by the reader", e.envelope_id);
+                AckHook::None
+            }
+        };
         for name in e.dispatch_names() {
             let request = Request {
                 name: &name,
@@ -129,10 +128,7 @@ impl SmDispatch {
                 client: &self.handle,
                 web_client: &self.sm.web,
                 raw: Some(raw),
-                acker: Acker::Envelope {
-                    sm: &self.sm,
-                    reader_acked,
-                },
+                ack,
             };
             let call = |h: &SmHandler| h(&request);
             if name == "*" {
@@ -142,16 +138,11 @@ impl SmDispatch {
             }
         }
         self.report_panics();
-        if self.sm.handlers_returned(&e.envelope_id) == Some(AckedBy::Deadline) {
-            let msg = format!(
-                "the handlers of envelope {} were still running at the ack deadline ({} ms): \
-                 a bare ack was sent then",
-                e.envelope_id,
-                self.sm.config.ack_deadline.as_millis()
-            );
-            let mut data = client_error("late_ack", &msg);
-            data["envelope_id"] = json!(e.envelope_id);
-            self.plain("error", &data, None);
+        if let Verdict::Pending(pending) = &verdict {
+            if sm.handlers_returned(pending) {
+                let data = sm.late_ack_error(&e.envelope_id);
+                self.plain("error", &data, None);
+            }
         }
     }
 
@@ -168,7 +159,7 @@ impl SmDispatch {
             client: &self.handle,
             web_client: &self.sm.web,
             raw,
-            acker: Acker::None,
+            ack: AckHook::None,
         };
         self.snapshot
             .call(name, &mut self.panics, |h: &SmHandler| h(&request));
@@ -185,18 +176,32 @@ impl SmDispatch {
 }
 
 impl Dispatch for SmDispatch {
+    type Note = Verdict;
+
     fn open(&mut self, _link: &Arc<Link>, body: &Value) {
         self.registry.refresh(&mut self.snapshot);
         self.plain("open", body, None);
     }
 
-    fn frames(&mut self, _link: Option<&Arc<Link>>, batch: &Batch, stopping: &dyn Fn() -> bool) {
+    fn frames(
+        &mut self,
+        _link: &Arc<Link>,
+        batch: &Batch,
+        notes: Vec<Verdict>,
+        stopping: &dyn Fn() -> bool,
+    ) {
+        let mut notes = notes.into_iter();
         for frame in batch.frames() {
+            // The reader noted each text frame, in order.
+            let verdict = match frame {
+                WireFrame::Text(_) => notes.next().unwrap_or_default(),
+                WireFrame::Binary(_) => Verdict::Plain,
+            };
             if stopping() {
                 break;
             }
             self.registry.refresh(&mut self.snapshot);
-            self.frame(frame);
+            self.frame(frame, verdict);
         }
     }
 

@@ -48,17 +48,20 @@
 //! seen is dispatched like a first delivery.
 
 mod ack;
+mod acker;
 mod client;
 mod config;
 mod dedupe;
 mod dispatch;
 mod intake;
+mod pending;
 mod request;
 mod rules;
 mod settings;
 mod state;
 
 pub use ack::{AckError, AckErrorKind, AckMode, AckedBy, DEFAULT_ACK_DEADLINE, MAX_ACK_BYTES};
+pub use acker::Acker;
 pub use client::{Running, SocketModeClient};
 pub use config::SocketModeClientBuilder;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};

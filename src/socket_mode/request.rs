@@ -1,8 +1,12 @@
 //! [`Request`], what a Socket Mode handler receives, and its acks.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::ack::{AckError, AckErrorKind, AckedBy};
+use super::acker::Acker;
+use super::pending::Pending;
 use super::state::{SocketMode, SocketModeHandle};
 use crate::web::WebClient;
 
@@ -46,19 +50,20 @@ pub struct Request<'a> {
     /// [`SocketModeClientBuilder::bot_token`](super::SocketModeClientBuilder::bot_token)).
     pub web_client: &'a WebClient,
     pub(crate) raw: Option<&'a str>,
-    pub(crate) acker: Acker<'a>,
+    pub(crate) ack: AckHook<'a>,
 }
 
 /// How a request is acked.
 #[derive(Clone, Copy)]
-pub(crate) enum Acker<'a> {
+pub(crate) enum AckHook<'a> {
     /// Not an envelope.
     None,
-    /// An envelope of this client.
-    Envelope {
-        sm: &'a SocketMode,
-        /// The reader acked it on arrival.
-        reader_acked: bool,
+    /// An envelope the reader acked on arrival.
+    Reader,
+    /// An envelope whose ack is its handlers'.
+    Pending {
+        sm: &'a Arc<SocketMode>,
+        pending: &'a Arc<Pending>,
     },
 }
 
@@ -103,16 +108,35 @@ impl<'a> Request<'a> {
         self.ack_payload(Some(payload))
     }
 
+    /// Takes the envelope's ack, to ack it later from any thread ([`Acker::ack`]), after this
+    /// handler returned: the client then sends no bare ack when the handlers return. The ack
+    /// deadline still applies (a bare ack, a `late_ack` error event, and a later ack fails
+    /// with [`AckErrorKind::Late`]). `None` when this request is not an envelope (`hello`, a
+    /// pseudo-event).
+    ///
+    /// An `events_api` envelope is acked by the reader on arrival by default
+    /// ([`AckMode::Immediate`](super::AckMode::Immediate)): its `Acker` answers
+    /// [`AckErrorKind::AlreadyAcked`]`(`[`AckedBy::Reader`]`)`. Take the ack of events with
+    /// [`AckMode::AfterHandlers`](super::AckMode::AfterHandlers).
+    ///
+    /// May be called by several handlers of one envelope; every `Acker` acks the same
+    /// envelope, once.
+    pub fn defer_ack(&self) -> Option<Acker> {
+        match self.ack {
+            AckHook::None => None,
+            AckHook::Reader => Some(Acker::by_reader(self.envelope_id)),
+            AckHook::Pending { sm, pending } => Some(Acker::pending(pending, sm)),
+        }
+    }
+
     fn ack_payload(&self, payload: Option<Value>) -> Result<(), AckError> {
-        match self.acker {
-            Acker::None => Err(AckError::new(AckErrorKind::NotAnEnvelope, payload)),
-            Acker::Envelope {
-                reader_acked: true, ..
-            } => Err(AckError::new(
+        match self.ack {
+            AckHook::None => Err(AckError::new(AckErrorKind::NotAnEnvelope, payload)),
+            AckHook::Reader => Err(AckError::new(
                 AckErrorKind::AlreadyAcked(AckedBy::Reader),
                 payload,
             )),
-            Acker::Envelope { sm, .. } => sm.handler_ack(self.envelope_id, payload),
+            AckHook::Pending { sm, pending } => sm.ack_pending(pending, payload),
         }
     }
 }

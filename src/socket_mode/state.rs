@@ -4,15 +4,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::ack::{AckError, AckErrorKind, AckSlot, AckedBy};
+use super::ack::{AckError, AckErrorKind, AckSlot};
 use super::dedupe::Dedupe;
 use super::intake::{intake, Arrival};
+use super::pending::Pending;
 use super::rules::{
     peek, with_debug_reconnects, CapBackoff, DisconnectAction, DisconnectReason, Frame, Peek,
     OPEN_METHOD,
@@ -22,6 +23,7 @@ use crate::config::defaults;
 use crate::engine::core::{Core, Names, Settings};
 use crate::engine::link::Link;
 use crate::engine::protocol::{Dial, Ending, Inspect, Protocol};
+use crate::engine::rules::client_error;
 use crate::error::Error;
 use crate::transport;
 use crate::web::WebClient;
@@ -38,10 +40,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A pending ack and the connection its envelope came on.
-struct Pending {
-    slot: AckSlot,
-    link: Arc<Link>,
+/// The reader's verdict on one text frame, queued with it for the dispatcher.
+#[derive(Default)]
+pub(crate) enum Verdict {
+    /// Not an envelope (or nothing the reader acts on).
+    #[default]
+    Plain,
+    /// An envelope the reader acked on arrival.
+    AckedByReader,
+    /// A redelivered event already dispatched: acked, not dispatched again.
+    Duplicate,
+    /// An envelope whose ack is its handlers' (or the deadline's).
+    Pending(Arc<Pending>),
 }
 
 /// The state of one Socket Mode client, shared by its clones, handles (weakly) and threads.
@@ -52,11 +62,11 @@ pub(crate) struct SocketMode {
     opener: WebClient,
     /// Handlers' Web API client (the bot token, else the app token).
     pub(crate) web: WebClient,
-    /// Envelopes whose ack is the handlers' (or the deadline's), by envelope id.
-    pending: Mutex<HashMap<String, Pending>>,
+    /// Envelopes whose ack is the handlers' (or the deadline's), by delivery (not by
+    /// envelope id: ids may repeat, on one socket or across two).
+    pending: Mutex<HashMap<u64, Arc<Pending>>>,
+    next_ticket: AtomicU64,
     dedupe: Option<Mutex<Dedupe>>,
-    /// Envelopes the reader found to be duplicates: acked, not to be dispatched.
-    skip: Mutex<HashMap<String, u32>>,
     /// Slack said `link_disabled`: the next dial stops the client.
     disabled: AtomicBool,
     /// The `too_many_websockets` backoff and the wait it asks of the next dial.
@@ -98,15 +108,15 @@ impl SocketMode {
             opener,
             web,
             pending: Mutex::new(HashMap::new()),
-            skip: Mutex::new(HashMap::new()),
+            next_ticket: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
             cap: Mutex::new((CapBackoff::default(), None)),
         })
     }
 
     /// An envelope arrived on `link` (reader thread): ack it now or leave the ack to the
-    /// handlers, and note duplicates.
-    fn arrive(&self, link: &Arc<Link>, arrival: Arrival<'_>) {
+    /// handlers, and note duplicates. The verdict travels with the frame to the dispatcher.
+    fn arrive(&self, link: &Arc<Link>, arrival: Arrival<'_>) -> Verdict {
         let now = Instant::now();
         let decision = {
             let mut dedupe = self.dedupe.as_ref().map(lock);
@@ -125,13 +135,10 @@ impl SocketMode {
                 arrival.envelope_id,
                 arrival.event_id.unwrap_or_default()
             );
-            *lock(&self.skip)
-                .entry(arrival.envelope_id.to_owned())
-                .or_default() += 1;
-            return;
+            return Verdict::Duplicate;
         }
         if acked_now {
-            return;
+            return Verdict::AckedByReader;
         }
         let slot = AckSlot::new(
             arrival.envelope_id,
@@ -139,20 +146,22 @@ impl SocketMode {
             now,
             self.config.ack_deadline,
         );
-        lock(&self.pending).insert(
-            arrival.envelope_id.to_owned(),
-            Pending {
-                slot,
-                link: link.clone(),
-            },
-        );
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let pending = Arc::new(Pending::new(
+            ticket,
+            link.clone(),
+            slot,
+            arrival.envelope_id,
+        ));
+        lock(&self.pending).insert(ticket, pending.clone());
         // The pinger keeps the ack deadline.
         self.core.kick();
+        Verdict::Pending(pending)
     }
 
     /// What a `disconnect` asks of the reader: make before break for a refresh (the socket is
     /// read until its replacement says `hello`), an end otherwise.
-    fn disconnect(&self, reason: &DisconnectReason, seen: &mut Inspect) {
+    fn disconnect(&self, reason: &DisconnectReason, seen: &mut Inspect<Verdict>) {
         match reason.action() {
             DisconnectAction::Warned | DisconnectAction::Refresh => {
                 log::info!("Slack refreshes this socket (disconnect: {reason}): replacing it");
@@ -189,65 +198,74 @@ impl SocketMode {
         self.disabled.store(yes, Ordering::SeqCst);
     }
 
-    /// Whether the reader must skip this envelope (a duplicate it acked); consumes the mark.
-    pub(crate) fn take_skip(&self, envelope_id: &str) -> bool {
-        let mut skip = lock(&self.skip);
-        match skip.get_mut(envelope_id) {
-            Some(n) => {
-                *n -= 1;
-                if *n == 0 {
-                    skip.remove(envelope_id);
-                }
-                true
-            }
-            None => false,
-        }
+    /// Queues an ack frame on the envelope's own connection for the pinger (or the drain of a
+    /// connection being replaced) to write: no thread but those waits on the socket, bounded
+    /// by the pong deadline. Fails when that connection has gone.
+    fn write_ack(&self, link: &Link, frame: String) -> Result<(), crate::transport::WriteError> {
+        link.conn.queue_text(frame)?;
+        self.core.kick();
+        Ok(())
     }
 
-    /// A handler acks (dispatcher thread).
-    pub(crate) fn handler_ack(
+    /// A handler acks, through its `Request` (dispatcher thread) or an `Acker` (any thread).
+    pub(crate) fn ack_pending(
         &self,
-        envelope_id: &str,
+        pending: &Arc<Pending>,
         payload: Option<Value>,
     ) -> Result<(), AckError> {
-        let mut pending = lock(&self.pending);
-        let Some(entry) = pending.get_mut(envelope_id) else {
-            return Err(AckError::new(
-                AckErrorKind::AlreadyAcked(AckedBy::HandlersReturned),
-                payload,
-            ));
-        };
         let backup = payload.clone();
-        let frame = entry.slot.ack(payload)?;
-        let link = entry.link.clone();
-        drop(pending);
+        let frame = pending.ack(payload)?;
+        self.forget(pending);
         // On the envelope's own connection, even while it drains after a refresh; a closed
         // one fails.
-        link.conn
-            .send_text(frame)
+        self.write_ack(pending.link(), frame)
             .map_err(|_| AckError::new(AckErrorKind::ConnectionGone, backup))
     }
 
-    /// The envelope's handlers returned (dispatcher thread): a bare ack if none went out.
-    /// Returns who acked.
-    pub(crate) fn handlers_returned(&self, envelope_id: &str) -> Option<AckedBy> {
-        let mut entry = lock(&self.pending).remove(envelope_id)?;
-        if let Some(frame) = entry.slot.on_handlers_returned() {
-            if let Err(e) = entry.link.conn.send_text(frame) {
-                log::debug!("the ack of envelope {envelope_id} was not sent: {e:?}");
+    /// The envelope's handlers returned (dispatcher thread): a bare ack if none went out and
+    /// no handler deferred it. Returns whether the ack deadline passed while they ran.
+    pub(crate) fn handlers_returned(&self, pending: &Arc<Pending>) -> bool {
+        let returned = pending.handlers_returned();
+        if let Some(frame) = returned.frame {
+            if let Err(e) = self.write_ack(pending.link(), frame) {
+                log::debug!(
+                    "the ack of envelope {} was not sent: {e:?}",
+                    pending.envelope_id()
+                );
             }
         }
-        entry.slot.acked_by()
+        if pending.settled() {
+            self.forget(pending);
+        }
+        returned.late
+    }
+
+    /// An envelope no longer waits for its ack.
+    fn forget(&self, pending: &Pending) {
+        lock(&self.pending).remove(&pending.ticket());
+    }
+
+    /// The `error` event of an envelope acked bare at its ack deadline.
+    pub(crate) fn late_ack_error(&self, envelope_id: &str) -> Value {
+        let msg = format!(
+            "the handlers of envelope {envelope_id} had not acked it at the ack deadline \
+             ({} ms): a bare ack was sent then",
+            self.config.ack_deadline.as_millis()
+        );
+        let mut data = client_error("late_ack", &msg);
+        data["envelope_id"] = json!(envelope_id);
+        data
     }
 
     /// The client stopped: nothing pending survives it.
     pub(crate) fn clear(&self) {
         lock(&self.pending).clear();
-        lock(&self.skip).clear();
     }
 }
 
 impl Protocol for SocketMode {
+    type Note = Verdict;
+
     fn core(&self) -> &Core {
         &self.core
     }
@@ -294,7 +312,7 @@ impl Protocol for SocketMode {
         Ok(Dial { conn, sock, body })
     }
 
-    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect {
+    fn inspect(&self, link: &Arc<Link>, text: &str) -> Inspect<Verdict> {
         let mut seen = Inspect::default();
         let p = peek(text);
         match &p {
@@ -311,7 +329,7 @@ impl Protocol for SocketMode {
             }
             Peek::Envelope { .. } => {
                 if let Some(arrival) = Arrival::from_peek(&p) {
-                    self.arrive(link, arrival);
+                    seen.note = self.arrive(link, arrival);
                 }
             }
             Peek::Other => {}
@@ -325,7 +343,7 @@ impl Protocol for SocketMode {
                     self.disconnect(&reason, &mut seen);
                 }
                 Some(Frame::Envelope(envelope)) => {
-                    self.arrive(link, Arrival::from_envelope(&envelope));
+                    seen.note = self.arrive(link, Arrival::from_envelope(&envelope));
                 }
                 _ => {}
             },
@@ -336,7 +354,7 @@ impl Protocol for SocketMode {
     fn quiet(&self, link: &Link) -> bool {
         !lock(&self.pending)
             .values()
-            .any(|e| std::ptr::eq(&*e.link, link) && e.slot.deadline().is_some())
+            .any(|p| std::ptr::eq(&**p.link(), link) && p.deadline().is_some())
     }
 
     fn on_ready(&self, _link: &Arc<Link>) {
@@ -356,23 +374,27 @@ impl Protocol for SocketMode {
             let mut pending = lock(&self.pending);
             // The pinger calls this for each open socket (a drain, for the one it reads):
             // each serves the envelopes of its own socket, once.
-            let mine = pending
-                .iter_mut()
-                .filter(|(_, e)| Arc::ptr_eq(&e.link, link));
-            for (id, entry) in mine {
-                if let Some(frame) = entry.slot.on_deadline(now) {
-                    due.push((id.clone(), entry.link.clone(), frame));
-                } else if let Some(at) = entry.slot.deadline() {
+            for p in pending.values().filter(|p| Arc::ptr_eq(p.link(), link)) {
+                if let Some((frame, late)) = p.on_deadline(now) {
+                    due.push((p.clone(), frame, late));
+                } else if let Some(at) = p.deadline() {
                     next = Some(next.map_or(at, |n| n.min(at)));
                 }
             }
+            // Acked now or since the last look (by a deferred `Acker`, say): the map keeps
+            // only what the deadline still watches (the dispatcher holds its own reference).
+            pending.retain(|_, p| !p.settled());
         }
-        for (id, link, frame) in due {
-            log::warn!(
-                "envelope {id}: handlers still running at the ack deadline; sent a bare ack"
-            );
-            if let Err(e) = link.conn.send_text(frame) {
+        for (p, frame, late) in due {
+            let id = p.envelope_id();
+            log::warn!("envelope {id}: not acked at the ack deadline; sent a bare ack");
+            if let Err(e) = self.write_ack(p.link(), frame) {
                 log::debug!("the deadline ack of envelope {id} was not sent: {e:?}");
+            }
+            if late {
+                // The handlers returned having deferred the ack: the dispatcher is not
+                // waiting on them, so it hears of it as a pseudo-event.
+                self.core.notify("error", self.late_ack_error(id));
             }
         }
         next.map(|at| at.saturating_duration_since(now))

@@ -11,7 +11,7 @@ use super::socket_mode::{self, OpenAnswer};
 use super::state::{Outbound, Shared, BOT_ID, TICKET_TTL};
 use super::wire::{Head, Response};
 use super::workspace::{param, Answer};
-use super::{ApiCall, ConnectReply, MethodReply, UploadRequest};
+use super::{ApiCall, ConnectReply, MethodReply, ResponseUrlPost, UploadRequest};
 
 /// What to do with an API request.
 #[derive(Debug)]
@@ -114,7 +114,15 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
             answer(shared.lock().workspace.chat_update(&params, &ts))
         }
         "chat.postEphemeral" => post_ephemeral(shared, &params),
-        m if m.starts_with("views.") => answer(shared.lock().workspace.views_call(m, &params)),
+        m if m.starts_with("views.") => {
+            if matches!(m, "views.open" | "views.push") {
+                let trigger = params.get("trigger_id").and_then(Value::as_str);
+                if let Some(code) = super::app::check_trigger(shared, trigger) {
+                    return error(code);
+                }
+            }
+            answer(shared.lock().workspace.views_call(m, &params))
+        }
         m => {
             let mut state = shared.lock();
             let w = &mut state.workspace;
@@ -222,6 +230,27 @@ pub(crate) fn upload(shared: &Shared, head: &Head, file_id: &str, body: &[u8]) -
     } else {
         Reply::Respond(Response::text(404, "Not Found".into()))
     }
+}
+
+/// A request to one of the `response_url`s the fake hands out (`/commands/…`, `/actions/…`):
+/// recorded, then answered like Slack: `ok` as text for a `POST` with a JSON body, else an
+/// error code as text with HTTP 400.
+pub(crate) fn response_url(shared: &Shared, head: &Head, body: &[u8]) -> Reply {
+    let json = serde_json::from_slice::<Value>(body).ok();
+    let answer = match (&json, head.method.as_str()) {
+        (Some(Value::Object(_)), "POST") => Response::text(200, "ok".into()),
+        (_, "POST") => Response::text(400, "invalid_payload".into()),
+        _ => Response::text(405, "method_not_allowed".into()),
+    };
+    shared.lock().record_response_post(ResponseUrlPost {
+        path: head.path.clone(),
+        http_method: head.method.clone(),
+        headers: head.headers.clone(),
+        body: json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())),
+        at: Instant::now(),
+    });
+    shared.notify();
+    Reply::Respond(answer)
 }
 
 /// The file in an upload body: the first part of a `multipart/form-data` body, else the
@@ -469,6 +498,7 @@ fn post_message(shared: &Shared, params: Map<String, Value>) -> Reply {
     shared.notify();
     if let Some(event) = echo_event {
         shared.broadcast(&Outbound::Text(event.to_string().into()));
+        super::app::echo_to_socket_mode(shared, event);
     }
     ok_json(json!({ "ok": true, "channel": channel, "ts": ts, "message": message }))
 }

@@ -125,6 +125,8 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             api::upload(&shared, &head, file_id, &body)
         } else if head.path.starts_with("/oauth/") {
             super::oauth::page(&shared, &head)
+        } else if head.path.starts_with("/commands/") || head.path.starts_with("/actions/") {
+            api::response_url(&shared, &head, &body)
         } else {
             Reply::Respond(Response::json(
                 404,

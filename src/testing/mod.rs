@@ -140,6 +140,22 @@
 //! client frame of both protocols and every Web API call, as `slack-rtm serve --frames` prints
 //! them.
 //!
+//! # Apps (Bolt-style tests)
+//!
+//! [`FakeSlack::deliver`] takes the shape of what a user did — a [`Delivery`]: a slash
+//! command, a click (`action_id`, `block_id`, value), a modal submission (`callback_id`,
+//! `private_metadata`, state values), a shortcut, an options request, a message, any event;
+//! from a user in a channel — builds the payload as Slack does, sends it to the Socket Mode app,
+//! and returns what it delivered ([`Delivered`]: `envelope_id`, `response_url`, `trigger_id`,
+//! `event_id`, view id, message `ts`). [`FakeSlack::payload`] builds the same without sending
+//! it, for tests that call an App's `dispatch` ([`Delivered::http_parts`]). The response URLs
+//! are served by the fake and every post to them is recorded
+//! ([`FakeSlack::response_url_posts`]); `views.open` and `views.push` accept
+//! only trigger ids the fake issued, for 3 s ([`FakeSlack::set_check_trigger_ids`]); a
+//! message the bot posts comes back to Socket Mode apps as a `message` event, as Slack does.
+//! The fake's ids are constants: [`FAKE_TEAM_ID`], [`FAKE_BOT_USER_ID`], [`FAKE_BOT_ID`],
+//! [`FAKE_APP_ID`], [`FAKE_USER_ID`], [`FAKE_CHANNEL_ID`].
+//!
 //! # OAuth
 //!
 //! The fake serves Slack's OAuth v2 install flow, so an app's install can be tested (or clicked
@@ -181,6 +197,7 @@
 //! * Client certificates are not supported in TLS mode.
 
 mod api;
+mod app;
 mod http;
 mod net;
 mod oauth;
@@ -203,10 +220,14 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-pub use oauth::{OAuthInstall, FAKE_APP_ID, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_INSTALLER};
+pub use oauth::{OAuthInstall, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 
+pub use app::{
+    Delivered, Delivery, FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_CHANNEL_ID, FAKE_TEAM_ID,
+    FAKE_USER_ID, TRIGGER_TTL,
+};
 pub use sm_state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,
 };
@@ -286,6 +307,38 @@ pub struct UploadRequest {
     pub len: usize,
     /// When the request was read completely.
     pub at: Instant,
+}
+
+/// One recorded request to a `response_url` the fake handed out (in a slash command or a
+/// `block_actions` payload): what a handler's "respond" sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseUrlPost {
+    /// The URL's path (`/commands/T…/…`, `/actions/T…/…`): which `response_url` it was.
+    pub path: String,
+    /// The HTTP method, `"POST"`.
+    pub http_method: String,
+    /// All request header fields in order; names are lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, or the body as a string when it is not JSON.
+    pub body: Value,
+    /// When the request was read completely.
+    pub at: Instant,
+}
+
+impl ResponseUrlPost {
+    /// The first value of a header (`name` is matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether it was posted to `response_url` (a full URL, as in the payload).
+    pub fn is_for(&self, response_url: &str) -> bool {
+        response_url.ends_with(&self.path)
+    }
 }
 
 impl UploadRequest {
@@ -767,6 +820,18 @@ impl FakeSlack {
     /// websocket, or shared files; with their edits and reactions.
     pub fn channel_messages(&self, channel: &str) -> Vec<Value> {
         self.shared.lock().workspace.messages(channel)
+    }
+
+    /// Every request to a `response_url` so far (the most recent ones, see
+    /// [`FakeSlackBuilder::record_limit`]).
+    pub fn response_url_posts(&self) -> Vec<ResponseUrlPost> {
+        self.shared.lock().response_posts.clone()
+    }
+
+    /// Waits until at least `n` requests reached a `response_url`; false on timeout.
+    pub fn wait_for_response_url_posts(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |st| st.response_posts.len() >= n)
     }
 
     /// Every file whose upload was completed (`files.completeUploadExternal`).

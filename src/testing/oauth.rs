@@ -13,16 +13,12 @@ use serde_json::{json, Map, Value};
 use super::api::Reply;
 use super::state::{Shared, BOT_ID};
 use super::wire::{Head, Response};
-use super::FakeSlack;
+use super::{FakeSlack, FAKE_APP_ID, FAKE_USER_ID};
 
 /// The client id the fake's app has (see [`FakeSlack::set_oauth_client`]).
 pub const FAKE_CLIENT_ID: &str = "1111111111.2222222222";
 /// The client secret the fake's app has.
 pub const FAKE_CLIENT_SECRET: &str = "fake-client-secret";
-/// The fake app's id, in `oauth.v2.access` answers.
-pub const FAKE_APP_ID: &str = "A0FAKEAPP1";
-/// The user who approves installs on the fake's authorize page.
-pub const FAKE_INSTALLER: &str = "U0FAKEUSR1";
 /// How long a code from the authorize page can be exchanged: 10 minutes, as Slack.
 const CODE_TTL: u64 = 600;
 
@@ -49,14 +45,14 @@ pub struct OAuthInstall {
 }
 
 impl OAuthInstall {
-    /// Installs into this workspace, approved by [`FAKE_INSTALLER`].
+    /// Installs into this workspace, approved by [`FAKE_USER_ID`].
     pub fn team(team_id: &str, team_name: &str) -> OAuthInstall {
         OAuthInstall {
             team_id: team_id.to_owned(),
             team_name: team_name.to_owned(),
             enterprise_id: None,
             is_enterprise_install: false,
-            user_id: FAKE_INSTALLER.to_owned(),
+            user_id: FAKE_USER_ID.to_owned(),
         }
     }
 
@@ -581,7 +577,7 @@ impl FakeSlack {
 
     /// Where approvals install the app from now on. Defaults to the fake's workspace
     /// ([`FakeSlackBuilder::team`](super::FakeSlackBuilder::team)), approved by
-    /// [`FAKE_INSTALLER`].
+    /// [`FAKE_USER_ID`].
     pub fn set_oauth_install(&self, install: OAuthInstall) {
         self.shared.lock().oauth.install = Some(install);
     }

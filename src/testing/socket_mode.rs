@@ -119,6 +119,28 @@ fn app_hash(app_id: &str) -> String {
 
 // ----- delivery -----
 
+/// Sends an `events_api` envelope around `payload` from code that has only the shared state
+/// (the Web API's echo of the bot's posts); no redelivery timer is started for it.
+pub(crate) fn push_event_envelope(shared: &Shared, payload: Value) -> bool {
+    let envelope = json!({
+        "envelope_id": random_uuid(),
+        "type": "events_api",
+        "accepts_response_payload": false,
+        "payload": payload,
+        "retry_attempt": 0,
+        "retry_reason": "",
+    });
+    {
+        let mut state = shared.lock();
+        if state.sm.conns.is_empty() {
+            return false;
+        }
+        deliver(&mut state.sm, &envelope, None);
+    }
+    shared.notify();
+    true
+}
+
 /// Records an envelope and sends it to one ready socket (or queues it); returns its index.
 fn deliver(sm: &mut SmState, envelope: &Value, chain: Option<usize>) -> usize {
     let envelope_id = envelope["envelope_id"]

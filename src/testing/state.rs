@@ -20,7 +20,9 @@ use tungstenite::{Bytes, Utf8Bytes};
 use super::sm_state::{SmCmd, SmState};
 use super::workspace::Workspace;
 pub(crate) use super::workspace::BOT_ID;
-use super::{AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, UploadRequest};
+use super::{
+    AckMode, ApiCall, ConnectReply, MethodReply, ReceivedFrame, ResponseUrlPost, UploadRequest,
+};
 
 /// How long an RTM websocket ticket stays valid after `rtm.connect`.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(30);
@@ -114,6 +116,7 @@ pub(crate) struct State {
     pub frames_total: usize,
     pub posted: Vec<Value>,
     pub uploads: Vec<UploadRequest>,
+    pub response_posts: Vec<ResponseUrlPost>,
     /// How many of each kind of record are kept.
     pub record_limit: usize,
     pub connect_replies: VecDeque<ConnectReply>,
@@ -131,6 +134,8 @@ pub(crate) struct State {
     pub sm: SmState,
     /// OAuth: the app's credentials, codes, issued tokens, the test's clock.
     pub oauth: super::oauth::OAuthState,
+    /// The App facet: trigger ids, response URLs and the posts to them.
+    pub app: super::app::AppState,
     /// Every live client socket (HTTP and websocket), to shut down on drop.
     sockets: HashMap<u64, TcpStream>,
     next_socket: u64,
@@ -163,6 +168,11 @@ impl State {
     pub fn record_upload(&mut self, upload: UploadRequest) {
         self.uploads.push(upload);
         trim(&mut self.uploads, self.record_limit);
+    }
+
+    pub fn record_response_post(&mut self, post: ResponseUrlPost) {
+        self.response_posts.push(post);
+        trim(&mut self.response_posts, self.record_limit);
     }
 }
 
@@ -207,6 +217,7 @@ impl Shared {
                 frames_total: 0,
                 posted: Vec::new(),
                 uploads: Vec::new(),
+                response_posts: Vec::new(),
                 record_limit: record_limit.max(1),
                 connect_replies: VecDeque::new(),
                 method_replies: HashMap::new(),
@@ -216,6 +227,7 @@ impl Shared {
                 connections_total: 0,
                 sm: SmState::default(),
                 oauth: Default::default(),
+                app: super::app::AppState::new(),
                 sockets: HashMap::new(),
                 next_socket: 0,
                 threads: Vec::new(),

@@ -52,7 +52,9 @@ use crate::config::NetConfig;
 use crate::error::Error;
 use encode::Request;
 use limiter::Limiter;
-use response::{classify_answer, find_header, interpret, map_ureq_error, MAX_BODY};
+use response::{
+    classify_answer, find_header, interpret, interpret_hook, map_ureq_error, MAX_BODY, RESPONSE_URL,
+};
 use retry::{Failure, Policy};
 
 /// The `User-Agent` of every Web API request.
@@ -479,7 +481,7 @@ impl WebClient {
                 req.call()
             }
             Request::Post { content_type, body } => {
-                let mut req = inner.agent.post(url);
+                let mut req = no_redirects(inner.agent.post(url));
                 for (name, value) in &inner.headers {
                     req = req.header(name.as_str(), value.as_str());
                 }
@@ -522,14 +524,18 @@ impl WebClient {
     fn send_upload(&self, url: &str, bytes: &[u8]) -> Result<(), Failure> {
         let inner = &*self.inner;
         let host = host_of(url);
-        let answer = inner
-            .agent
-            .post(url)
+        let answer = no_redirects(inner.agent.post(url))
             .header("Content-Type", "application/octet-stream")
             .send(bytes)
             .and_then(read_answer);
         match answer {
             Ok((status, _, _)) if (200..300).contains(&status) => Ok(()),
+            Ok((status, _, _)) if is_redirect(status) => {
+                warn!("file upload: the upload URL answered a redirect (HTTP {status}): not followed, the file was not delivered");
+                Err(Failure::Final(Error::http(format!(
+                    "the upload URL answered a redirect (HTTP {status}); a POST is never redirected, so the file was not delivered"
+                ))))
+            }
             Ok((status, headers, body)) => {
                 let retry_after = find_header(&headers, "retry-after");
                 let err = interpret("file upload", status, retry_after, &body)
@@ -540,6 +546,101 @@ impl WebClient {
             Err(e) => Err(map_ureq_error(e, &host)),
         }
     }
+}
+
+impl WebClient {
+    /// Posts `body` (a JSON object: `{"text": …}`, `{"blocks": …}`, `{"replace_original":
+    /// true, …}`, `{"response_type": "in_channel", …}`) to a `response_url` from a slash
+    /// command or an interaction payload, as Bolt's `respond()` does. Slack accepts up to 5
+    /// posts to one `response_url` within 30 minutes.
+    ///
+    /// The token is never sent (a `response_url` authorizes itself), nor the client's extra
+    /// headers; the proxy, TLS options, timeout and retries are the client's (a 5xx answer is
+    /// retried only with [`retry_server_errors`](WebClientBuilder::retry_server_errors), and
+    /// a retried post may show twice). The URL never appears in logs or errors. A redirect is
+    /// not followed (it would turn the POST into a GET): it fails.
+    ///
+    /// Returns the answer on a 2xx status: a JSON answer as it is, Slack's usual text answer
+    /// (`ok`) as `{"ok": true, "body": "ok"}`. Otherwise [`Error::Api`] (method
+    /// `response_url`) with the code Slack answered as text or JSON (`expired_url`,
+    /// `no_text`, `invalid_blocks`, `used_url`, …) or `http_<status>`; transport failures as
+    /// for [`api_call`](WebClient::api_call); [`Error::Config`] when `url` is not an `http://`
+    /// or `https://` URL.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), slack_rtm::Error> {
+    /// # let web = slack_rtm::WebClient::new("xoxb-your-token")?;
+    /// # let payload = serde_json::json!({});
+    /// let url = payload["response_url"].as_str().unwrap_or_default();
+    /// web.post_response_url(url, &serde_json::json!({"text": "done", "replace_original": true}))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn post_response_url(&self, url: &str, body: &Value) -> Result<SlackResponse, Error> {
+        let scheme_ok = ["https://", "http://"].iter().any(|s| {
+            url.get(..s.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(s))
+        });
+        if !scheme_ok || url.len() <= "http://".len() {
+            return Err(Error::Config(
+                "a response_url must be an http:// or https:// URL".into(),
+            ));
+        }
+        // A Value always serializes.
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.with_retries(RESPONSE_URL, None, self.inner.policy, || {
+            self.send_response_url(url, &bytes)
+        })
+    }
+
+    fn send_response_url(&self, url: &str, bytes: &[u8]) -> Result<SlackResponse, Failure> {
+        let inner = &*self.inner;
+        let start = Instant::now();
+        let answer = no_redirects(inner.agent.post(url))
+            .header("Content-Type", "application/json; charset=utf-8")
+            .send(bytes)
+            .and_then(read_answer);
+        let elapsed = start.elapsed().as_millis();
+        let (status, headers, body) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                let failure = map_ureq_error(e, &host_of(url));
+                debug!(
+                    "{RESPONSE_URL}: failed after {elapsed} ms: {}",
+                    failure.error()
+                );
+                return Err(failure);
+            }
+        };
+        if is_redirect(status) {
+            warn!("{RESPONSE_URL}: answered a redirect (HTTP {status}): not followed, nothing was delivered");
+        }
+        let retry_after = find_header(&headers, "retry-after");
+        match interpret_hook(status, retry_after, &body) {
+            Ok(data) => {
+                debug!("{RESPONSE_URL}: http {status}, ok, {elapsed} ms");
+                Ok(SlackResponse::new(data, status, headers))
+            }
+            Err(err) => {
+                if let Error::Api { code, .. } = &err {
+                    debug!("{RESPONSE_URL}: http {status}, {code}, {elapsed} ms");
+                }
+                Err(classify_answer(err))
+            }
+        }
+    }
+}
+
+/// A POST is never redirected: ureq would follow a 301/302/303 with a body-less GET and report
+/// that answer, so a redirected POST is answered as the redirect itself, and fails.
+fn no_redirects(
+    req: ureq::RequestBuilder<ureq::typestate::WithBody>,
+) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+    req.config().max_redirects(0).build()
+}
+
+fn is_redirect(status: u16) -> bool {
+    (300..400).contains(&status)
 }
 
 /// Status, lower-cased headers and body of an answer.

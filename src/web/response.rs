@@ -118,6 +118,53 @@ pub(crate) fn interpret(
     })
 }
 
+/// The `method` of errors from [`WebClient::post_response_url`](super::WebClient::post_response_url).
+pub(crate) const RESPONSE_URL: &str = "response_url";
+
+/// Reads the answer of a `response_url` (or an incoming webhook): Slack answers `ok` as text on
+/// success and an error code as text with a 4xx status (`expired_url`, `no_text`,
+/// `invalid_blocks`, …); JSON answers are read like Web API answers, except that a 2xx JSON
+/// answer without `"ok": false` is a success.
+pub(crate) fn interpret_hook(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+) -> Result<Value, Error> {
+    let success = (200..300).contains(&status);
+    if let Some(json) = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+    {
+        if success && json.get("ok") != Some(&Value::Bool(false)) {
+            return Ok(json);
+        }
+        return interpret(RESPONSE_URL, status, retry_after, body);
+    }
+    let text = String::from_utf8_lossy(body).trim().to_string();
+    if success {
+        return Ok(serde_json::json!({"ok": true, "body": text}));
+    }
+    let is_code = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let code = if is_code {
+        text.clone()
+    } else {
+        format!("http_{status}")
+    };
+    Err(Error::Api {
+        method: RESPONSE_URL.to_string(),
+        status,
+        code,
+        body: Value::String(text),
+        retry_after: retry_after
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs),
+    })
+}
+
 /// Sorts an [`Error::Api`] for the retry policy: rate limited (HTTP 429 or a `ratelimited`
 /// code), a server error (5xx), or final.
 pub(crate) fn classify_answer(e: Error) -> Failure {
@@ -210,6 +257,52 @@ pub(crate) fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_url_answers() {
+        let ok = |status, body: &[u8]| interpret_hook(status, None, body).unwrap();
+        let err = |status, body: &[u8]| match interpret_hook(status, Some("7"), body) {
+            Err(Error::Api {
+                method,
+                status,
+                code,
+                retry_after,
+                ..
+            }) => {
+                assert_eq!(method, RESPONSE_URL);
+                (status, code, retry_after)
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            ok(200, b"ok"),
+            serde_json::json!({"ok": true, "body": "ok"})
+        );
+        assert_eq!(ok(200, b""), serde_json::json!({"ok": true, "body": ""}));
+        assert_eq!(ok(200, br#"{"ok":true}"#), serde_json::json!({"ok": true}));
+        assert_eq!(ok(204, br#"{"x":1}"#), serde_json::json!({"x": 1}));
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            err(404, b"expired_url\n"),
+            (404, "expired_url".into(), secs(7))
+        );
+        assert_eq!(err(400, b"no_text"), (400, "no_text".into(), secs(7)));
+        assert_eq!(
+            err(200, br#"{"ok":false,"error":"invalid_blocks"}"#),
+            (200, "invalid_blocks".into(), secs(7))
+        );
+        // Not a code: the status says it.
+        assert_eq!(
+            err(500, b"<html>oops</html>"),
+            (500, "http_500".into(), secs(7))
+        );
+        assert_eq!(err(302, b""), (302, "http_302".into(), secs(7)));
+        assert_eq!(err(400, b"[1]"), (400, "http_400".into(), secs(7)));
+        assert!(matches!(
+            classify_answer(interpret_hook(429, Some("3"), b"rate_limited").unwrap_err()),
+            Failure::RateLimited(_, Some(d)) if d == Duration::from_secs(3)
+        ));
+    }
 
     #[test]
     fn interpret_ok_true() {

@@ -1,0 +1,339 @@
+//! [`AppBuilder`]: the App's options, their defaults, and validation. Options shared with the
+//! clients keep their names and meaning.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ack::DEFAULT_ACK_DEADLINE;
+use super::auth::{Authorization, AuthorizeFn, AuthorizeQuery};
+use super::error::BoxError;
+use super::App;
+use crate::config::{defaults, NetConfig, Token};
+use crate::error::Error;
+
+/// The default number of listener threads.
+pub const DEFAULT_WORKERS: usize = 10;
+/// The default depth of the listeners' queue; a request that finds it full is refused (503).
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1000;
+/// The placeholder token of the App's Web API template (replaced per request).
+pub(crate) const NO_TOKEN: &str = "unauthorized";
+
+/// Everything the App was built with.
+#[derive(Clone)]
+pub(crate) struct AppConfig {
+    /// Network options (base URL, timeout, proxy, TLS, headers, retries); its token is a
+    /// placeholder, each request's client gets the authorized one.
+    pub(crate) net: NetConfig,
+    pub(crate) bot_token: Option<Token>,
+    pub(crate) signing_secret: Option<String>,
+    pub(crate) authorize: Option<Arc<AuthorizeFn>>,
+    pub(crate) ack_deadline: Duration,
+    pub(crate) workers: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) ordered_events: bool,
+    pub(crate) handle_signals: bool,
+    pub(crate) ssl_check: bool,
+    pub(crate) request_verification: bool,
+    pub(crate) token_verification: bool,
+    pub(crate) ignore_self: bool,
+    pub(crate) url_verification: bool,
+}
+
+impl fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("net", &self.net)
+            .field("bot_token", &self.bot_token)
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("authorize", &self.authorize.is_some())
+            .field("ack_deadline", &self.ack_deadline)
+            .field("workers", &self.workers)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("ordered_events", &self.ordered_events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`App`]. Created by [`App::builder`].
+///
+/// Every option has a default; [`build`](AppBuilder::build) validates them all and reports the
+/// first problem as [`Error::Config`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct AppBuilder {
+    config: Result<AppConfig, Error>,
+}
+
+impl AppBuilder {
+    pub(crate) fn new() -> AppBuilder {
+        let config = NetConfig::new(NO_TOKEN).map(|net| AppConfig {
+            net,
+            bot_token: None,
+            signing_secret: None,
+            authorize: None,
+            ack_deadline: DEFAULT_ACK_DEADLINE,
+            workers: DEFAULT_WORKERS,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            ordered_events: false,
+            handle_signals: defaults::HANDLE_SIGNALS,
+            ssl_check: true,
+            request_verification: true,
+            token_verification: true,
+            ignore_self: true,
+            url_verification: true,
+        });
+        AppBuilder { config }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut AppConfig) -> Result<(), Error>) -> Self {
+        if let Ok(c) = &mut self.config {
+            if let Err(e) = f(c) {
+                self.config = Err(e);
+            }
+        }
+        self
+    }
+
+    /// The bot token (`xoxb-…`) of a single-workspace app: verified once with `auth.test`
+    /// (for the bot's ids and team), and carried by every [`Ctx::client`](super::Ctx::client).
+    ///
+    /// Defaults to none. Use [`authorize`](AppBuilder::authorize) for many workspaces instead.
+    pub fn bot_token(self, token: &str) -> Self {
+        self.with(|c| {
+            c.bot_token = Some(Token::new(token)?);
+            Ok(())
+        })
+    }
+
+    /// The app's signing secret, for requests over HTTP ([`App::dispatch`],
+    /// [`App::handle_http`]): each request's `X-Slack-Signature` is checked against it. An
+    /// empty secret is a build error.
+    ///
+    /// Defaults to none: HTTP requests are not verified (fine for Socket Mode and tests, never
+    /// for a public HTTP endpoint).
+    pub fn signing_secret(self, secret: &str) -> Self {
+        self.with(|c| {
+            if secret.trim().is_empty() {
+                return Err(Error::Config("signing_secret must not be empty".into()));
+            }
+            c.signing_secret = Some(secret.trim().to_owned());
+            Ok(())
+        })
+    }
+
+    /// Authorizes each request with a hook, for apps installed in many workspaces: given where
+    /// the request comes from, return the tokens and ids to act with (from an installation
+    /// store, say). An `Err` stops the request (HTTP 401, no ack over Socket Mode) and goes to
+    /// [`App::error`]. Cannot be combined with [`bot_token`](AppBuilder::bot_token).
+    ///
+    /// ```no_run
+    /// use slack_rtm::app::{App, Authorization};
+    /// let app = App::builder()
+    ///     .authorize(|q| {
+    ///         let team = q.team_id.ok_or("no team in the request")?;
+    ///         let token = std::env::var(format!("SLACK_BOT_TOKEN_{team}"))?;
+    ///         Ok(Authorization { bot_token: Some(token), ..Authorization::default() })
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), slack_rtm::Error>(())
+    /// ```
+    ///
+    /// Defaults to none.
+    pub fn authorize<F>(self, hook: F) -> Self
+    where
+        F: Fn(&AuthorizeQuery<'_>) -> Result<Authorization, BoxError> + Send + Sync + 'static,
+    {
+        self.with(|c| {
+            c.authorize = Some(Arc::new(hook));
+            Ok(())
+        })
+    }
+
+    /// The Web API base URL (`auth.test`, `say`, `ctx.client()`); the Socket Mode and RTM
+    /// adapters start from it too. A missing trailing `/` is added.
+    ///
+    /// Defaults to `https://slack.com/api/`.
+    pub fn base_url(self, url: &str) -> Self {
+        self.with(|c| c.net.set_base_url(url))
+    }
+
+    /// The bound on each Web API request (and, in the adapters, on every network wait).
+    ///
+    /// Defaults to 30 seconds. Must not be zero.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.with(|c| c.net.set_timeout(timeout))
+    }
+
+    /// An HTTP proxy (`http://[user:pass@]host:port`) for the Web API, `response_url` posts
+    /// and the adapters' websockets.
+    ///
+    /// Defaults to the `HTTPS_PROXY` / `HTTP_PROXY` environment (with `NO_PROXY`).
+    pub fn proxy(self, url: &str) -> Self {
+        self.with(|c| c.net.set_proxy(url))
+    }
+
+    /// Trusts only these CA certificates (PEM; repeated calls add) instead of the system's.
+    ///
+    /// Defaults to the system trust store.
+    pub fn root_certificate(self, pem: &[u8]) -> Self {
+        self.with(|c| c.net.tls.add_roots(pem))
+    }
+
+    /// A client certificate chain and its PKCS#8 key, both PEM.
+    ///
+    /// Defaults to none.
+    pub fn client_identity(self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.with(|c| c.net.tls.set_identity(cert_pem, key_pem))
+    }
+
+    /// An extra header on every Web API request.
+    ///
+    /// Defaults to none.
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.with(|c| c.net.add_header(name, value))
+    }
+
+    /// Whether the adapters' `start()` stops on SIGINT/SIGTERM.
+    ///
+    /// Defaults to `true`.
+    pub fn handle_signals(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.handle_signals = yes;
+            Ok(())
+        })
+    }
+
+    /// How long a request waits for its listener's ack: a listener still running then is
+    /// acked bare, a warning names the request, and a later ack fails with
+    /// [`AppError::AckLate`](super::AppError::AckLate).
+    ///
+    /// Defaults to 2.5 seconds (Slack gives up at 3). Between 1 ms and 3 s.
+    pub fn ack_deadline(self, deadline: Duration) -> Self {
+        self.with(|c| {
+            if deadline.is_zero() || deadline > Duration::from_secs(3) {
+                return Err(Error::Config(format!(
+                    "ack_deadline must be between 1 ms and 3 s, got {deadline:?}"
+                )));
+            }
+            c.ack_deadline = deadline;
+            Ok(())
+        })
+    }
+
+    /// The number of listener threads.
+    ///
+    /// Defaults to 10. Between 1 and 1,000.
+    pub fn workers(self, n: usize) -> Self {
+        self.with(|c| {
+            if n == 0 || n > 1000 {
+                return Err(Error::Config(format!(
+                    "workers must be between 1 and 1000, got {n}"
+                )));
+            }
+            c.workers = n;
+            Ok(())
+        })
+    }
+
+    /// How many requests may wait for a listener thread; one more is refused (HTTP 503, no
+    /// ack over Socket Mode) and logged, never blocking the receiver.
+    ///
+    /// Defaults to 1,000. Between 1 and 1,000,000.
+    pub fn queue_capacity(self, n: usize) -> Self {
+        self.with(|c| {
+            if n == 0 || n > 1_000_000 {
+                return Err(Error::Config(format!(
+                    "queue_capacity must be between 1 and 1000000, got {n}"
+                )));
+            }
+            c.queue_capacity = n;
+            Ok(())
+        })
+    }
+
+    /// Runs events one at a time, in arrival order, on a thread of their own (still off the
+    /// receiver). Commands and interactions stay on the pool.
+    ///
+    /// Defaults to `false`: events run on the pool, in no particular order, as in Bolt.
+    pub fn ordered_events(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.ordered_events = yes;
+            Ok(())
+        })
+    }
+
+    /// Built-in middleware: answer `ssl_check=1` with 200 (HTTP).
+    ///
+    /// Defaults to `true`.
+    pub fn ssl_check(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.ssl_check = yes;
+            Ok(())
+        })
+    }
+
+    /// Built-in middleware: check HTTP requests' signatures when a signing secret is set.
+    ///
+    /// Defaults to `true`.
+    pub fn request_verification(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.request_verification = yes;
+            Ok(())
+        })
+    }
+
+    /// Built-in middleware: verify the bot token with `auth.test` (once) for the bot's ids,
+    /// which ignore-self needs. With `false`, the ids are unknown and nothing is called.
+    ///
+    /// Defaults to `true`.
+    pub fn token_verification(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.token_verification = yes;
+            Ok(())
+        })
+    }
+
+    /// Built-in middleware: drop (after acking) events from the bot itself — its `bot_id`, or
+    /// its user id as the event's `user` — except `member_joined_channel` and
+    /// `member_left_channel`, as Bolt does.
+    ///
+    /// Defaults to `true`.
+    pub fn ignore_self(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.ignore_self = yes;
+            Ok(())
+        })
+    }
+
+    /// Built-in middleware: answer `url_verification` with its `challenge` (HTTP).
+    ///
+    /// Defaults to `true`.
+    pub fn url_verification(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.url_verification = yes;
+            Ok(())
+        })
+    }
+
+    /// Validates the options and starts the App's threads (the listener pool and the ack
+    /// deadline timer; no network yet).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the first invalid option; [`Error::Io`] when a thread cannot
+    /// be started.
+    pub fn build(self) -> Result<App, Error> {
+        let config = self.config?;
+        if config.bot_token.is_some() && config.authorize.is_some() {
+            return Err(Error::Config(
+                "bot_token and authorize cannot be used together: authorize returns the token"
+                    .into(),
+            ));
+        }
+        App::from_config(config)
+    }
+}

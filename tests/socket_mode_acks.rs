@@ -1,0 +1,199 @@
+//! Socket Mode acks held by handlers and keyed by delivery: a deferred ack (`Request::defer_ack`)
+//! goes out from another thread after the dispatcher moved on, on the envelope's own connection,
+//! under the same rules as a handler's ack; envelopes that share an id each get their own ack on
+//! their own connection.
+#![cfg(feature = "testing")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::SOON;
+use crossbeam_channel::Receiver;
+use serde_json::{json, Value};
+use slack_rtm::socket_mode::{
+    AckErrorKind, AckMode, AckedBy, Acker, Request, SocketModeClient, SocketModeClientBuilder,
+};
+use slack_rtm::testing::FakeSlack;
+
+const APP_TOKEN: &str = "xapp-1-A0FAKEAPP1-1-SeKrEtApP";
+const BOT_TOKEN: &str = "xoxb-SeKrEtBoT";
+
+fn fake() -> FakeSlack {
+    FakeSlack::builder()
+        .app_token(APP_TOKEN)
+        .token(BOT_TOKEN)
+        .start()
+        .expect("start the fake")
+}
+
+fn builder(fake: &FakeSlack) -> SocketModeClientBuilder {
+    SocketModeClient::builder(APP_TOKEN)
+        .bot_token(BOT_TOKEN)
+        .base_url(&fake.api_url())
+        .handle_signals(false)
+        .timeout(Duration::from_secs(5))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .connect_rate(100, Duration::from_millis(10))
+}
+
+/// The `error` events dispatched, as their data.
+fn errors(client: &SocketModeClient) -> Receiver<Value> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    client.on("error", move |r: &Request| {
+        let _ = tx.send(r.payload.clone());
+    });
+    rx
+}
+
+#[test]
+fn an_acker_is_owned_and_thread_safe() {
+    fn owned<T: Send + Sync + Clone + 'static>() {}
+    owned::<Acker>();
+}
+
+#[test]
+fn a_deferred_ack_goes_out_from_another_thread_after_the_dispatcher_moved_on() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(2900))
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("/report", move |r: &Request| {
+        let acker = r.defer_ack().expect("an envelope");
+        assert_eq!(acker.envelope_id(), r.envelope_id);
+        let _ = tx.send(acker);
+    });
+    let (tx, hellos) = crossbeam_channel::unbounded();
+    client.on("hello", move |r: &Request| {
+        // Not an envelope: nothing to defer.
+        let _ = tx.send(r.defer_ack().is_none());
+    });
+    let (tx, events) = crossbeam_channel::unbounded();
+    client.on("message", move |r: &Request| {
+        // Acked by the reader on arrival (the default for events).
+        let e = r.defer_ack().unwrap().ack(None).unwrap_err();
+        let _ = tx.send(e.kind().clone());
+    });
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    assert!(hellos.recv_timeout(SOON).unwrap());
+
+    let cmd = fake.send_slash_command("/report", "weekly");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // The dispatcher moved on: the next envelope is dispatched while the command is unacked.
+    let event = fake.send_event(json!({"type": "message", "text": "next"}));
+    assert_eq!(
+        events.recv_timeout(SOON).unwrap(),
+        AckErrorKind::AlreadyAcked(AckedBy::Reader)
+    );
+    assert!(fake.wait_for_socket_ack(&event, SOON).is_some());
+    assert!(
+        fake.socket_acks().iter().all(|a| a.envelope_id != cmd),
+        "no bare ack when the handlers returned: {:?}",
+        fake.socket_acks()
+    );
+
+    // Acked from this thread, with a response, on the envelope's connection.
+    let from = std::thread::spawn(move || {
+        let refused = acker.ack(Some(json!([1]))).unwrap_err();
+        assert_eq!(refused.kind(), &AckErrorKind::InvalidPayload);
+        acker.ack(Some(json!({"text": "report ready"}))).unwrap();
+        acker
+    })
+    .join()
+    .unwrap();
+    let ack = fake.wait_for_socket_ack(&cmd, SOON).unwrap();
+    assert_eq!(ack.payload, Some(json!({"text": "report ready"})));
+    assert!(ack.same_connection && !ack.dropped, "{ack:?}");
+    let twice = from.clone().ack(None).unwrap_err();
+    assert_eq!(twice.kind(), &AckErrorKind::AlreadyAcked(AckedBy::Handler));
+    // Exactly one ack per envelope: the event's and the command's.
+    assert!(!fake.wait_for_socket_acks(3, Duration::from_millis(200)));
+    drop(running);
+}
+
+#[test]
+fn a_deferred_ack_still_has_its_deadline() {
+    let fake = fake();
+    let client = builder(&fake)
+        .ack_deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("shortcut", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let errors = errors(&client);
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+
+    let id = fake.send_shortcut("s");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // Nobody acks: a bare ack at the deadline, and a `late_ack` error event.
+    let ack = fake.wait_for_socket_ack(&id, SOON).unwrap();
+    assert_eq!(ack.payload, None);
+    let latency = ack.latency.unwrap();
+    assert!(latency >= Duration::from_millis(280), "{latency:?}");
+    let error = errors.recv_timeout(SOON).unwrap();
+    assert_eq!(error["kind"], "late_ack");
+    assert_eq!(error["envelope_id"], id.as_str());
+    let late = acker.ack(None).unwrap_err();
+    assert_eq!(late.kind(), &AckErrorKind::Late);
+    assert_eq!(fake.socket_acks().len(), 1);
+    drop(running);
+}
+
+#[test]
+fn a_deferred_ack_of_an_event_after_handlers_mode_is_the_handlers() {
+    let fake = fake();
+    let client = builder(&fake)
+        .event_ack(AckMode::AfterHandlers)
+        .build()
+        .unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("app_mention", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    let id = fake.send_app_mention("hi");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    // An event accepts no response payload.
+    let e = acker.ack(Some(json!({"text": "no"}))).unwrap_err();
+    assert_eq!(e.kind(), &AckErrorKind::PayloadNotAccepted);
+    acker.ack(None).unwrap();
+    let ack = fake.wait_for_socket_ack(&id, SOON).unwrap();
+    assert_eq!(ack.payload, None);
+    drop(running);
+}
+
+#[test]
+fn an_acker_of_a_stopped_client_reports_the_connection_gone() {
+    let fake = fake();
+    let client = builder(&fake).build().unwrap();
+    let (tx, ackers) = crossbeam_channel::unbounded::<Acker>();
+    client.on("/later", move |r: &Request| {
+        let _ = tx.send(r.defer_ack().unwrap());
+    });
+    let running = client.spawn().unwrap();
+    assert!(fake.wait_for_socket_ready(1, SOON));
+    fake.send_slash_command("/later", "");
+    let acker = ackers.recv_timeout(SOON).unwrap();
+    running.join_after_stop();
+    let e = acker.ack(Some(json!({"text": "too late"}))).unwrap_err();
+    assert_eq!(e.kind(), &AckErrorKind::ConnectionGone);
+    assert_eq!(e.into_payload(), Some(json!({"text": "too late"})));
+}
+
+trait StopJoin {
+    fn join_after_stop(self);
+}
+
+impl StopJoin for slack_rtm::socket_mode::Running {
+    fn join_after_stop(self) {
+        self.stop();
+        self.join().unwrap();
+    }
+}
