@@ -87,8 +87,8 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
         Some(reply) => return scripted_reply(reply),
     }
     // OAuth methods, and tokens the fake issued (expiry, revocation, auth.test).
-    if let Some(reply) = super::oauth::api(shared, head, method, &params, token.as_deref()) {
-        return reply;
+    if let Some(response) = super::oauth::api(shared, head, method, &params, token.as_deref()) {
+        return Reply::Respond(response);
     }
     if !KNOWN.contains(&method) {
         return error("unknown_method");

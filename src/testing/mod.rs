@@ -201,6 +201,7 @@ mod app;
 mod http;
 mod net;
 mod oauth;
+mod oauth_state;
 mod sm_state;
 mod sm_ws;
 mod socket_mode;
@@ -220,7 +221,7 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
-pub use oauth::{OAuthInstall, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
+pub use oauth_state::{OAuthInstall, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 use sm_state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 

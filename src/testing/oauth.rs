@@ -10,136 +10,16 @@ use base64::Engine as _;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
-use super::api::Reply;
+use super::oauth_state::{Grant, OAuthInstall, TokenInfo, CODE_TTL};
 use super::state::{Shared, BOT_ID};
 use super::wire::{Head, Response};
-use super::{FakeSlack, FAKE_APP_ID, FAKE_USER_ID};
-
-/// The client id the fake's app has (see [`FakeSlack::set_oauth_client`]).
-pub const FAKE_CLIENT_ID: &str = "1111111111.2222222222";
-/// The client secret the fake's app has.
-pub const FAKE_CLIENT_SECRET: &str = "fake-client-secret";
-/// How long a code from the authorize page can be exchanged: 10 minutes, as Slack.
-const CODE_TTL: u64 = 600;
+use super::{FakeSlack, FAKE_APP_ID};
 
 const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'*');
-
-/// Where approvals install the app (see [`FakeSlack::set_oauth_install`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct OAuthInstall {
-    /// The workspace (`T…`); an authorize URL's `team` parameter overrides it.
-    pub team_id: String,
-    /// The workspace's name.
-    pub team_name: String,
-    /// The Enterprise Grid organization, if any.
-    pub enterprise_id: Option<String>,
-    /// An org-wide install (the answer's `team` is then `null`).
-    pub is_enterprise_install: bool,
-    /// The approving user.
-    pub user_id: String,
-}
-
-impl OAuthInstall {
-    /// Installs into this workspace, approved by [`FAKE_USER_ID`].
-    pub fn team(team_id: &str, team_name: &str) -> OAuthInstall {
-        OAuthInstall {
-            team_id: team_id.to_owned(),
-            team_name: team_name.to_owned(),
-            enterprise_id: None,
-            is_enterprise_install: false,
-            user_id: FAKE_USER_ID.to_owned(),
-        }
-    }
-
-    /// In this Enterprise Grid organization; `org_wide` for an org-wide install.
-    pub fn enterprise(mut self, enterprise_id: &str, org_wide: bool) -> OAuthInstall {
-        self.enterprise_id = Some(enterprise_id.to_owned());
-        self.is_enterprise_install = org_wide;
-        self
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Grant {
-    install: OAuthInstall,
-    scope: String,
-    user_scope: String,
-    redirect_uri: String,
-    issued: u64,
-}
-
-#[derive(Clone, Debug)]
-struct TokenInfo {
-    user: bool,
-    install: OAuthInstall,
-    scope: String,
-    expires_at: Option<u64>,
-    revoked: bool,
-}
-
-/// The OAuth state of one fake server.
-#[derive(Debug)]
-pub(crate) struct OAuthState {
-    client_id: String,
-    client_secret: String,
-    /// `expires_in` of new tokens; `None`: tokens that never expire (no rotation).
-    rotation: Option<u64>,
-    clock_offset: u64,
-    install: Option<OAuthInstall>,
-    codes: HashMap<String, Grant>,
-    tokens: HashMap<String, TokenInfo>,
-    /// Refresh token → the access token it refreshes (kind, workspace, scope).
-    refresh: HashMap<String, TokenInfo>,
-    refreshes: usize,
-}
-
-impl Default for OAuthState {
-    fn default() -> Self {
-        OAuthState {
-            client_id: FAKE_CLIENT_ID.to_owned(),
-            client_secret: FAKE_CLIENT_SECRET.to_owned(),
-            rotation: None,
-            clock_offset: 0,
-            install: None,
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
-            refresh: HashMap::new(),
-            refreshes: 0,
-        }
-    }
-}
-
-impl OAuthState {
-    fn now(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            + self.clock_offset
-    }
-
-    /// A fresh access token (and its refresh token, when tokens rotate) for `info`.
-    fn issue(&mut self, mut info: TokenInfo) -> (String, Option<String>, Option<u64>) {
-        let prefix = if info.user { "xoxp" } else { "xoxb" };
-        let n = rand::random::<u64>();
-        let token = match self.rotation {
-            Some(_) => format!("xoxe.{prefix}-1-{n:016x}"),
-            None => format!("{prefix}-{}-{n:016x}", info.install.team_id),
-        };
-        info.expires_at = self.rotation.map(|secs| self.now() + secs);
-        let expires_in = self.rotation;
-        let refresh = expires_in.map(|_| format!("xoxe-1-{:016x}", rand::random::<u64>()));
-        if let Some(r) = &refresh {
-            self.refresh.insert(r.clone(), info.clone());
-        }
-        self.tokens.insert(token.clone(), info);
-        (token, refresh, expires_in)
-    }
-}
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -176,8 +56,8 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn html(status: u16, title: &str, body: &str) -> Reply {
-    Reply::Respond(Response {
+fn html(status: u16, title: &str, body: &str) -> Response {
+    Response {
         status,
         headers: Vec::new(),
         body: format!(
@@ -185,16 +65,16 @@ fn html(status: u16, title: &str, body: &str) -> Reply {
              <link rel=\"icon\" href=\"data:,\"></head><body><h1>{title}</h1>{body}</body></html>\n"
         ),
         content_type: "text/html; charset=utf-8",
-    })
+    }
 }
 
-fn redirect(location: String) -> Reply {
-    Reply::Respond(Response {
+fn redirect(location: String) -> Response {
+    Response {
         status: 302,
         headers: vec![("Location".to_owned(), location)],
         body: String::new(),
         content_type: "text/html; charset=utf-8",
-    })
+    }
 }
 
 /// What the authorize page decides: an error page, or the approval page's fields.
@@ -239,7 +119,7 @@ fn check_authorize(shared: &Shared, q: &HashMap<String, String>) -> Result<Grant
 
 /// `GET /oauth/v2/authorize` (the approval page) and `GET /oauth/v2/authorize/decide` (its
 /// buttons).
-pub(crate) fn page(shared: &Shared, head: &Head) -> Reply {
+pub(crate) fn page(shared: &Shared, head: &Head) -> Response {
     let q = parse_query(&head.query);
     match head.path.as_str() {
         "/oauth/v2/authorize" => {
@@ -329,12 +209,12 @@ pub(crate) fn issued(shared: &Shared, token: &str) -> bool {
     shared.lock().oauth.tokens.contains_key(token)
 }
 
-fn error(code: &str) -> Reply {
-    Reply::Respond(Response::json(200, &json!({ "ok": false, "error": code })))
+fn error(code: &str) -> Response {
+    Response::json(200, &json!({ "ok": false, "error": code }))
 }
 
-fn ok(value: Value) -> Reply {
-    Reply::Respond(Response::json(200, &value))
+fn ok(value: Value) -> Response {
+    Response::json(200, &value)
 }
 
 /// The app's credentials: HTTP Basic, else `client_id`/`client_secret` parameters.
@@ -370,7 +250,7 @@ pub(crate) fn api(
     method: &str,
     params: &Map<String, Value>,
     token: Option<&str>,
-) -> Option<Reply> {
+) -> Option<Response> {
     match method {
         "oauth.v2.access" => return Some(access(shared, head, params)),
         "apps.uninstall" => return Some(uninstall(shared, head, params, token)),
@@ -407,7 +287,7 @@ pub(crate) fn api(
     Some(ok(answer))
 }
 
-fn access(shared: &Shared, head: &Head, params: &Map<String, Value>) -> Reply {
+fn access(shared: &Shared, head: &Head, params: &Map<String, Value>) -> Response {
     let (id, secret) = client_credentials(head, params);
     let p = |k: &str| params.get(k).and_then(Value::as_str).unwrap_or_default();
     let mut st = shared.lock();
@@ -503,7 +383,7 @@ fn uninstall(
     head: &Head,
     params: &Map<String, Value>,
     token: Option<&str>,
-) -> Reply {
+) -> Response {
     let (id, secret) = {
         let p = |k: &str| {
             params
@@ -542,7 +422,7 @@ impl FakeSlack {
     /// The fake's authorize page, `http://127.0.0.1:PORT/oauth/v2/authorize`: give it to the
     /// app as Slack's authorize URL. It shows an approval page (`Allow` and `Cancel` buttons,
     /// ids `approve` and `deny`) that redirects to the `redirect_uri` with `code` and `state`,
-    /// or `error=access_denied`. It needs `client_id` ([`FAKE_CLIENT_ID`] unless
+    /// or `error=access_denied`. It needs `client_id` ([`FAKE_CLIENT_ID`](super::FAKE_CLIENT_ID) unless
     /// [`set_oauth_client`](FakeSlack::set_oauth_client)), `redirect_uri` and a scope.
     pub fn authorize_url(&self) -> String {
         let scheme = if self.shared.config.tls {
@@ -554,7 +434,7 @@ impl FakeSlack {
     }
 
     /// The app's client id and secret, which `oauth.v2.access` and the authorize page check.
-    /// Defaults to [`FAKE_CLIENT_ID`] and [`FAKE_CLIENT_SECRET`].
+    /// Defaults to [`FAKE_CLIENT_ID`](super::FAKE_CLIENT_ID) and [`FAKE_CLIENT_SECRET`](super::FAKE_CLIENT_SECRET).
     pub fn set_oauth_client(&self, client_id: &str, client_secret: &str) {
         let mut st = self.shared.lock();
         st.oauth.client_id = client_id.to_owned();
@@ -577,7 +457,7 @@ impl FakeSlack {
 
     /// Where approvals install the app from now on. Defaults to the fake's workspace
     /// ([`FakeSlackBuilder::team`](super::FakeSlackBuilder::team)), approved by
-    /// [`FAKE_USER_ID`].
+    /// [`FAKE_USER_ID`](super::FAKE_USER_ID).
     pub fn set_oauth_install(&self, install: OAuthInstall) {
         self.shared.lock().oauth.install = Some(install);
     }
