@@ -10,45 +10,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use slack_rtm::app::oauth::{InstallationStore, OAuthFlow, SqliteStore};
-use slack_rtm::app::{AppRequest, AppResponse};
-use slack_rtm::testing::FakeSlack;
+use slack_rtm::app::oauth::{InstallationStore, OAuthSettings, SqliteStore};
+use slack_rtm::app::{App, AppResponse};
+use slack_rtm::testing::{Delivery, FakeSlack, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 
 use oauth_support::cdp::Browser;
 use oauth_support::server::Server;
 use oauth_support::*;
 
 const STEP: Duration = Duration::from_secs(30);
-
-/// The app: the OAuth paths, and `/slack/events` answering a mention with the workspace's
-/// token.
-fn app(flow: &OAuthFlow, api_url: &str, request: AppRequest) -> AppResponse {
-    if let Some(page) = flow.handle(&request) {
-        return page;
-    }
-    if request.path_only() != "/slack/events" {
-        return AppResponse::status(404);
-    }
-    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-    let team = body["team_id"].as_str();
-    let user = body["event"]["user"].as_str();
-    let installation = match flow.authorizer().authorize(None, team, user, false) {
-        Ok(i) => i,
-        Err(e) => return AppResponse::with_body(401, "text/plain", e.to_string()),
-    };
-    let Some(token) = installation.bot_token else {
-        return AppResponse::status(401);
-    };
-    let web = slack_rtm::WebClient::builder(&token)
-        .base_url(api_url)
-        .build()
-        .expect("client");
-    let channel = body["event"]["channel"].as_str().unwrap_or_default();
-    match web.chat_post_message(channel, "hello from the installed app") {
-        Ok(_) => AppResponse::ok(),
-        Err(e) => AppResponse::with_body(500, "text/plain", e.to_string()),
-    }
-}
 
 #[test]
 fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
@@ -66,23 +36,33 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
     let fake = FakeSlack::start().expect("fake");
     let db = dir.join("installations.sqlite");
     let store = Arc::new(SqliteStore::open(&db).expect("sqlite"));
-    let flow_cell: Arc<OnceLock<OAuthFlow>> = Arc::new(OnceLock::new());
-    let api_url = fake.api_url();
+    // The App is built once the server's port (its redirect URI) is known.
+    let app_cell: Arc<OnceLock<App>> = Arc::new(OnceLock::new());
     let server = {
-        let cell = flow_cell.clone();
+        let cell = app_cell.clone();
         Server::start(move |req| match cell.get() {
-            Some(flow) => app(flow, &api_url, req),
+            Some(app) => app.dispatch(req),
             None => AppResponse::status(503),
         })
     };
     let redirect_uri = server.url("/slack/oauth_redirect");
-    let flow = OAuthFlow::new(
-        settings(&fake)
-            .redirect_uri(&redirect_uri)
-            .store(store.clone()),
-    )
-    .expect("flow");
-    assert!(flow_cell.set(flow).is_ok());
+    let app = App::builder()
+        .base_url(&fake.api_url())
+        .oauth(
+            OAuthSettings::new(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET)
+                .scopes(&["chat:write", "commands"])
+                .redirect_uri(&redirect_uri)
+                .authorize_url(&fake.authorize_url())
+                .store(store.clone()),
+        )
+        .build()
+        .expect("app");
+    app.command("/hello", |ctx| {
+        ctx.ack()?;
+        ctx.say("hello from the installed app")?;
+        Ok(())
+    });
+    assert!(app_cell.set(app).is_ok());
 
     // The install page, its "Add to Slack" link, the fake Slack's approval page.
     browser.navigate(&server.url("/slack/install")).unwrap();
@@ -134,22 +114,20 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
     assert_eq!(installation.bot_id.as_deref(), Some("B0FAKEBOT1"));
 
     // A request from that workspace is answered with its token.
-    let event = serde_json::json!({
-        "type": "event_callback", "team_id": "T0FAKE0001",
-        "event": {"type": "app_mention", "user": "U0FAKEUSR2", "channel": "C0FAKEGEN1", "text": "<@U0FAKEBOT1> hi"}
-    });
-    let answer = ureq::post(&server.url("/slack/events"))
-        .header("Content-Type", "application/json")
-        .send(event.to_string())
-        .expect("event");
+    let (headers, body) = fake.payload(&Delivery::command("/hello", "")).http_parts();
+    let mut request = ureq::post(&server.url("/slack/events"));
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let answer = request.send(&body[..]).expect("command");
     assert_eq!(answer.status(), 200);
+    assert!(fake.wait_for_calls("chat.postMessage", 1, STEP));
     let posted = fake
         .api_calls()
         .into_iter()
         .rfind(|c| c.method == "chat.postMessage")
         .expect("answered");
     assert_eq!(posted.token.as_deref(), Some(token.as_str()));
-    assert_eq!(posted.param("channel"), Some("C0FAKEGEN1"));
 
     // The same redirect again, in the same browser: the state was single-use.
     browser.navigate(landed.as_str().unwrap()).unwrap();

@@ -424,3 +424,19 @@ pub fn handle_token_revocation(
         _ => Ok(false),
     }
 }
+
+impl From<Installation> for crate::app::Authorization {
+    /// The tokens and ids an installation gives a request.
+    fn from(i: Installation) -> Self {
+        crate::app::Authorization {
+            bot_token: i.bot_token,
+            bot_id: i.bot_id,
+            bot_user_id: i.bot_user_id,
+            team_id: i.team_id,
+            enterprise_id: i.enterprise_id,
+            user_token: i.user_token,
+            user_id: (!i.user_id.is_empty()).then_some(i.user_id),
+            is_enterprise_install: i.is_enterprise_install,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! An App built with `oauth(OAuthSettings)`: it serves the install and redirect pages on GET
+//! (through `dispatch` and `handle_http`), saves the installation, authorizes every request
+//! from the store (so `ctx.say` and `ctx.client()` carry that workspace's token), refuses
+//! requests from workspaces without an installation, and cleans up on `app_uninstalled`.
+
+mod oauth_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use slack_rtm::app::oauth::{InstallationStore, MemoryStore, OAuthSettings};
+use slack_rtm::app::{App, AppRequest};
+use slack_rtm::testing::{Delivery, FakeSlack, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
+
+use oauth_support::*;
+
+const TEAM: Option<&str> = Some("T0FAKE0001");
+
+/// An App for the fake's OAuth app; the OAuth calls go through the App's own network options
+/// (its base URL), not a client of the settings.
+fn oauth_app(fake: &FakeSlack, store: Arc<MemoryStore>) -> App {
+    App::builder()
+        .base_url(&fake.api_url())
+        .oauth(
+            OAuthSettings::new(FAKE_CLIENT_ID, FAKE_CLIENT_SECRET)
+                .scopes(&["chat:write", "commands"])
+                .redirect_uri(REDIRECT_URI)
+                .authorize_url(&fake.authorize_url())
+                .store(store),
+        )
+        .build()
+        .expect("app")
+}
+
+fn install_through(app: &App, fake: &FakeSlack) -> u16 {
+    let page = app.dispatch(get("/slack/install", None));
+    assert_eq!(page.status, 200, "{}", body(&page));
+    let cookie = state_cookie(&page);
+    let redirect = fake.approve(&add_to_slack_link(&page)).expect("approved");
+    app.dispatch(get(&path_of(&redirect), Some(&cookie))).status
+}
+
+#[test]
+fn the_app_installs_and_answers_each_request_with_its_workspaces_token() {
+    let fake = FakeSlack::start().unwrap();
+    let store = memory();
+    let app = oauth_app(&fake, store.clone());
+    app.command("/hello", |ctx| {
+        ctx.ack()?;
+        ctx.say("hello from the installed app")?;
+        Ok(())
+    });
+    let command = || {
+        let (headers, body) = fake.payload(&Delivery::command("/hello", "")).http_parts();
+        app.dispatch(AppRequest::post("/slack/events", headers, body))
+    };
+    // Not installed yet: refused, no listener ran.
+    assert_eq!(command().status, 401);
+    assert!(fake.posted_messages().is_empty());
+
+    assert_eq!(install_through(&app, &fake), 200);
+    let token = store
+        .find_bot(None, TEAM, false)
+        .unwrap()
+        .expect("installed")
+        .bot_token;
+    assert_eq!(command().status, 200);
+    assert!(fake.wait_for_calls("chat.postMessage", 1, Duration::from_secs(10)));
+    let call = fake
+        .api_calls()
+        .into_iter()
+        .find(|c| c.method == "chat.postMessage")
+        .unwrap();
+    assert_eq!(
+        call.token.as_deref(),
+        Some(token.as_str()),
+        "the workspace's token"
+    );
+    // The code exchange went to the App's base URL without the App's (placeholder) token.
+    let exchange = fake
+        .api_calls()
+        .into_iter()
+        .find(|c| c.method == "oauth.v2.access")
+        .unwrap();
+    assert!(exchange
+        .header("authorization")
+        .unwrap()
+        .starts_with("Basic "));
+}
+
+#[test]
+fn handle_http_serves_the_oauth_pages_on_get_only() {
+    let fake = FakeSlack::start().unwrap();
+    let app = oauth_app(&fake, memory());
+    let none: [(&str, &str); 0] = [];
+    let page = app.handle_http("GET", "/slack/install", none, "");
+    assert_eq!(page.status, 200);
+    assert!(body(&page).contains("add-to-slack"));
+    let redirect = app.handle_http("GET", "/slack/oauth_redirect?error=access_denied", none, "");
+    assert_eq!(redirect.status, 403);
+    assert_eq!(
+        app.handle_http("GET", "/slack/events", none, "").status,
+        405
+    );
+    assert!(app.serves_oauth_path("/slack/oauth_redirect?code=x"));
+    assert!(!app.serves_oauth_path("/slack/events"));
+    assert!(app.oauth().is_some());
+}
+
+#[test]
+fn app_uninstalled_deletes_the_workspace_and_can_be_switched_off() {
+    let fake = FakeSlack::start().unwrap();
+    for cleanup in [true, false] {
+        let store = memory();
+        let app = App::builder()
+            .base_url(&fake.api_url())
+            .token_revocation(cleanup)
+            .oauth(settings(&fake).store(store.clone()))
+            .build()
+            .unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        // Registered after the built-in clean-up, so it runs after it.
+        app.event("app_uninstalled", move |_ctx| {
+            let _ = tx.send(());
+            Ok(())
+        });
+        assert_eq!(install_through(&app, &fake), 200);
+        let event = json!({"type": "event_callback", "team_id": "T0FAKE0001", "api_app_id": "A0FAKEAPP1",
+            "event_id": "Ev1", "event_time": 1, "event": {"type": "app_uninstalled"},
+            "authorizations": [{"team_id": "T0FAKE0001", "is_enterprise_install": false}]});
+        let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        let r = app.dispatch(AppRequest::post(
+            "/slack/events",
+            headers,
+            event.to_string(),
+        ));
+        assert_eq!(r.status, 200);
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the event ran");
+        let left = store.find_installation(None, TEAM, None, false).unwrap();
+        assert_eq!(left.is_none(), cleanup, "cleanup {cleanup}");
+    }
+}
+
+#[test]
+fn oauth_cannot_be_combined_with_a_bot_token_or_an_authorize_hook() {
+    let fake = FakeSlack::start().unwrap();
+    let e = App::builder()
+        .bot_token("xoxb-1")
+        .oauth(settings(&fake))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("oauth"), "{e}");
+    let e = App::builder()
+        .authorize(|_| Ok(Default::default()))
+        .oauth(settings(&fake))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("oauth"), "{e}");
+    // Invalid settings are a build error too.
+    assert!(App::builder()
+        .oauth(OAuthSettings::new("id", "secret"))
+        .build()
+        .is_err());
+}
