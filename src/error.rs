@@ -26,6 +26,8 @@ pub enum Phase {
     Write,
     /// Reading from the websocket.
     Read,
+    /// Binding or accepting on the HTTP receiver's address (`app.http(addr)`).
+    Listen,
 }
 
 impl fmt::Display for Phase {
@@ -38,6 +40,7 @@ impl fmt::Display for Phase {
             Phase::Http => "http request",
             Phase::Write => "websocket write",
             Phase::Read => "websocket read",
+            Phase::Listen => "listen",
         })
     }
 }

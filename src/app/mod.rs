@@ -71,6 +71,7 @@ mod builder;
 mod core;
 mod ctx;
 mod error;
+pub mod http;
 mod listener;
 pub mod oauth;
 mod parse;
