@@ -164,3 +164,90 @@ fn oauth_cannot_be_combined_with_a_bot_token_or_an_authorize_hook() {
         .build()
         .is_err());
 }
+
+/// A client that reads error statuses as answers.
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+#[test]
+fn a_socket_mode_app_serves_its_install_pages_over_http_alone() {
+    let fake = FakeSlack::start().unwrap();
+    let store = memory();
+    let app = oauth_app(&fake, store.clone());
+    app.command("/hello", |ctx| {
+        ctx.ack()?;
+        ctx.say("hello over Socket Mode")?;
+        Ok(())
+    });
+    let pages = app
+        .oauth_http("127.0.0.1:0")
+        .unwrap()
+        .handle_signals(false)
+        .spawn()
+        .unwrap();
+    let base = format!("http://{}", pages.local_addr());
+    let agent = http();
+    // The install page over real HTTP, then the fake's approval, then the redirect.
+    let mut page = agent.get(&format!("{base}/slack/install")).call().unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("state cookie")
+        .to_owned();
+    let html = page.body_mut().read_to_string().unwrap();
+    let anchor = "id=\"add-to-slack\" href=\"";
+    let start = html.find(anchor).unwrap() + anchor.len();
+    let link = html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&");
+    let redirect = fake.approve(&link).unwrap();
+    let mut done = agent
+        .get(&format!("{base}{}", path_of(&redirect)))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(
+        done.status(),
+        200,
+        "{}",
+        done.body_mut().read_to_string().unwrap()
+    );
+    let token = store
+        .find_bot(None, TEAM, false)
+        .unwrap()
+        .expect("installed")
+        .bot_token;
+    // Slack's requests do not go to this receiver: no POST path.
+    let post = agent
+        .post(&format!("{base}/slack/events"))
+        .send("{}")
+        .unwrap();
+    assert_eq!(post.status(), 404);
+    // They come over Socket Mode, authorized from the store.
+    let socket = app
+        .socket_mode("xapp-1-oauth")
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    fake.deliver(&Delivery::command("/hello", ""));
+    assert!(fake.wait_for_calls("chat.postMessage", 1, Duration::from_secs(10)));
+    let call = fake
+        .api_calls()
+        .into_iter()
+        .find(|c| c.method == "chat.postMessage")
+        .unwrap();
+    assert_eq!(call.token.as_deref(), Some(token.as_str()));
+    socket.stop();
+    pages.stop();
+    // Without OAuth settings there is nothing to serve.
+    let plain = App::builder().base_url(&fake.api_url()).build().unwrap();
+    assert!(plain.oauth_http("127.0.0.1:0").is_err());
+    assert!(plain.oauth_paths().is_empty());
+}

@@ -10,12 +10,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use slack_rtm::app::http::HttpReceiverBuilder;
 use slack_rtm::app::oauth::{InstallationStore, OAuthSettings, SqliteStore};
 use slack_rtm::app::{App, AppResponse};
 use slack_rtm::testing::{Delivery, FakeSlack, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 
 use oauth_support::cdp::Browser;
-use oauth_support::server::Server;
 use oauth_support::*;
 
 const STEP: Duration = Duration::from_secs(30);
@@ -36,16 +36,23 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
     let fake = FakeSlack::start().expect("fake");
     let db = dir.join("installations.sqlite");
     let store = Arc::new(SqliteStore::open(&db).expect("sqlite"));
-    // The App is built once the server's port (its redirect URI) is known.
+    // The App is built once the receiver's port (its redirect URI) is known.
     let app_cell: Arc<OnceLock<App>> = Arc::new(OnceLock::new());
-    let server = {
+    let handler = {
         let cell = app_cell.clone();
-        Server::start(move |req| match cell.get() {
-            Some(app) => app.dispatch(req),
+        move |req| match cell.get() {
+            Some(app) => App::dispatch(app, req),
             None => AppResponse::status(503),
-        })
+        }
     };
-    let redirect_uri = server.url("/slack/oauth_redirect");
+    let receiver = HttpReceiverBuilder::new("127.0.0.1:0", handler)
+        .get_path("/slack/install")
+        .get_path("/slack/oauth_redirect")
+        .handle_signals(false)
+        .spawn()
+        .expect("receiver");
+    let url = |path: &str| format!("http://{}{path}", receiver.local_addr());
+    let redirect_uri = url("/slack/oauth_redirect");
     let app = App::builder()
         .base_url(&fake.api_url())
         .oauth(
@@ -65,7 +72,7 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
     assert!(app_cell.set(app).is_ok());
 
     // The install page, its "Add to Slack" link, the fake Slack's approval page.
-    browser.navigate(&server.url("/slack/install")).unwrap();
+    browser.navigate(&url("/slack/install")).unwrap();
     browser
         .wait_for("document.getElementById('add-to-slack') !== null", STEP)
         .unwrap();
@@ -115,7 +122,7 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
 
     // A request from that workspace is answered with its token.
     let (headers, body) = fake.payload(&Delivery::command("/hello", "")).http_parts();
-    let mut request = ureq::post(&server.url("/slack/events"));
+    let mut request = ureq::post(&url("/slack/events"));
     for (name, value) in &headers {
         request = request.header(name.as_str(), value.as_str());
     }
@@ -142,5 +149,6 @@ fn install_in_a_headless_browser_then_the_workspace_is_served_with_its_token() {
     );
     assert_eq!(fake.calls_to("oauth.v2.access"), 1);
     drop(browser);
+    receiver.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

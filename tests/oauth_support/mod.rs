@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod cdp;
-pub mod server;
 
 use std::sync::Arc;
 

@@ -37,6 +37,7 @@ mod authorize;
 mod flow;
 mod installation;
 mod memory;
+mod receiver;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 pub(crate) mod store;
