@@ -1,20 +1,267 @@
-//! A blocking, thread-based client for Slack, with no async runtime: the Real Time Messaging
-//! (RTM) API ([`RtmClient`], the Rust counterpart of Python's `slack_sdk.rtm.RTMClient`),
-//! Socket Mode ([`socket_mode::SocketModeClient`], how Slack apps receive events today), and
-//! the Web API ([`WebClient`]) both answer through.
+//! A blocking, thread-based Rust crate for Slack apps, with no async runtime: **the App**
+//! ([`app::App`], Bolt for blocking Rust: listeners, `ack` / `say` / `respond`, middleware),
+//! **Socket Mode** ([`socket_mode::SocketModeClient`], how Slack apps receive events today), the
+//! **Web API** ([`WebClient`]) everything answers through, and the legacy **RTM API**
+//! ([`RtmClient`], the Rust counterpart of Python's `slack_sdk.rtm.RTMClient`).
 //!
-//! Register handlers with [`RtmClient::on`], call [`RtmClient::start`] in `main`, and the
-//! library does the rest: it asks the Web API for a websocket URL (`rtm.connect`), keeps the
-//! connection alive with pings, reconnects with backoff when it breaks, calls your handlers in
-//! arrival order, lets them answer over the websocket ([`RtmHandle`]) or the Web API
-//! ([`WebClient`]), and stops cleanly on Ctrl-C. Socket Mode works the same way on the same
-//! engine (see [Socket Mode](#socket-mode)).
-//!
-//! RTM is a legacy Slack API: only classic apps and legacy bot or user tokens may use it; new
-//! apps use Socket Mode. The embedded fake Slack ([`testing`]) speaks both, so you can run and
-//! test bots without any token.
+//! Write listeners, call `start()` in `main`, and the library does the rest: it connects, keeps
+//! the connection alive, reconnects with backoff when it breaks, acks what Slack needs acked
+//! within its 3 seconds, runs your listeners on a pool of threads, lets them answer through the
+//! ack, the Web API or `response_url`, and stops cleanly on Ctrl-C. The embedded fake Slack
+//! ([`testing`]) speaks all of it, so you can run and test apps without any token.
 //!
 //! # Quick start
+//!
+//! ```no_run
+//! use slack_rtm::app::{Ack, App};
+//!
+//! fn main() -> Result<(), slack_rtm::Error> {
+//!     let env = |name| std::env::var(name).unwrap_or_default();
+//!     let app = App::builder().bot_token(&env("SLACK_BOT_TOKEN")).build()?;
+//!     app.message("hello", |ctx| {
+//!         ctx.say(&format!("Hey there <@{}>!", ctx.user_id().unwrap_or_default()))?;
+//!         Ok(())
+//!     });
+//!     app.command("/deploy", |ctx| {
+//!         let target = ctx.command().map_or("", |c| c.text).to_owned();
+//!         ctx.ack_with(Ack::text(&format!("deploying {target}…")).ephemeral())?;
+//!         // The ack is out; the long part runs here, on the App's worker thread.
+//!         ctx.respond(serde_json::json!({"text": format!("{target} deployed")}))?;
+//!         Ok(())
+//!     });
+//!     app.socket_mode(&env("SLACK_APP_TOKEN")).build()?.start() // until Ctrl-C
+//! }
+//! ```
+//!
+//! # The App
+//!
+//! [`app::App`] is what Slack developers write with Bolt: listeners for events
+//! ([`App::event`](app::App::event)), messages by text ([`App::message`](app::App::message)),
+//! slash commands, actions by `action_id` (or `block_id` and `action_id`), modal submissions
+//! and closes, shortcuts and external select options; each is an `Fn(&Ctx) -> app::Result`,
+//! so `?` works on any error. The [`app::Ctx`] is owned (`Clone + Send`): the request
+//! ([`body`](app::Ctx::body), [`payload`](app::Ctx::payload), typed
+//! [`command`](app::Ctx::command) / [`action`](app::Ctx::action) / [`view`](app::Ctx::view)),
+//! who it comes from ([`user_id`](app::Ctx::user_id), [`channel_id`](app::Ctx::channel_id), …),
+//! and how to answer: [`ack`](app::Ctx::ack) / [`ack_with`](app::Ctx::ack_with) with an
+//! [`app::Ack`], [`say`](app::Ctx::say), [`respond`](app::Ctx::respond) and
+//! [`client`](app::Ctx::client).
+//!
+//! - **One core, three receivers.** [`App::dispatch`](app::App::dispatch) answers an
+//!   HTTP-shaped [`AppRequest`](app::AppRequest) (tests call it directly;
+//!   [`App::handle_http`](app::App::handle_http) mounts the App in any HTTP server, with
+//!   Slack's signature check); [`App::socket_mode`](app::App::socket_mode) and
+//!   [`App::rtm`](app::App::rtm) return the client builders below with the App wired in.
+//! - **Who runs.** For a command or an interaction, the first listener that matches, in
+//!   registration order; for an event, every listener that matches.
+//! - **Acks.** Listeners run on a pool of worker threads (10 by default), never on a socket
+//!   reader, a dispatcher or an HTTP thread; the request waits for its ack on a channel.
+//!   Events are acked on arrival; a listener that returns without acking is acked bare then; one
+//!   still running at the ack deadline (2.5 s) is acked bare with a `warn`, and its later ack
+//!   fails. A bare `view_submission` ack is an empty body: the modal closes.
+//! - **Built in**, in this order: `ssl_check`, the signature check, authorization (the bot
+//!   token verified once with `auth.test`, or an `authorize` hook for many workspaces),
+//!   ignore-self (the bot's own events), `url_verification`; then your middleware
+//!   ([`App::middleware`](app::App::middleware), onion style with [`next.run()`](app::Next::run)).
+//! - **When nobody listens**, an event is acked; a command or interaction is not (Slack shows
+//!   the user an error) and one `warn` names the registration that would handle it
+//!   (`app.action("approve", …)`). A listener's error or panic goes to
+//!   [`App::error`](app::App::error); the App goes on.
+//!
+//! The [`app`] module documents all of it; [`testing::Delivery`] and
+//! [`testing::FakeSlack::deliver`] test an App the way bolt-python's scenario tests do.
+//!
+//! # Socket Mode
+//!
+//! RTM is closed to new Slack apps; **Socket Mode** is how an app receives Events API events,
+//! slash commands and interactions over a websocket it opens itself (no public URL). The
+//! [`socket_mode::SocketModeClient`] runs on the same engine as [`RtmClient`] (the same three
+//! threads, transport, proxy and TLS options, reconnect policy, signals and stop). The
+//! [App](#the-app) runs on it (`app.socket_mode(app_token)`); by hand it reads:
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use slack_rtm::socket_mode::{Request, SocketModeClient};
+//! use slack_rtm::PostMessage;
+//!
+//! let client = SocketModeClient::builder(&std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
+//!     .bot_token(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! client.on("app_mention", |r: &Request| {
+//!     let Some(event) = r.event() else { return };
+//!     let channel = event["channel"].as_str().unwrap_or_default();
+//!     let ts = event["ts"].as_str().unwrap_or_default();
+//!     r.web_client
+//!         .chat_post_message_with(&PostMessage::new(channel, "Hi!").thread_ts(ts))
+//!         .ok();
+//! });
+//! client.on("/deploy", |r: &Request| {
+//!     r.ack_with(json!({"text": "deploying"})).ok();
+//! });
+//! client.start()?; // until Ctrl-C
+//! # Ok::<(), slack_rtm::Error>(())
+//! ```
+//!
+//! - **Tokens.** The app-level token (`xapp-…`, scope `connections:write`) opens the socket;
+//!   a bot or user token there is a `build()` error. The bot token (`xoxb-…`,
+//!   [`bot_token`](socket_mode::SocketModeClientBuilder::bot_token)) is for the handlers' Web
+//!   API calls.
+//! - **Connecting.** Every connection starts with a fresh `apps.connections.open` (the URL is
+//!   single-use). Fatal answers ([`socket_mode::OPEN_FATAL_CODES`], HTTP 401/403/404) stop after
+//!   one call; others are retried with the RTM backoff and connect-rate gate.
+//! - **Names.** Each envelope is dispatched under its inner name (`app_mention`, `/deploy`,
+//!   `block_actions`, ...; `app_rate_limited` for an `events_api` envelope without an event),
+//!   then its type (`events_api`, `slash_commands`, `interactive`), then `"*"`; unknown types
+//!   as `unknown`. Also `hello`, `disconnect`, and the pseudo-events `open`, `close`, `error`.
+//! - **Acks and the 3 s rule.** Slack redelivers events not acked within 3 s. Events are acked
+//!   by the reader thread as soon as they arrive ([`socket_mode::AckMode::Immediate`]), so slow
+//!   handlers never delay an ack. Slash commands and interactions wait for their handlers, which
+//!   may answer with [`Request::ack_with`](socket_mode::Request::ack_with); when the handlers
+//!   return without acking, a bare ack goes at once; at the ack deadline (2.5 s) a bare ack goes
+//!   anyway, an `error` event of kind `late_ack` follows, and a later `ack_with` fails. An ack of
+//!   20,480 bytes or more is refused locally (Slack drops it) and the payload comes back.
+//! - **Retries and dedupe.** A redelivered event (`retry_attempt` 1–3, `retry_reason`
+//!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
+//!   dispatched again; a retry of an event never seen is dispatched.
+//! - **Refresh without a gap.** Slack refreshes each socket about every 5 hours (`disconnect`
+//!   `warning`, then about 10 s later `refresh_requested`). On either — or, without a
+//!   warning, shortly before the `approximate_connection_time` its `hello` gave runs out (a
+//!   tenth of it ahead, at most a minute) — the client opens the
+//!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
+//!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
+//!   lets the acks of what it delivered go out, and closes it (a `close` event with
+//!   `"replaced": true`). Never more than `connections(n) + 1` sockets.
+//!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
+//!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
+//!   never below half the step) with one `error` event.
+//! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
+//!   ~10 s) counts as life; 20 s of silence replaces the connection.
+//! - **Several sockets.** [`connections(n)`](socket_mode::SocketModeClientBuilder::connections)
+//!   (1–10, default 1) keeps `n` sockets open, each with its own reader and reconnect loop:
+//!   Slack spreads envelopes over them, so one that drops or refreshes leaves no gap. Acks go
+//!   on the socket the envelope came from; dedupe spans all of them.
+//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch` (`sm-reader-1` … `sm-reader-n`
+//!   with several sockets), plus `sm-drain` while a replaced socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
+//!   socket reads ([`channel_capacity`](socket_mode::SocketModeClientBuilder::channel_capacity)),
+//!   already acked; only a fuller queue makes the reader pause.
+//!
+//! | Python `slack_sdk.socket_mode` / Bolt | slack-rtm |
+//! |---|---|
+//! | `SocketModeClient(app_token=..., web_client=WebClient(token=...))` | [`SocketModeClient::builder`](socket_mode::SocketModeClient::builder)`(app_token).bot_token(..).build()?` |
+//! | `client.socket_mode_request_listeners.append(f)` | `client.on("*", f)` (or by name) |
+//! | `client.send_socket_mode_response(SocketModeResponse(envelope_id))` | automatic; or [`Request::ack`](socket_mode::Request::ack) |
+//! | `SocketModeResponse(envelope_id, payload={...})` / Bolt `ack({...})` | [`Request::ack_with`](socket_mode::Request::ack_with)`(json!({...}))` |
+//! | `req.type`, `req.envelope_id`, `req.payload`, `req.retry_attempt` | `r.kind`, `r.envelope_id`, `r.payload`, `r.retry_attempt` |
+//! | Bolt `@app.event("app_mention")`, `@app.command("/deploy")`, `@app.action(...)` | the [App](#the-app): `app.event("app_mention", ..)`, `app.command("/deploy", ..)`, `app.action(..)`; or by hand, `client.on("app_mention", ..)`, `client.on("/deploy", ..)`, `client.on("block_actions", ..)` |
+//! | `client.connect()` / `SocketModeHandler(app, token).start()` | [`spawn`](socket_mode::SocketModeClient::spawn) / [`start`](socket_mode::SocketModeClient::start) |
+//!
+//! # Web API
+//!
+//! Every bot answers through the Web API: `p.web_client` in a handler (the client's own
+//! [`WebClient`], sharing its token, base URL, proxy, TLS and retry options), or a
+//! [`WebClient`] of your own. It has typed helpers for the methods bots use most, a generic
+//! [`WebClient::api_call`] (any `Serialize` params) and [`WebClient::api_call_as`] (the answer
+//! decoded into your type), cursor pagination ([`WebClient::paginate`] and the list helpers,
+//! all returning [`Pages`]), and [`WebClient::files_upload_v2`]:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), slack_rtm::Error> {
+//! use slack_rtm::{ChatMessage, FileUpload, WebClient};
+//! use serde_json::json;
+//!
+//! let web = WebClient::builder("xoxb-your-token").rate_limit(true).build()?;
+//! let posted = web.chat_post_message("C0123456789", "deploying...")?;
+//! let ts = posted.get("ts").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+//! web.reactions_add("C0123456789", &ts, "rocket")?;
+//! web.chat_update("C0123456789", &ts, "deployed")?;
+//! let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*done*"}}]);
+//! web.chat_post_message_with(&ChatMessage::new("C0123456789", "done").thread_ts(&ts).blocks(&blocks))?;
+//! web.files_upload_v2(&FileUpload::new("log.txt", b"all good".to_vec()).channel("C0123456789"))?;
+//! for page in web.conversations_history("C0123456789", &json!({"limit": 200})) {
+//!     for m in page?.data()["messages"].as_array().into_iter().flatten() {
+//!         println!("{}", m["text"]);
+//!     }
+//! }
+//! #[derive(serde::Deserialize)]
+//! struct Me { user_id: String }
+//! let me: Me = web.api_call_as("auth.test", &())?;
+//! # let _ = me.user_id;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! **Retries.** A call is retried, each retry logged at `warn`, up to
+//! [`max_retries`](WebClientBuilder::max_retries) times (default 3, so at most 4 calls), never
+//! waiting more than [`max_retry_wait`](WebClientBuilder::max_retry_wait) (default 120 s) in
+//! total for one call:
+//!
+//! | failure | retried | wait |
+//! | --- | --- | --- |
+//! | HTTP 429, or `ok:false` with `ratelimited` | always | `Retry-After` (1 s when absent) |
+//! | before the request reached Slack: DNS, TCP connect, proxy `CONNECT`, TLS | always | backoff `250 ms · 2^n`, at most 8 s, jittered to 50–100 % |
+//! | HTTP 5xx | with [`retry_server_errors(true)`](WebClientBuilder::retry_server_errors) | `Retry-After`, else the backoff |
+//! | timeout, or the connection lost after the request was sent | with `retry_server_errors(true)` | the backoff |
+//! | any other answer (`ok:false`, 4xx), a configuration error | never | |
+//!
+//! Why these defaults: a 429 or a failure to connect means Slack did not act on the request,
+//! so retrying is always safe; a 5xx, a timeout or a lost connection may come *after* Slack
+//! acted, and a retried `chat.postMessage` (or `chat.postEphemeral`, `files.completeUploadExternal`,
+//! `conversations.open` with side effects...) may then **post twice**. Turn
+//! `retry_server_errors` on for idempotent calls (reads, `reactions.add` — a repeat answers
+//! `already_reacted` —, `chat.update`, `views.publish`), or on a separate client.
+//! `rtm.connect`/`rtm.start` are made once: the reconnect loop owns their retries.
+//!
+//! **Rate limiter.** With [`rate_limit(true)`](WebClientBuilder::rate_limit), each call first
+//! waits for budget from its method's Slack tier, shared by the client's clones, so bursts
+//! are spread out instead of earning 429s (a 429 that still comes pushes the method's budget
+//! out by its `Retry-After`):
+//!
+//! | tier | Slack's figure | budget here | methods with helpers |
+//! | --- | --- | --- | --- |
+//! | 1 | 1+ per minute | 1, then 1 per 60 s | `rtm.connect`, `rtm.start` |
+//! | 2 | 20+ per minute | burst 3, then 1 per 3 s | `conversations.list`, `users.list`, `reactions.remove` |
+//! | 3 | 50+ per minute | burst 5, then 1 per 1.2 s | `chat.update`, `chat.delete`, `reactions.add`, `conversations.history`/`replies`/`info`/`open`/`join`, any method not listed |
+//! | 4 | 100+ per minute | burst 10, then 1 per 0.6 s | `chat.postEphemeral`, `chat.getPermalink`, `conversations.members`, `users.info`, `auth.test`, `views.*`, `files.*` |
+//! | special | ~1 per second per channel | burst 3, then 1 per s, per channel | `chat.postMessage` |
+//!
+//! (Sources: Slack's "Rate limits" page and each method's reference page. Since 2025
+//! `conversations.history`/`replies` are limited to 1 per minute for commercially distributed
+//! apps outside the Marketplace; the table keeps Tier 3, the internal-app figure.)
+//!
+//! **Requests.** The token goes only in `Authorization: Bearer` to the base URL — never in a
+//! URL, a body, a log line, a `Debug` output, an error, or to a file upload host. Read methods
+//! (`conversations.history`, `users.info`, ...) are sent as `GET` like Slack's Python client
+//! does; the rest as `POST` with JSON, or a form for the methods that historically take only
+//! form data. Errors keep their chain: [`Error::Api`] has Slack's code, the HTTP status, the
+//! body, `Retry-After`, and [`Error::response_messages`]; [`Error::Tls`], [`Error::WebSocket`]
+//! and [`Error::Http`] return the underlying error from `source()`.
+//!
+//! | Python `slack_sdk.WebClient` | slack-rtm [`WebClient`] |
+//! |---|---|
+//! | `WebClient(token=..., base_url=..., timeout=..., proxy=..., ssl=..., headers=...)` | [`WebClient::builder`]`(token)` with the same options |
+//! | `RateLimitErrorRetryHandler`, `ConnectionErrorRetryHandler` | built in: [`WebClientBuilder::max_retries`], [`WebClientBuilder::retry_server_errors`] |
+//! | `api_call("m", json={...})` / `params={...}` | [`WebClient::api_call`]`("m", &json!({...}))`; [`WebClient::api_call_as`] for a typed answer |
+//! | `chat_postMessage(channel=, text=, thread_ts=, reply_broadcast=, blocks=)` | `chat_post_message(channel, text)`, `chat_post_message_with(&ChatMessage::new(..).thread_ts(..).blocks(..))` |
+//! | `chat_update(channel=, ts=, text=)`, `chat_delete(channel=, ts=)` | `chat_update(channel, ts, text)`, `chat_delete(channel, ts)` |
+//! | `chat_postEphemeral(channel=, user=, text=)`, `chat_getPermalink(channel=, message_ts=)` | `chat_post_ephemeral(channel, user, text)`, `chat_get_permalink(channel, ts)` |
+//! | `reactions_add(channel=, timestamp=, name=)`, `reactions_remove(...)` | `reactions_add(channel, ts, name)`, `reactions_remove(channel, ts, name)` |
+//! | `conversations_list(limit=200)` (iterate for pages) | `conversations_list(&json!({"limit": 200}))` → [`Pages`] |
+//! | `conversations_history(channel=, ...)`, `conversations_replies(channel=, ts=, ...)`, `conversations_members(channel=)` | `conversations_history(channel, &params)`, `conversations_replies(channel, ts, &params)`, `conversations_members(channel, &params)` → [`Pages`] |
+//! | `conversations_info(channel=)`, `conversations_open(users=[...])`, `conversations_join(channel=)` | `conversations_info(channel)`, `conversations_open(&[users])`, `conversations_join(channel)` |
+//! | `users_info(user=)`, `users_list()` | `users_info(user)`, `users_list(&())` → [`Pages`] |
+//! | `auth_test()` | `auth_test()` |
+//! | `views_open(trigger_id=, view=)`, `views_push`, `views_update(view_id=, view=)`, `views_publish(user_id=, view=)` | `views_open(trigger_id, &view)`, `views_push`, `views_update(view_id, &view)`, `views_publish(user_id, &view)` |
+//! | `files_upload_v2(channel=, filename=, content=, title=, initial_comment=, thread_ts=)` | `files_upload_v2(&FileUpload::new(filename, bytes).channel(..).title(..).initial_comment(..).thread_ts(..))` |
+//! | `SlackResponse["key"]`, `.status_code`, `.headers` | [`SlackResponse::get`], [`SlackResponse::status`], [`SlackResponse::header`] |
+//! | `SlackApiError` (`e.response["error"]`) | [`Error::Api`] `{ code, status, body, retry_after, .. }` |
+//!
+//! # RTM
+//!
+//! The legacy Real Time Messaging API: only classic apps and legacy bot or user tokens may use
+//! it (new apps get `not_allowed_token_type` and use Socket Mode). Register handlers with
+//! [`RtmClient::on`] and call [`RtmClient::start`]; [`App::rtm`](app::App::rtm) runs an App's
+//! `message` and `event` listeners over it instead.
+//!
 //!
 //! ```no_run
 //! use slack_rtm::{ChatMessage, Payload, RtmClient};
@@ -200,106 +447,6 @@
 //! previous one), so a process-wide ignored or custom handler for these signals is replaced by
 //! the default action once such a client has started.
 //!
-//! # Web API
-//!
-//! Every bot answers through the Web API: `p.web_client` in a handler (the client's own
-//! [`WebClient`], sharing its token, base URL, proxy, TLS and retry options), or a
-//! [`WebClient`] of your own. It has typed helpers for the methods bots use most, a generic
-//! [`WebClient::api_call`] (any `Serialize` params) and [`WebClient::api_call_as`] (the answer
-//! decoded into your type), cursor pagination ([`WebClient::paginate`] and the list helpers,
-//! all returning [`Pages`]), and [`WebClient::files_upload_v2`]:
-//!
-//! ```no_run
-//! # fn main() -> Result<(), slack_rtm::Error> {
-//! use slack_rtm::{ChatMessage, FileUpload, WebClient};
-//! use serde_json::json;
-//!
-//! let web = WebClient::builder("xoxb-your-token").rate_limit(true).build()?;
-//! let posted = web.chat_post_message("C0123456789", "deploying...")?;
-//! let ts = posted.get("ts").and_then(|t| t.as_str()).unwrap_or_default().to_string();
-//! web.reactions_add("C0123456789", &ts, "rocket")?;
-//! web.chat_update("C0123456789", &ts, "deployed")?;
-//! let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*done*"}}]);
-//! web.chat_post_message_with(&ChatMessage::new("C0123456789", "done").thread_ts(&ts).blocks(&blocks))?;
-//! web.files_upload_v2(&FileUpload::new("log.txt", b"all good".to_vec()).channel("C0123456789"))?;
-//! for page in web.conversations_history("C0123456789", &json!({"limit": 200})) {
-//!     for m in page?.data()["messages"].as_array().into_iter().flatten() {
-//!         println!("{}", m["text"]);
-//!     }
-//! }
-//! #[derive(serde::Deserialize)]
-//! struct Me { user_id: String }
-//! let me: Me = web.api_call_as("auth.test", &())?;
-//! # let _ = me.user_id;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! **Retries.** A call is retried, each retry logged at `warn`, up to
-//! [`max_retries`](WebClientBuilder::max_retries) times (default 3, so at most 4 calls), never
-//! waiting more than [`max_retry_wait`](WebClientBuilder::max_retry_wait) (default 120 s) in
-//! total for one call:
-//!
-//! | failure | retried | wait |
-//! | --- | --- | --- |
-//! | HTTP 429, or `ok:false` with `ratelimited` | always | `Retry-After` (1 s when absent) |
-//! | before the request reached Slack: DNS, TCP connect, proxy `CONNECT`, TLS | always | backoff `250 ms · 2^n`, at most 8 s, jittered to 50–100 % |
-//! | HTTP 5xx | with [`retry_server_errors(true)`](WebClientBuilder::retry_server_errors) | `Retry-After`, else the backoff |
-//! | timeout, or the connection lost after the request was sent | with `retry_server_errors(true)` | the backoff |
-//! | any other answer (`ok:false`, 4xx), a configuration error | never | |
-//!
-//! Why these defaults: a 429 or a failure to connect means Slack did not act on the request,
-//! so retrying is always safe; a 5xx, a timeout or a lost connection may come *after* Slack
-//! acted, and a retried `chat.postMessage` (or `chat.postEphemeral`, `files.completeUploadExternal`,
-//! `conversations.open` with side effects...) may then **post twice**. Turn
-//! `retry_server_errors` on for idempotent calls (reads, `reactions.add` — a repeat answers
-//! `already_reacted` —, `chat.update`, `views.publish`), or on a separate client.
-//! `rtm.connect`/`rtm.start` are made once: the reconnect loop owns their retries.
-//!
-//! **Rate limiter.** With [`rate_limit(true)`](WebClientBuilder::rate_limit), each call first
-//! waits for budget from its method's Slack tier, shared by the client's clones, so bursts
-//! are spread out instead of earning 429s (a 429 that still comes pushes the method's budget
-//! out by its `Retry-After`):
-//!
-//! | tier | Slack's figure | budget here | methods with helpers |
-//! | --- | --- | --- | --- |
-//! | 1 | 1+ per minute | 1, then 1 per 60 s | `rtm.connect`, `rtm.start` |
-//! | 2 | 20+ per minute | burst 3, then 1 per 3 s | `conversations.list`, `users.list`, `reactions.remove` |
-//! | 3 | 50+ per minute | burst 5, then 1 per 1.2 s | `chat.update`, `chat.delete`, `reactions.add`, `conversations.history`/`replies`/`info`/`open`/`join`, any method not listed |
-//! | 4 | 100+ per minute | burst 10, then 1 per 0.6 s | `chat.postEphemeral`, `chat.getPermalink`, `conversations.members`, `users.info`, `auth.test`, `views.*`, `files.*` |
-//! | special | ~1 per second per channel | burst 3, then 1 per s, per channel | `chat.postMessage` |
-//!
-//! (Sources: Slack's "Rate limits" page and each method's reference page. Since 2025
-//! `conversations.history`/`replies` are limited to 1 per minute for commercially distributed
-//! apps outside the Marketplace; the table keeps Tier 3, the internal-app figure.)
-//!
-//! **Requests.** The token goes only in `Authorization: Bearer` to the base URL — never in a
-//! URL, a body, a log line, a `Debug` output, an error, or to a file upload host. Read methods
-//! (`conversations.history`, `users.info`, ...) are sent as `GET` like Slack's Python client
-//! does; the rest as `POST` with JSON, or a form for the methods that historically take only
-//! form data. Errors keep their chain: [`Error::Api`] has Slack's code, the HTTP status, the
-//! body, `Retry-After`, and [`Error::response_messages`]; [`Error::Tls`], [`Error::WebSocket`]
-//! and [`Error::Http`] return the underlying error from `source()`.
-//!
-//! | Python `slack_sdk.WebClient` | slack-rtm [`WebClient`] |
-//! |---|---|
-//! | `WebClient(token=..., base_url=..., timeout=..., proxy=..., ssl=..., headers=...)` | [`WebClient::builder`]`(token)` with the same options |
-//! | `RateLimitErrorRetryHandler`, `ConnectionErrorRetryHandler` | built in: [`WebClientBuilder::max_retries`], [`WebClientBuilder::retry_server_errors`] |
-//! | `api_call("m", json={...})` / `params={...}` | [`WebClient::api_call`]`("m", &json!({...}))`; [`WebClient::api_call_as`] for a typed answer |
-//! | `chat_postMessage(channel=, text=, thread_ts=, reply_broadcast=, blocks=)` | `chat_post_message(channel, text)`, `chat_post_message_with(&ChatMessage::new(..).thread_ts(..).blocks(..))` |
-//! | `chat_update(channel=, ts=, text=)`, `chat_delete(channel=, ts=)` | `chat_update(channel, ts, text)`, `chat_delete(channel, ts)` |
-//! | `chat_postEphemeral(channel=, user=, text=)`, `chat_getPermalink(channel=, message_ts=)` | `chat_post_ephemeral(channel, user, text)`, `chat_get_permalink(channel, ts)` |
-//! | `reactions_add(channel=, timestamp=, name=)`, `reactions_remove(...)` | `reactions_add(channel, ts, name)`, `reactions_remove(channel, ts, name)` |
-//! | `conversations_list(limit=200)` (iterate for pages) | `conversations_list(&json!({"limit": 200}))` → [`Pages`] |
-//! | `conversations_history(channel=, ...)`, `conversations_replies(channel=, ts=, ...)`, `conversations_members(channel=)` | `conversations_history(channel, &params)`, `conversations_replies(channel, ts, &params)`, `conversations_members(channel, &params)` → [`Pages`] |
-//! | `conversations_info(channel=)`, `conversations_open(users=[...])`, `conversations_join(channel=)` | `conversations_info(channel)`, `conversations_open(&[users])`, `conversations_join(channel)` |
-//! | `users_info(user=)`, `users_list()` | `users_info(user)`, `users_list(&())` → [`Pages`] |
-//! | `auth_test()` | `auth_test()` |
-//! | `views_open(trigger_id=, view=)`, `views_push`, `views_update(view_id=, view=)`, `views_publish(user_id=, view=)` | `views_open(trigger_id, &view)`, `views_push`, `views_update(view_id, &view)`, `views_publish(user_id, &view)` |
-//! | `files_upload_v2(channel=, filename=, content=, title=, initial_comment=, thread_ts=)` | `files_upload_v2(&FileUpload::new(filename, bytes).channel(..).title(..).initial_comment(..).thread_ts(..))` |
-//! | `SlackResponse["key"]`, `.status_code`, `.headers` | [`SlackResponse::get`], [`SlackResponse::status`], [`SlackResponse::header`] |
-//! | `SlackApiError` (`e.response["error"]`) | [`Error::Api`] `{ code, status, body, retry_after, .. }` |
-//!
 //! # Proxies and TLS
 //!
 //! [`RtmClientBuilder::proxy`] takes an `http://` proxy used for both the Web API and the
@@ -377,89 +524,6 @@
 //! Differences: `data` keeps the frame's `type` (Python pops it); handlers are registered per
 //! client, not on the class; `start()` returns an error instead of raising in a loop.
 //!
-//! # Socket Mode
-//!
-//! RTM is closed to new Slack apps; **Socket Mode** is how an app receives Events API events,
-//! slash commands and interactions over a websocket it opens itself (no public URL). The
-//! [`socket_mode::SocketModeClient`] runs on the same engine as [`RtmClient`] (the same three
-//! threads, transport, proxy and TLS options, reconnect policy, signals and stop):
-//!
-//! ```no_run
-//! use serde_json::json;
-//! use slack_rtm::socket_mode::{Request, SocketModeClient};
-//! use slack_rtm::PostMessage;
-//!
-//! let client = SocketModeClient::builder(&std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
-//!     .bot_token(&std::env::var("SLACK_BOT_TOKEN").unwrap_or_default())
-//!     .build()?;
-//! client.on("app_mention", |r: &Request| {
-//!     let Some(event) = r.event() else { return };
-//!     let channel = event["channel"].as_str().unwrap_or_default();
-//!     let ts = event["ts"].as_str().unwrap_or_default();
-//!     r.web_client
-//!         .chat_post_message_with(&PostMessage::new(channel, "Hi!").thread_ts(ts))
-//!         .ok();
-//! });
-//! client.on("/deploy", |r: &Request| {
-//!     r.ack_with(json!({"text": "deploying"})).ok();
-//! });
-//! client.start()?; // until Ctrl-C
-//! # Ok::<(), slack_rtm::Error>(())
-//! ```
-//!
-//! - **Tokens.** The app-level token (`xapp-…`, scope `connections:write`) opens the socket;
-//!   a bot or user token there is a `build()` error. The bot token (`xoxb-…`,
-//!   [`bot_token`](socket_mode::SocketModeClientBuilder::bot_token)) is for the handlers' Web
-//!   API calls.
-//! - **Connecting.** Every connection starts with a fresh `apps.connections.open` (the URL is
-//!   single-use). Fatal answers ([`socket_mode::OPEN_FATAL_CODES`], HTTP 401/403/404) stop after
-//!   one call; others are retried with the RTM backoff and connect-rate gate.
-//! - **Names.** Each envelope is dispatched under its inner name (`app_mention`, `/deploy`,
-//!   `block_actions`, ...; `app_rate_limited` for an `events_api` envelope without an event),
-//!   then its type (`events_api`, `slash_commands`, `interactive`), then `"*"`; unknown types
-//!   as `unknown`. Also `hello`, `disconnect`, and the pseudo-events `open`, `close`, `error`.
-//! - **Acks and the 3 s rule.** Slack redelivers events not acked within 3 s. Events are acked
-//!   by the reader thread as soon as they arrive ([`socket_mode::AckMode::Immediate`]), so slow
-//!   handlers never delay an ack. Slash commands and interactions wait for their handlers, which
-//!   may answer with [`Request::ack_with`](socket_mode::Request::ack_with); when the handlers
-//!   return without acking, a bare ack goes at once; at the ack deadline (2.5 s) a bare ack goes
-//!   anyway, an `error` event of kind `late_ack` follows, and a later `ack_with` fails. An ack of
-//!   20,480 bytes or more is refused locally (Slack drops it) and the payload comes back.
-//! - **Retries and dedupe.** A redelivered event (`retry_attempt` 1–3, `retry_reason`
-//!   `"timeout"`) whose `event_id` was dispatched in the last 10 minutes is acked and not
-//!   dispatched again; a retry of an event never seen is dispatched.
-//! - **Refresh without a gap.** Slack refreshes each socket about every 5 hours (`disconnect`
-//!   `warning`, then about 10 s later `refresh_requested`). On either — or, without a
-//!   warning, shortly before the `approximate_connection_time` its `hello` gave runs out (a
-//!   tenth of it ahead, at most a minute) — the client opens the
-//!   replacement socket **first** (a fresh URL) while a fourth thread (`sm-drain`) keeps reading
-//!   the old one; when the new `hello` arrives it stops taking envelopes from the old socket,
-//!   lets the acks of what it delivered go out, and closes it (a `close` event with
-//!   `"replaced": true`). Never more than `connections(n) + 1` sockets.
-//!   `link_disabled` stops the client with [`Error::LinkDisabled`]; `too_many_websockets` (10
-//!   sockets per app, across all its instances) backs off exponentially (from 2 s to 5 min,
-//!   never below half the step) with one `error` event.
-//! - **Keepalive.** Websocket ping frames every 10 s; any inbound frame (Slack pings every
-//!   ~10 s) counts as life; 20 s of silence replaces the connection.
-//! - **Several sockets.** [`connections(n)`](socket_mode::SocketModeClientBuilder::connections)
-//!   (1–10, default 1) keeps `n` sockets open, each with its own reader and reconnect loop:
-//!   Slack spreads envelopes over them, so one that drops or refreshes leaves no gap. Acks go
-//!   on the socket the envelope came from; dedupe spans all of them.
-//! - **Threads.** `sm-reader`, `sm-pinger` and `sm-dispatch` (`sm-reader-1` … `sm-reader-n`
-//!   with several sockets), plus `sm-drain` while a replaced socket is read during a refresh. Events wait for the handlers in a queue of up to 4096
-//!   socket reads ([`channel_capacity`](socket_mode::SocketModeClientBuilder::channel_capacity)),
-//!   already acked; only a fuller queue makes the reader pause.
-//!
-//! | Python `slack_sdk.socket_mode` / Bolt | slack-rtm |
-//! |---|---|
-//! | `SocketModeClient(app_token=..., web_client=WebClient(token=...))` | [`SocketModeClient::builder`](socket_mode::SocketModeClient::builder)`(app_token).bot_token(..).build()?` |
-//! | `client.socket_mode_request_listeners.append(f)` | `client.on("*", f)` (or by name) |
-//! | `client.send_socket_mode_response(SocketModeResponse(envelope_id))` | automatic; or [`Request::ack`](socket_mode::Request::ack) |
-//! | `SocketModeResponse(envelope_id, payload={...})` / Bolt `ack({...})` | [`Request::ack_with`](socket_mode::Request::ack_with)`(json!({...}))` |
-//! | `req.type`, `req.envelope_id`, `req.payload`, `req.retry_attempt` | `r.kind`, `r.envelope_id`, `r.payload`, `r.retry_attempt` |
-//! | Bolt `@app.event("app_mention")`, `@app.command("/deploy")`, `@app.action(...)` | `client.on("app_mention", ..)`, `client.on("/deploy", ..)`, `client.on("block_actions", ..)` |
-//! | `client.connect()` / `SocketModeHandler(app, token).start()` | [`spawn`](socket_mode::SocketModeClient::spawn) / [`start`](socket_mode::SocketModeClient::start) |
-//!
 //! # Testing your bot
 //!
 //! [`testing::FakeSlack`] (feature `testing`) is a real local server on `127.0.0.1:0` that
@@ -468,7 +532,11 @@
 //! reactions, edits, DMs, files (uploaded to the fake itself) and views are kept, and any
 //! method's next answers can be scripted (a 429 with `Retry-After`, a 5xx, a dropped
 //! connection, a slow answer) with [`testing::FakeSlack::push_method_reply`]. See the
-//! [`testing`] module. The feature is off by default, so a bot's own build compiles no fake
+//! [`testing`] module. For an App, [`testing::FakeSlack::deliver`] takes the shape of what a
+//! user did ([`testing::Delivery`]: a command, a click, a submitted modal with its state
+//! values, a shortcut, a message) and returns what was delivered (`response_url`, `trigger_id`,
+//! ids), and [`testing::FakeSlack::payload`] builds the same for [`app::App::dispatch`]. The
+//! feature is off by default, so a bot's own build compiles no fake
 //! server; turn it on where the tests are:
 //!
 //! ```toml
@@ -484,6 +552,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `testing` | off | [`testing::FakeSlack`], the embedded fake Slack (no extra dependencies) |
+//! | `regex` | off | `regex::Regex` matchers for the App's listeners (captures in [`app::Ctx::matches`]) |
 //!
 //! The command-line tool `slack-rtm` is a separate package of the repository (`cli/`), so its
 //! dependencies (a logger) never reach a library user's build.

@@ -1,7 +1,8 @@
 //! What goes wrong around listeners: an `Err` or a panic reaches `app.error` and the App keeps
 //! serving (a request not yet acked answers 500); an unhandled command or interaction is not
 //! acked (404) with one warning naming the registration; `app.unhandled` replaces that; an
-//! unhandled event is acked.
+//! unhandled event is acked; `say` without a channel and `respond` without a `response_url`
+//! are typed errors.
 
 mod app_support;
 
@@ -143,4 +144,29 @@ fn app_unhandled_replaces_the_default() {
         lines(log::Level::Warn, "nobody").is_empty(),
         "no default warning"
     );
+}
+
+#[test]
+fn say_without_a_channel_and_respond_without_a_response_url_are_typed_errors() {
+    let fake = fake();
+    let app = app(&fake);
+    let (tx, rx) = unbounded();
+    app.view("no_channel", move |ctx| {
+        ctx.ack()?;
+        let said = ctx.say("where?");
+        let responded = ctx.respond(json!({"text": "to whom?"}));
+        tx.send(format!(
+            "{} | {}",
+            said.unwrap_err(),
+            responded.unwrap_err()
+        ))?;
+        Ok(())
+    });
+    let (r, _) = dispatch(&app, &fake, &Delivery::view_submission("no_channel"));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        rx.recv_timeout(SOON).unwrap(),
+        "say: this request has no channel | respond: this request has no response_url"
+    );
+    assert_eq!(fake.calls_to("chat.postMessage"), 0);
 }

@@ -104,7 +104,8 @@ typed on stdin (at most {MAX_LINE} bytes) is sent as an event to every connected
 Ctrl-C stops it.
 
 It speaks Socket Mode too: apps.connections.open answers app tokens (xapp-...), and these
-stdin lines each go to one Socket Mode connection (held until one says hello):
+stdin lines each go to one Socket Mode connection (held until one says hello; views.open and
+views.push take any trigger_id, as typed payloads carry made-up ones):
   !event JSON            an Events API event (e.g. {{\"type\":\"app_mention\",...}}) in an
                          events_api envelope with a fresh envelope_id and event_id
   !command /NAME TEXT    a slash command
@@ -167,7 +168,9 @@ pub fn demo_usage() -> String {
 Usage: slack-rtm demo
 
 Starts the embedded fake Slack, runs the hello bot (it answers \"Hi <@user>!\" in a thread to
-messages containing \"Hello\") against it, prints the conversation and exits. Always offline.
+messages containing \"Hello\") against it over RTM, then the same hello as an App over Socket
+Mode (a message, a button click, a slash command and its ack), prints the conversation and
+exits. Always offline.
 
 Flags:
   -h, --help      show this help

@@ -1201,6 +1201,21 @@ fn demo_runs_offline_and_ignores_any_token() {
         let out = f.out.join("\n");
         assert!(out.contains("Hi <@U0ALICE001>!"), "{out}");
         assert!(out.contains("Hi <@U0BOB00001>!"), "{out}");
+        // The App part, over Socket Mode: a message, a click, a command and its ack.
+        assert!(
+            out.contains("app said in C0FAKE0001: Hey there <@U0FAKEUSR1>! [button: Click Me]"),
+            "{out}"
+        );
+        assert!(
+            out.contains("app said in C0FAKE0001: <@U0FAKEUSR1> clicked the button"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                r#"/hello acked with: {"text":"Hello <@U0FAKEUSR1>, from a slash command!"}"#
+            ),
+            "{out}"
+        );
         assert!(!out.contains("xoxb-bogus"));
     }
 }

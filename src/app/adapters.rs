@@ -102,10 +102,16 @@ fn on_envelope(inner: &Arc<Inner>, r: &Request<'_>) {
     let mut incoming = parse::from_envelope(r.kind, r.payload.clone(), r.accepts_response_payload);
     incoming.retry_num = Some(r.retry_attempt);
     incoming.retry_reason = r.retry_reason.map(str::to_owned);
-    let sink: Box<dyn AckSink> = match (incoming.kind.is_event(), r.defer_ack()) {
-        (false, Some(acker)) => Box::new(move |resp: AppResponse| ack_envelope(&acker, resp)),
-        // Events: the client acks them (on arrival by default).
-        _ => Box::new(|_resp: AppResponse| Ok(())),
+    // Events: the client acks them (on arrival by default, or when this handler returns with
+    // `AckMode::AfterHandlers`), so their ack is never taken.
+    let acker = if incoming.kind.is_event() {
+        None
+    } else {
+        r.defer_ack()
+    };
+    let sink: Box<dyn AckSink> = match acker {
+        Some(acker) => Box::new(move |resp: AppResponse| ack_envelope(&acker, resp)),
+        None => Box::new(|_resp: AppResponse| Ok(())),
     };
     inner.submit(incoming, sink);
 }

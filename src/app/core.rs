@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) unhandled: RwLock<Option<Arc<ListenerFn>>>,
     /// A bot token an adapter brought (`app.rtm(token)`) when the App has none.
     pub(crate) fallback_token: Mutex<Option<Token>>,
+    /// `dispatch` warned once that HTTP requests go unverified (no signing secret).
+    pub(crate) warned_unsigned: std::sync::atomic::AtomicBool,
     single: Mutex<Option<Authorization>>,
     clients: Mutex<HashMap<String, WebClient>>,
     base_client: WebClient,
@@ -143,6 +145,7 @@ impl Inner {
             error: RwLock::new(None),
             unhandled: RwLock::new(None),
             fallback_token: Mutex::new(None),
+            warned_unsigned: std::sync::atomic::AtomicBool::new(false),
             single: Mutex::new(None),
             clients: Mutex::new(HashMap::new()),
             base_client,

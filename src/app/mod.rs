@@ -103,6 +103,11 @@ use parse::Kind;
 /// Build one with [`App::builder`], register listeners, then run it with a receiver:
 /// [`App::socket_mode`], [`App::rtm`], or [`App::dispatch`] / [`App::handle_http`] from an
 /// HTTP server.
+///
+/// Its threads (the listener pool, `app-worker-N`, and the ack deadline timer, `app-timer`)
+/// end and are joined when the last clone is dropped. A listener that captures a clone of its
+/// own App keeps it alive (an `Arc` cycle): register from a listener sparingly, or keep that
+/// App for the life of the process.
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
@@ -357,6 +362,15 @@ impl App {
         if config.ssl_check && is_ssl_check(&request) {
             return AppResponse::ok();
         }
+        if config.request_verification && config.signing_secret.is_none() {
+            let once = std::sync::atomic::Ordering::Relaxed;
+            if !self.inner.warned_unsigned.swap(true, once) {
+                log::warn!(
+                    "no signing_secret: HTTP requests are not verified (fine for tests and \
+                     Socket Mode, never for a public endpoint)"
+                );
+            }
+        }
         if config.request_verification {
             if let Some(secret) = &config.signing_secret {
                 let verified = signature::verify(
@@ -459,6 +473,21 @@ impl App {
         // The timer answers at the deadline; the margin covers a stalled timer thread.
         let bound = self.inner.config.ack_deadline + std::time::Duration::from_secs(2);
         rx.recv_timeout(bound).unwrap_or_else(|_| AppResponse::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_and_its_ctx_travel_between_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        fn send_clone<T: Send + Clone + 'static>() {}
+        send_sync::<App>();
+        send_sync::<Ctx>();
+        send_clone::<Ctx>();
+        send_sync::<Registration>();
     }
 }
 
