@@ -476,6 +476,19 @@ impl App {
     }
 }
 
+/// `ssl_check=1` in a form body (the exact value; anything beside it is never read).
+fn is_ssl_check(request: &AppRequest) -> bool {
+    let is_json = request
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    !is_json
+        && std::str::from_utf8(&request.body).is_ok_and(|text| {
+            parse::form_fields(text)
+                .iter()
+                .any(|(k, v)| k == "ssl_check" && v == "1")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,17 +502,4 @@ mod tests {
         send_clone::<Ctx>();
         send_sync::<Registration>();
     }
-}
-
-/// `ssl_check=1` in a form body (the exact value; anything beside it is never read).
-fn is_ssl_check(request: &AppRequest) -> bool {
-    let is_json = request
-        .header("content-type")
-        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
-    !is_json
-        && std::str::from_utf8(&request.body).is_ok_and(|text| {
-            parse::form_fields(text)
-                .iter()
-                .any(|(k, v)| k == "ssl_check" && v == "1")
-        })
 }
