@@ -55,9 +55,15 @@ fn the_app_installs_and_answers_each_request_with_its_workspaces_token() {
         let (headers, body) = fake.payload(&Delivery::command("/hello", "")).http_parts();
         app.dispatch(AppRequest::post("/slack/events", headers, body))
     };
-    // Not installed yet: refused, no listener ran.
+    let (errors, reported) = crossbeam_channel::unbounded();
+    app.error(move |err, _ctx| {
+        let _ = errors.send(err.to_string());
+    });
+    // Not installed yet: refused, no listener ran, "please reinstall" reported.
     assert_eq!(command().status, 401);
     assert!(fake.posted_messages().is_empty());
+    let why = reported.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(why.contains("please reinstall"), "{why}");
 
     assert_eq!(install_through(&app, &fake), 200);
     let token = store
@@ -250,4 +256,51 @@ fn a_socket_mode_app_serves_its_install_pages_over_http_alone() {
     let plain = App::builder().base_url(&fake.api_url()).build().unwrap();
     assert!(plain.oauth_http("127.0.0.1:0").is_err());
     assert!(plain.oauth_paths().is_empty());
+}
+
+#[test]
+fn an_expiring_token_is_rotated_before_the_listener_uses_it() {
+    let fake = FakeSlack::start().unwrap();
+    fake.set_token_rotation(Some(Duration::from_secs(12 * 3600)));
+    let store = memory();
+    let app = oauth_app(&fake, store.clone());
+    app.command("/hello", |ctx| {
+        ctx.ack()?;
+        ctx.client().chat_post_message("C0FAKE0001", "rotated?")?;
+        Ok(())
+    });
+    assert_eq!(install_through(&app, &fake), 200);
+    // The stored token expires in a minute.
+    let mut i = store
+        .find_installation(None, TEAM, None, false)
+        .unwrap()
+        .unwrap();
+    let old = i.bot_token.clone().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    i.bot_token_expires_at = Some(now + 60);
+    assert!(store.save_rotated(&i, i.version).unwrap());
+    let (headers, body) = fake.payload(&Delivery::command("/hello", "")).http_parts();
+    let r = app.dispatch(AppRequest::post("/slack/events", headers, body));
+    assert_eq!(r.status, 200);
+    assert!(fake.wait_for_calls("chat.postMessage", 1, Duration::from_secs(10)));
+    assert_eq!(fake.token_refreshes(), 1);
+    let new = store
+        .find_bot(None, TEAM, false)
+        .unwrap()
+        .unwrap()
+        .bot_token;
+    assert_ne!(new, old);
+    let call = fake
+        .api_calls()
+        .into_iter()
+        .find(|c| c.method == "chat.postMessage")
+        .unwrap();
+    assert_eq!(
+        call.token.as_deref(),
+        Some(new.as_str()),
+        "ctx.client() has the new token"
+    );
 }
