@@ -124,7 +124,7 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
         } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
             api::upload(&shared, &head, file_id, &body)
         } else if head.path.starts_with("/oauth/") {
-            Reply::Respond(super::oauth::page(&shared, &head))
+            Reply::Respond(crate::testing::oauth::page(&shared, &head))
         } else if head.path.starts_with("/commands/") || head.path.starts_with("/actions/") {
             api::response_url(&shared, &head, &body)
         } else {

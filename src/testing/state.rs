@@ -133,7 +133,7 @@ pub(crate) struct State {
     /// Socket Mode: settings, sockets, deliveries, acks, taps.
     pub sm: SmState,
     /// OAuth: the app's credentials, codes, issued tokens, the test's clock.
-    pub oauth: super::oauth_state::OAuthState,
+    pub oauth: crate::testing::oauth_state::OAuthState,
     /// The App facet: trigger ids, response URLs and the posts to them.
     pub app: super::app::AppState,
     /// Every live client socket (HTTP and websocket), to shut down on drop.
