@@ -66,11 +66,8 @@ fn real_slack(client_id: &str, client_secret: &str, signing_secret: &str) -> Res
         .build()?;
     register(&app);
     let addr = format!("0.0.0.0:{}", env("PORT").unwrap_or_else(|| "3000".into()));
-    let handler = app.clone();
-    let receiver = HttpReceiverBuilder::new(&addr, move |req| handler.dispatch(req))
-        .get_path("/slack/install")
-        .get_path("/slack/oauth_redirect")
-        .build()?;
+    // Slack's requests on /slack/events, the install pages on GET.
+    let receiver = app.http(&addr).build()?;
     eprintln!(
         "listening on {}: install at /slack/install, installations in {path}",
         receiver.local_addr()

@@ -304,3 +304,44 @@ fn an_expiring_token_is_rotated_before_the_listener_uses_it() {
         "ctx.client() has the new token"
     );
 }
+
+#[test]
+fn app_http_serves_the_install_pages_beside_slacks_requests() {
+    let fake = FakeSlack::start().unwrap();
+    let app = App::builder()
+        .base_url(&fake.api_url())
+        .signing_secret("8f742231b10e8888abcd99yyyzzz85a5")
+        .oauth(settings(&fake))
+        .build()
+        .unwrap();
+    let running = app
+        .http("127.0.0.1:0")
+        .handle_signals(false)
+        .spawn()
+        .unwrap();
+    let base = format!("http://{}", running.local_addr());
+    let agent = http();
+    let page = agent.get(&format!("{base}/slack/install")).call().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("set-cookie").is_some());
+    let denied = agent
+        .get(&format!("{base}/slack/oauth_redirect?error=access_denied"))
+        .call()
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    // Slack's path still takes signed POSTs only.
+    assert_eq!(
+        agent
+            .get(&format!("{base}/slack/events"))
+            .call()
+            .unwrap()
+            .status(),
+        405
+    );
+    let unsigned = agent
+        .post(&format!("{base}/slack/events"))
+        .send("{}")
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    running.stop();
+}

@@ -14,6 +14,7 @@ Environment:
   SLACK_BOT_TOKEN       the token for `tail` and `api` (else SLACK_API_TOKEN); never printed
   SLACK_API_TOKEN       the token when SLACK_BOT_TOKEN is unset or empty
   SLACK_APP_TOKEN       the app-level token (xapp-...) for `socket`; never printed
+  SLACK_SIGNING_SECRET  the signing secret for `serve --deliver`; never printed
   SLACK_API_URL         Web API base URL for `tail`, `socket` and `api`
                         (default https://slack.com/api/)
   ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or lower case), NO_PROXY
@@ -96,6 +97,7 @@ pub fn serve_usage() -> String {
     format!(
         "\
 Usage: slack-rtm serve [--port P] [--token T] [--tls] [--frames] [--bench]
+                       [--deliver URL --signing-secret S]
 
 Runs the embedded fake Slack on 127.0.0.1 and prints SLACK_API_URL=http://127.0.0.1:PORT/api/
 as the first line on stdout (with --tls: SLACK_API_URL=https://127.0.0.1:PORT/api/, then
@@ -113,6 +115,12 @@ views.push take any trigger_id, as typed payloads carry made-up ones):
   !disconnect REASON     disconnect with REASON (warning, refresh_requested, link_disabled,
                          too_many_websockets, ...) to the newest connection; for any reason but
                          warning the connection is closed 1 s later
+
+With --deliver URL, !event, !command and !interactive go to an app in HTTP mode instead: each
+is POSTed to URL as Slack sends it (JSON event_callback, slash-command form, payload= form),
+signed with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature), and its answer
+is printed on stdout as one JSON line: {{\"status\":200,\"body\":\"...\",\"latency_ms\":1.2}}
+(or {{\"error\":\"...\"}} when the app cannot be reached). Response URLs point at the fake.
 
 It serves Slack's OAuth v2 install flow too, to click through by hand offline: point an app's
 authorize URL at http://127.0.0.1:PORT/oauth/v2/authorize (logged on stderr) with client id
@@ -132,6 +140,10 @@ Flags:
                   and {{\"api\":\"METHOD\",\"params\":{{...}}}} (tokens left out)
   --bench         benchmark mode (see BENCHMARKS.md): also accept the commands below on stdin,
                   and stop when stdin closes
+  --deliver URL   POST !event, !command and !interactive to the app at URL (http:// or
+                  https://, e.g. http://127.0.0.1:3000/slack/events)
+  --signing-secret S
+                  the app's signing secret for --deliver (else SLACK_SIGNING_SECRET)
   -h, --help      show this help
   -V, --version   print the version
 

@@ -8,8 +8,8 @@
 //!
 //! One file per command (`tail`, `socket`, `serve`, `demo`, `api`), plus `args` (flags and
 //! usage texts), `logging`, `signals`, `bench` (the `serve --bench` driver protocol), `bench_sm`
-//! (its Socket Mode commands) and `serve_socket` (`serve`'s Socket Mode stdin commands and
-//! `--frames`).
+//! (its Socket Mode commands), `serve_socket` (`serve`'s Socket Mode stdin commands and
+//! `--frames`) and `serve_http` (`serve --deliver`: the same commands POSTed to an HTTP app).
 
 /// `println!` for stdout data: a closed stdout (a pipe whose reader left, as in
 /// `slack-rtm demo | head -1`) ends the program quietly with status 0 instead of a panic.
@@ -30,6 +30,7 @@ mod bench_sm;
 mod demo;
 mod logging;
 mod serve;
+mod serve_http;
 mod serve_socket;
 mod signals;
 mod socket;

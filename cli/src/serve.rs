@@ -11,7 +11,7 @@ use slack_rtm::testing::FakeSlack;
 
 use crate::args::{self, Asked, Flags, Usage};
 use crate::tail::{read_stdin_lines, skipped};
-use crate::{bench, serve_socket, signals, tls};
+use crate::{bench, serve_http, serve_socket, signals, tls};
 
 /// The longest stdin line `serve` accepts, in bytes: the client's default largest message.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -22,6 +22,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let mut chosen_port: Option<u16> = None;
     let mut tls_mode = false;
     let mut frames = false;
+    let mut deliver: Option<String> = None;
+    let mut signing_secret: Option<String> = None;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next_flag() {
         match args::common_flag(flag) {
@@ -66,9 +68,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
                 args::no_value(flag, inline)?;
                 frames = true;
             }
+            "--deliver" => deliver = Some(flags.value(flag, inline)?.to_owned()),
+            "--signing-secret" => signing_secret = Some(flags.value(flag, inline)?.to_owned()),
             other => return Err(Usage(format!("unknown flag {other:?} for serve"))),
         }
     }
+    let target = serve_http::target(deliver, signing_secret).map_err(Usage)?;
     let stop = Arc::new(AtomicBool::new(false));
     let signalled = stop.clone();
     if let Err(e) = signals::install(move |_sig| signalled.store(true, Ordering::SeqCst)) {
@@ -140,7 +145,21 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
     let reader = std::thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
+            let delivery = target.as_ref().map(|t| s.http_delivery(&t.url, &t.secret));
             read_stdin_lines(MAX_LINE, |number, line| {
+                if let Some(delivery) = &delivery {
+                    match serve_http::command(delivery, line) {
+                        Some(Ok(answer)) => {
+                            outln!("{answer}");
+                            return true;
+                        }
+                        Some(Err(why)) => {
+                            skipped(number, &why);
+                            return true;
+                        }
+                        None => {}
+                    }
+                }
                 match serve_socket::command(&s, line) {
                     Some(Ok(done)) => {
                         log::info!("stdin line {number}: {done}");

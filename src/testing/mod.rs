@@ -178,6 +178,18 @@
 //!   credentials and a token) revokes the workspace's tokens (`token_revoked`), as does
 //!   [`FakeSlack::revoke_token`] for one.
 //!
+//! # HTTP delivery
+//!
+//! For apps in HTTP mode, [`FakeSlack::http_delivery`] POSTs what Slack would to an app's
+//! request URL: [`HttpDelivery::deliver`] (any [`Delivery`], built as for Socket Mode),
+//! [`HttpDelivery::event`] (Events API JSON), [`HttpDelivery::slash_command`]
+//! (form fields in Slack's order), [`HttpDelivery::interactive`] (a `payload=` form), or any
+//! body with [`HttpDelivery::post`] / [`HttpDelivery::post_at`] (a chosen timestamp, extra
+//! headers such as `X-Slack-Retry-Num`). Each is signed ([`sign`]) with the current time, sent
+//! with Slack's `User-Agent` over a kept-alive connection, and answered with an [`HttpAnswer`]
+//! (status, headers, body, latency). `slack-rtm serve --deliver URL --signing-secret S` does
+//! the same for the stdin commands `!event`, `!command` and `!interactive`.
+//!
 //! # Threads and shutdown
 //!
 //! The server runs on its own threads: one accepting connections
@@ -198,6 +210,7 @@
 
 mod api;
 mod app;
+mod deliver;
 mod http;
 mod net;
 mod oauth;
@@ -228,6 +241,9 @@ use state::{Config, Outbound, Settings, Shared};
 pub use app::{
     Delivered, Delivery, FAKE_APP_ID, FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_CHANNEL_ID, FAKE_TEAM_ID,
     FAKE_USER_ID, TRIGGER_TTL,
+};
+pub use deliver::{
+    form_encode, interactive_body, sign, HttpAnswer, HttpDelivery, SLACK_USER_AGENT,
 };
 pub use sm_state::{
     HandshakeFault, Redelivery, SocketAck, SocketDelivery, SocketDistribution, SocketGreeting,

@@ -461,7 +461,7 @@ impl FakeSlack {
     }
 
     /// The Events API wrapper (`event_callback`) around `event`, with a fresh `event_id`.
-    fn event_callback(&self, event: Value) -> Value {
+    pub(crate) fn event_callback(&self, event: Value) -> Value {
         let config = &self.shared.config;
         json!({
             "token": VERIFICATION_TOKEN,
@@ -554,8 +554,14 @@ impl FakeSlack {
     /// Sends a `slash_commands` envelope for `command` (e.g. `/deploy`) with `text`, from the
     /// fake user in `#general` (`accepts_response_payload: true`).
     pub fn send_slash_command(&self, command: &str, text: &str) -> String {
+        let payload = self.slash_command_payload(command, text);
+        self.send_envelope("slash_commands", payload, true)
+    }
+
+    /// A slash command's fields, in Slack's order, from the fake user in `#general`.
+    pub(crate) fn slash_command_payload(&self, command: &str, text: &str) -> Value {
         let config = &self.shared.config;
-        let payload = json!({
+        json!({
             "token": VERIFICATION_TOKEN,
             "team_id": config.team_id,
             "team_domain": config.team_domain,
@@ -569,8 +575,7 @@ impl FakeSlack {
             "is_enterprise_install": "false",
             "response_url": self.response_url("commands"),
             "trigger_id": trigger_id(),
-        });
-        self.send_envelope("slash_commands", payload, true)
+        })
     }
 
     /// Sends an `interactive` envelope of `payload.type` `block_actions`: a click on a button

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 mod child;
+pub mod peers;
 pub mod proxy;
 mod servers;
 

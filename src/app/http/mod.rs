@@ -57,6 +57,7 @@
 //! The parser is `httparse`, the one tungstenite's handshake already compiles in: no new
 //! dependency, no async runtime, and the framing rules above stay in this crate's own code.
 
+mod app;
 mod conn;
 mod parse;
 
@@ -111,6 +112,8 @@ pub struct HttpReceiverBuilder {
     addr: String,
     handler: Handler,
     settings: Settings,
+    /// Why `build()` must fail whatever the options (an App without a signing secret).
+    refusal: Option<String>,
 }
 
 impl fmt::Debug for HttpReceiverBuilder {
@@ -148,6 +151,7 @@ impl HttpReceiverBuilder {
                 max_connections: defaults::MAX_CONNECTIONS,
                 handle_signals: defaults::HANDLE_SIGNALS,
             },
+            refusal: None,
         }
     }
 
@@ -231,9 +235,12 @@ impl HttpReceiverBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] for a path that does not start with `/` or has a `?`, no path at all, a
-    /// zero limit or timeout; [`Error::Io`] (phase [`Phase::Listen`]) when the address cannot
+    /// zero limit or timeout, an App without a signing secret ([`App::http`](crate::app::App::http)); [`Error::Io`] (phase [`Phase::Listen`]) when the address cannot
     /// be bound (in use, not local, no permission).
     pub fn build(self) -> Result<HttpReceiver, Error> {
+        if let Some(why) = self.refusal {
+            return Err(Error::Config(why));
+        }
         let s = &self.settings;
         // GET paths alone make a receiver too: the OAuth pages of a Socket Mode app.
         if s.post_paths.is_empty() && s.get_paths.is_empty() {

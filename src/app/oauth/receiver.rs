@@ -33,12 +33,14 @@ impl App {
             s.install_path_str().to_owned(),
             s.redirect_path_str().to_owned(),
         );
+        let handle_signals = self.inner().config.handle_signals;
         let app = self.clone();
         Ok(
             HttpReceiverBuilder::new(addr, move |request| app.dispatch(request))
                 .paths(Vec::<String>::new())
                 .get_path(&install)
-                .get_path(&redirect),
+                .get_path(&redirect)
+                .handle_signals(handle_signals),
         )
     }
 
