@@ -455,10 +455,8 @@ impl App {
     /// Whether `path` (with or without a query) is the OAuth install or redirect path.
     pub fn serves_oauth_path(&self, path: &str) -> bool {
         let path = path.split('?').next().unwrap_or_default();
-        self.oauth().is_some_and(|flow| {
-            let s = flow.settings();
-            path == s.install_path_str() || path == s.redirect_path_str()
-        })
+        self.oauth()
+            .is_some_and(|flow| flow.settings().paths().contains(&path))
     }
 
     /// Submits a parsed request and waits for its answer on a channel.

@@ -249,18 +249,13 @@ impl OAuthSettings {
     }
 
     /// The installation store.
-    pub fn installations(&self) -> Arc<dyn InstallationStore> {
+    pub(crate) fn installations(&self) -> Arc<dyn InstallationStore> {
         self.installations.clone()
     }
 
-    /// The install path.
-    pub fn install_path_str(&self) -> &str {
-        &self.install_path
-    }
-
-    /// The redirect path.
-    pub fn redirect_path_str(&self) -> &str {
-        &self.redirect_path
+    /// The install path and the redirect path.
+    pub(crate) fn paths(&self) -> [&str; 2] {
+        [&self.install_path, &self.redirect_path]
     }
 
     pub(crate) fn client(&self) -> Result<WebClient, Error> {

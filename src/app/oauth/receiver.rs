@@ -28,18 +28,14 @@ impl App {
                 "oauth_http needs an App built with oauth(OAuthSettings)".into(),
             ));
         };
-        let s = flow.settings();
-        let (install, redirect) = (
-            s.install_path_str().to_owned(),
-            s.redirect_path_str().to_owned(),
-        );
+        let [install, redirect] = flow.settings().paths();
         let handle_signals = self.inner().config.handle_signals;
         let app = self.clone();
         Ok(
             HttpReceiverBuilder::new(addr, move |request| app.dispatch(request))
                 .paths(Vec::<String>::new())
-                .get_path(&install)
-                .get_path(&redirect)
+                .get_path(install)
+                .get_path(redirect)
                 .handle_signals(handle_signals),
         )
     }
@@ -48,13 +44,7 @@ impl App {
     /// an HTTP receiver routes to [`App::dispatch`].
     pub fn oauth_paths(&self) -> Vec<String> {
         self.oauth()
-            .map(|flow| {
-                let s = flow.settings();
-                vec![
-                    s.install_path_str().to_owned(),
-                    s.redirect_path_str().to_owned(),
-                ]
-            })
+            .map(|flow| flow.settings().paths().map(str::to_owned).to_vec())
             .unwrap_or_default()
     }
 }
