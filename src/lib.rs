@@ -352,6 +352,16 @@
 //! policy, keepalive and stop are shared with other websocket protocols; what is RTM's (the
 //! connect call, `hello`, JSON pings, `reply_to` acks, `goodbye`) is a small layer on top.
 //!
+//! An [App](#the-app) adds its own threads, whatever its receiver: the listener pool
+//! (`app-worker-0` … `app-worker-9` by default), `app-events-0` with `ordered_events(true)`, and
+//! one ack deadline timer, `app-timer`. The client's dispatcher only hands each request to the
+//! pool and returns, so the order above holds for requests, not for listeners:
+//!
+//! ```text
+//! socket ─▶ sm-reader ─▶ sm-dispatch ─▶ queue ─▶ app-worker-N ─▶ your listener ─▶ ack/say/respond
+//!              │ (events acked here)        └─▶ the request waits for its ack (channel, deadline: app-timer)
+//! ```
+//!
 //! # Connecting, keepalive and reconnecting
 //!
 //! - Every connection starts with a fresh `rtm.connect` (or `rtm.start`, see

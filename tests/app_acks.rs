@@ -22,7 +22,7 @@ fn an_ack_in_time_answers_while_the_listener_works_on() {
     let (done_tx, done_rx) = bounded(1);
     app.command("/deploy", move |ctx| {
         ctx.ack_with(Ack::text("deploying…").in_channel())?;
-        thread::sleep(Duration::from_millis(1500));
+        thread::sleep(Duration::from_millis(2500));
         done_tx.send(())?;
         Ok(())
     });
@@ -65,7 +65,7 @@ fn at_the_deadline_a_bare_ack_goes_a_warning_names_the_request_and_a_later_ack_f
         .unwrap();
     let (late_tx, late_rx) = bounded(1);
     app.command("/slow-deadline", move |ctx| {
-        thread::sleep(Duration::from_millis(900));
+        thread::sleep(Duration::from_millis(2000));
         let late = ctx.ack_with(Ack::text("too late"));
         late_tx.send(late)?;
         Ok(())
@@ -75,7 +75,7 @@ fn at_the_deadline_a_bare_ack_goes_a_warning_names_the_request_and_a_later_ack_f
     let took = t0.elapsed();
     assert_eq!((r.status, r.body.len()), (200, 0), "a bare ack");
     assert!(
-        took >= Duration::from_millis(250) && took < Duration::from_millis(850),
+        took >= Duration::from_millis(250) && took < Duration::from_millis(1800),
         "answered at the deadline, after {took:?}"
     );
     let late = late_rx.recv_timeout(SOON).unwrap();
@@ -120,7 +120,7 @@ fn a_slow_listener_delays_no_other_request() {
     let (release_tx, release_rx) = bounded::<()>(0);
     app.command("/slow", move |ctx| {
         // Holds its worker until the test ends, without acking.
-        let _ = release_rx.recv_timeout(Duration::from_secs(2));
+        let _ = release_rx.recv_timeout(Duration::from_secs(5));
         ctx.ack()?;
         Ok(())
     });
@@ -196,7 +196,7 @@ fn a_full_queue_refuses_with_503_instead_of_blocking_the_receiver() {
     assert_eq!(dispatch(&app, &fake, &mention()).0.status, 200, "queued");
     let t0 = Instant::now();
     assert_eq!(dispatch(&app, &fake, &mention()).0.status, 503, "refused");
-    assert!(t0.elapsed() < Duration::from_millis(500));
+    assert!(t0.elapsed() < Duration::from_millis(1500));
     drop(release_tx);
 }
 

@@ -186,7 +186,7 @@ fn a_slow_listener_delays_no_other_ack_over_socket_mode() {
     let fake = fake();
     let app = app(&fake);
     app.command("/slow", |ctx| {
-        thread::sleep(Duration::from_millis(1500));
+        thread::sleep(Duration::from_millis(2000));
         ctx.ack()?;
         Ok(())
     });
@@ -238,7 +238,7 @@ fn events_are_acked_by_the_client_in_either_ack_mode() {
     let app = app(&fake);
     let (tx, rx) = unbounded();
     app.event("app_mention", move |_| {
-        thread::sleep(Duration::from_millis(300));
+        thread::sleep(Duration::from_millis(1500));
         tx.send(())?;
         Ok(())
     });
@@ -254,7 +254,10 @@ fn events_are_acked_by_the_client_in_either_ack_mode() {
     let ack = fake.wait_for_socket_ack(&sent, SOON).unwrap();
     // The App's dispatcher handler returns at once: the ack does not wait for the listener,
     // nor for the client's ack deadline.
-    assert!(ack.latency.unwrap() < Duration::from_millis(250), "{ack:?}");
+    assert!(
+        ack.latency.unwrap() < Duration::from_millis(1000),
+        "{ack:?}"
+    );
     rx.recv_timeout(SOON).unwrap();
     drop(running);
 }

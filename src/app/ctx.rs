@@ -272,7 +272,9 @@ impl Ctx {
         &self.matches
     }
 
-    /// The Web API client with the request's authorized token (the bot's, else the user's).
+    /// The Web API client with the request's authorized token (the bot's, else the user's),
+    /// and the App's network options. An App with neither a bot token nor an `authorize` hook
+    /// has no token to give it: its calls then fail with `invalid_auth`.
     pub fn client(&self) -> &WebClient {
         &self.shared.client
     }
