@@ -368,10 +368,7 @@ fn main() {
             }
         }
         stop.store(true, Ordering::Relaxed);
-        let mut lat = latencies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut lat = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
         lat.sort();
         let failed = failed.load(Ordering::Relaxed);
         let ok = lat.len();

@@ -238,7 +238,13 @@ mod tests {
         let v = |ts: Option<&str>, sig: Option<&str>| verify(SECRET, ts, sig, BODY, now);
         // Both edges of the window are inside it.
         assert_eq!(verify(SECRET, Some(TS), Some(SIG), BODY, now - 300), Ok(()));
-        for ts in ["", "   ", "99999999999999999999999", "1531420618.5", "0x5b47"] {
+        for ts in [
+            "",
+            "   ",
+            "99999999999999999999999",
+            "1531420618.5",
+            "0x5b47",
+        ] {
             assert_eq!(
                 v(Some(ts), Some(SIG)),
                 Err(SignatureError::MalformedTimestamp),
@@ -248,7 +254,13 @@ mod tests {
         let non_hex = format!("v0={}", "z".repeat(64));
         let too_long = format!("{SIG}0");
         let upper_prefix = SIG.replacen("v0=", "V0=", 1);
-        for sig in ["", "v0=", non_hex.as_str(), too_long.as_str(), upper_prefix.as_str()] {
+        for sig in [
+            "",
+            "v0=",
+            non_hex.as_str(),
+            too_long.as_str(),
+            upper_prefix.as_str(),
+        ] {
             assert_eq!(
                 v(Some(TS), Some(sig)),
                 Err(SignatureError::MalformedSignature),
