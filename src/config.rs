@@ -130,6 +130,11 @@ impl Token {
         Ok(Token(t.to_string()))
     }
 
+    /// No token: a client for the calls authenticated otherwise (`oauth.v2.access`).
+    pub(crate) fn none() -> Token {
+        Token(String::new())
+    }
+
     pub(crate) fn secret(&self) -> &str {
         &self.0
     }

@@ -46,6 +46,12 @@ signed with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature), a
 is printed on stdout as one JSON line: {{\"status\":200,\"body\":\"...\",\"latency_ms\":1.2}}
 (or {{\"error\":\"...\"}} when the app cannot be reached). Response URLs point at the fake.
 
+It serves Slack's OAuth v2 install flow too, to click through by hand offline: point an app's
+authorize URL at http://127.0.0.1:PORT/oauth/v2/authorize (logged on stderr) with client id
+1111111111.2222222222 and secret fake-client-secret; the approval page's Allow button
+redirects to the app's redirect_uri with code and state, Cancel with error=access_denied, and
+oauth.v2.access exchanges the code (auth.test answers each issued token).
+
 Flags:
   --port P        port to listen on (default: any free port)
   --token T       accept only this token (default: any non-empty token); an xapp- token
@@ -210,6 +216,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, Usage> {
             return Ok(ExitCode::from(1));
         }
     }
+    log::info!(
+        "OAuth: authorize URL {} (client id {}, client secret {})",
+        server.authorize_url(),
+        slack_rtm::testing::FAKE_CLIENT_ID,
+        slack_rtm::testing::FAKE_CLIENT_SECRET
+    );
     log::info!("fake Slack listening; JSON lines on stdin go to every connected client");
 
     let s = server.clone();

@@ -8,9 +8,11 @@ use std::time::Duration;
 use super::ack::DEFAULT_ACK_DEADLINE;
 use super::auth::{Authorization, AuthorizeFn, AuthorizeQuery};
 use super::error::BoxError;
+use super::oauth::{handle_token_revocation, InstallationStore, OAuthFlow, OAuthSettings};
 use super::App;
 use crate::config::{defaults, NetConfig, Token};
 use crate::error::Error;
+use crate::web::WebClient;
 
 /// The default number of listener threads.
 pub const DEFAULT_WORKERS: usize = 10;
@@ -38,6 +40,11 @@ pub(crate) struct AppConfig {
     pub(crate) token_verification: bool,
     pub(crate) ignore_self: bool,
     pub(crate) url_verification: bool,
+    /// OAuth settings, made into `oauth` at build.
+    pub(crate) oauth_settings: Option<OAuthSettings>,
+    /// The OAuth flow (install and redirect pages), when the App has OAuth settings.
+    pub(crate) oauth: Option<OAuthFlow>,
+    pub(crate) token_revocation: bool,
 }
 
 impl fmt::Debug for AppConfig {
@@ -85,6 +92,9 @@ impl AppBuilder {
             token_verification: true,
             ignore_self: true,
             url_verification: true,
+            oauth_settings: None,
+            oauth: None,
+            token_revocation: true,
         });
         AppBuilder { config }
     }
@@ -149,6 +159,50 @@ impl AppBuilder {
     {
         self.with(|c| {
             c.authorize = Some(Arc::new(hook));
+            Ok(())
+        })
+    }
+
+    /// OAuth for an app that many workspaces install (SPEC: Bolt's `OAuthSettings`): the
+    /// install page and the redirect are served on `GET` by [`App::dispatch`] and
+    /// [`App::handle_http`] (so by the HTTP receiver), each installation is saved in the
+    /// settings' store, and every request is authorized from that store (its workspace's
+    /// tokens, rotated before they expire; "please reinstall" when there is none). The OAuth
+    /// calls use this builder's network options (`base_url`, `proxy`, TLS, `timeout`) unless the
+    /// settings carry a [`web_client`](OAuthSettings::web_client). Cannot be combined with
+    /// [`bot_token`](AppBuilder::bot_token) or [`authorize`](AppBuilder::authorize).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use slack_rtm::app::App;
+    /// use slack_rtm::app::oauth::{JsonFileStore, OAuthSettings};
+    /// let app = App::builder()
+    ///     .signing_secret("…")
+    ///     .oauth(
+    ///         OAuthSettings::new("123.456", "client-secret")
+    ///             .scopes(&["chat:write", "commands"])
+    ///             .store(Arc::new(JsonFileStore::new("installations.json"))),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), slack_rtm::Error>(())
+    /// ```
+    ///
+    /// Defaults to none.
+    pub fn oauth(self, settings: OAuthSettings) -> Self {
+        self.with(|c| {
+            c.oauth_settings = Some(settings);
+            Ok(())
+        })
+    }
+
+    /// With [`oauth`](AppBuilder::oauth): delete what `tokens_revoked` and `app_uninstalled`
+    /// events name from the installation store (Bolt's token revocation listeners; your own
+    /// listeners for these events run too).
+    ///
+    /// Defaults to `true`.
+    pub fn token_revocation(self, yes: bool) -> Self {
+        self.with(|c| {
+            c.token_revocation = yes;
             Ok(())
         })
     }
@@ -327,13 +381,66 @@ impl AppBuilder {
     /// [`Error::Config`] naming the first invalid option; [`Error::Io`] when a thread cannot
     /// be started.
     pub fn build(self) -> Result<App, Error> {
-        let config = self.config?;
+        let mut config = self.config?;
         if config.bot_token.is_some() && config.authorize.is_some() {
             return Err(Error::Config(
                 "bot_token and authorize cannot be used together: authorize returns the token"
                     .into(),
             ));
         }
-        App::from_config(config)
+        let revocation = match config.oauth_settings.take() {
+            Some(settings) => with_oauth(&mut config, settings)?,
+            None => None,
+        };
+        let app = App::from_config(config)?;
+        if let Some(store) = revocation {
+            for event in ["tokens_revoked", "app_uninstalled"] {
+                let store = store.clone();
+                app.event(event, move |ctx| {
+                    handle_token_revocation(store.as_ref(), ctx.body())?;
+                    Ok(())
+                });
+            }
+        }
+        Ok(app)
     }
+}
+
+/// Makes the OAuth flow and the `authorize` hook over its store; the store, when token
+/// revocation clean-up is on.
+fn with_oauth(
+    config: &mut AppConfig,
+    settings: OAuthSettings,
+) -> Result<Option<Arc<dyn InstallationStore>>, Error> {
+    if config.bot_token.is_some() || config.authorize.is_some() {
+        return Err(Error::Config(
+            "oauth cannot be combined with bot_token or authorize: the installation store \
+             gives each request its token"
+                .into(),
+        ));
+    }
+    let settings = if settings.web_client.is_some() {
+        settings
+    } else {
+        // The App's network options, no token (the OAuth calls carry their own credentials).
+        let mut net = config.net.clone();
+        net.token = Token::none();
+        settings.web_client(WebClient::from_net(&net)?)
+    };
+    let flow = OAuthFlow::new(settings)?;
+    let authorizer = flow.authorizer();
+    config.authorize = Some(Arc::new(move |q: &AuthorizeQuery<'_>| {
+        authorizer
+            .authorize(
+                q.enterprise_id,
+                q.team_id,
+                q.user_id,
+                q.is_enterprise_install,
+            )
+            .map(Authorization::from)
+            .map_err(|e| Box::new(e) as BoxError)
+    }));
+    let store = flow.settings().installations();
+    config.oauth = Some(flow);
+    Ok(config.token_revocation.then_some(store))
 }

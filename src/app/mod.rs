@@ -73,6 +73,7 @@ mod ctx;
 mod error;
 pub mod http;
 mod listener;
+pub mod oauth;
 mod parse;
 mod pool;
 mod request;
@@ -354,6 +355,10 @@ impl App {
     /// ```
     pub fn dispatch(&self, request: AppRequest) -> AppResponse {
         let config = &self.inner.config;
+        // The OAuth pages (GET of the install and redirect paths) are browsers', not Slack's.
+        if let Some(page) = config.oauth.as_ref().and_then(|flow| flow.handle(&request)) {
+            return page;
+        }
         if config.ssl_check && is_ssl_check(&request) {
             return AppResponse::ok();
         }
@@ -422,6 +427,13 @@ impl App {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        if method.eq_ignore_ascii_case("GET") && self.serves_oauth_path(path) {
+            let headers = headers
+                .into_iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                .collect();
+            return self.dispatch(AppRequest::get(path, headers));
+        }
         if !method.eq_ignore_ascii_case("POST") {
             let mut r = AppResponse::status(405);
             r.headers.push(("Allow".into(), "POST".into()));
@@ -432,6 +444,19 @@ impl App {
             .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
             .collect();
         self.dispatch(AppRequest::post(path, headers, body))
+    }
+
+    /// The OAuth flow, when the App was built with [`oauth`](AppBuilder::oauth): its install
+    /// and redirect pages, and the [`authorizer`](oauth::OAuthFlow::authorizer) over its store.
+    pub fn oauth(&self) -> Option<&oauth::OAuthFlow> {
+        self.inner.config.oauth.as_ref()
+    }
+
+    /// Whether `path` (with or without a query) is the OAuth install or redirect path.
+    pub fn serves_oauth_path(&self, path: &str) -> bool {
+        let path = path.split('?').next().unwrap_or_default();
+        self.oauth()
+            .is_some_and(|flow| flow.settings().paths().contains(&path))
     }
 
     /// Submits a parsed request and waits for its answer on a channel.

@@ -124,6 +124,8 @@ fn serve(guard: SocketGuard, tcp: TcpStream, tls: Option<Arc<TlsAcceptor>>) {
             api::handle(&shared, &head, method, &body)
         } else if let Some(file_id) = head.path.strip_prefix("/upload/") {
             api::upload(&shared, &head, file_id, &body)
+        } else if head.path.starts_with("/oauth/") {
+            Reply::Respond(crate::testing::oauth::page(&shared, &head))
         } else if head.path.starts_with("/commands/") || head.path.starts_with("/actions/") {
             api::response_url(&shared, &head, &body)
         } else {

@@ -156,6 +156,28 @@
 //! The fake's ids are constants: [`FAKE_TEAM_ID`], [`FAKE_BOT_USER_ID`], [`FAKE_BOT_ID`],
 //! [`FAKE_APP_ID`], [`FAKE_USER_ID`], [`FAKE_CHANNEL_ID`].
 //!
+//! # OAuth
+//!
+//! The fake serves Slack's OAuth v2 install flow, so an app's install can be tested (or clicked
+//! through by hand, `slack-rtm serve`) offline:
+//!
+//! - [`FakeSlack::authorize_url`] (`/oauth/v2/authorize`): an approval page for `client_id`
+//!   ([`FAKE_CLIENT_ID`], see [`FakeSlack::set_oauth_client`]), `scope`/`user_scope`,
+//!   `redirect_uri` and `state`, with an `Allow` button (redirects to `redirect_uri` with a
+//!   single-use `code` and the `state`) and a `Cancel` button (`error=access_denied`).
+//!   [`FakeSlack::approve`] and [`FakeSlack::deny`] do what the buttons do, without a browser.
+//!   Installs go to the fake's workspace, or where [`FakeSlack::set_oauth_install`] says
+//!   (another team, an Enterprise Grid organization, an org-wide install).
+//! - `oauth.v2.access`: the app's credentials in HTTP Basic or as parameters
+//!   (`invalid_client_id`, `bad_client_secret`); a `code` once, within 10 minutes
+//!   (`invalid_code`, `bad_redirect_uri`); `grant_type=refresh_token` (`invalid_refresh_token`).
+//!   With [`FakeSlack::set_token_rotation`] tokens come with `refresh_token` and `expires_in`,
+//!   and expire on a clock the test moves ([`FakeSlack::advance_oauth_clock`]): an expired token
+//!   answers `token_expired` to every method. [`FakeSlack::token_refreshes`] counts refreshes.
+//! - `auth.test` answers each issued token with its workspace; `apps.uninstall` (the app's
+//!   credentials and a token) revokes the workspace's tokens (`token_revoked`), as does
+//!   [`FakeSlack::revoke_token`] for one.
+//!
 //! # HTTP delivery
 //!
 //! For apps in HTTP mode, [`FakeSlack::http_delivery`] POSTs what Slack would to an app's
@@ -191,6 +213,8 @@ mod app_state;
 mod deliver;
 mod http;
 mod net;
+mod oauth;
+mod oauth_state;
 mod rtm;
 mod socket_mode;
 mod state;
@@ -208,6 +232,7 @@ use native_tls::{Identity, TlsAcceptor};
 use serde_json::{json, Value};
 use tungstenite::{Bytes, Utf8Bytes};
 
+pub use oauth_state::{OAuthInstall, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 use socket_mode::state::SmSettings;
 use state::{Config, Outbound, Settings, Shared};
 

@@ -132,6 +132,8 @@ pub(crate) struct State {
     pub connections_total: u64,
     /// Socket Mode: settings, sockets, deliveries, acks, taps.
     pub sm: SmState,
+    /// OAuth: the app's credentials, codes, issued tokens, the test's clock.
+    pub oauth: crate::testing::oauth_state::OAuthState,
     /// The App facet: trigger ids, response URLs and the posts to them.
     pub app: super::app_state::AppState,
     /// Every live client socket (HTTP and websocket), to shut down on drop.
@@ -224,6 +226,7 @@ impl Shared {
                 ws_conns: BTreeMap::new(),
                 connections_total: 0,
                 sm: SmState::default(),
+                oauth: Default::default(),
                 app: super::app_state::AppState::new(),
                 sockets: HashMap::new(),
                 next_socket: 0,

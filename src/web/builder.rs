@@ -51,6 +51,15 @@ impl WebClientBuilder {
         }
     }
 
+    /// A builder whose client sends no token (see [`WebClient::builder_without_token`]).
+    pub(crate) fn without_token() -> WebClientBuilder {
+        let net = NetConfig::new("placeholder").map(|mut net| {
+            net.token = crate::config::Token::none();
+            net
+        });
+        WebClientBuilder { net }
+    }
+
     fn with(mut self, f: impl FnOnce(&mut NetConfig) -> Result<(), Error>) -> Self {
         if let Ok(net) = &mut self.net {
             if let Err(e) = f(net) {

@@ -22,6 +22,7 @@ const FORM_PREFIXES: &[&str] = &[
     "im.",
     "mpim.",
     "files.",
+    "oauth.",
 ];
 
 /// The read methods sent as `GET` with the parameters in the query string, as Slack's Python

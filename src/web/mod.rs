@@ -22,6 +22,7 @@ mod builder;
 mod encode;
 mod limiter;
 mod methods;
+mod oauth;
 mod pages;
 mod response;
 mod retry;
@@ -174,6 +175,14 @@ impl WebClient {
         WebClientBuilder::new(token)
     }
 
+    /// A builder for a client that sends no token: for [`oauth_v2_access`](WebClient::oauth_v2_access)
+    /// (authenticated with the app's client id and secret) before any workspace has installed
+    /// the app. Any other call answers Slack's `not_authed`; [`with_token`](WebClient::with_token)
+    /// makes a client with a token and the same network setup.
+    pub fn builder_without_token() -> WebClientBuilder {
+        WebClientBuilder::without_token()
+    }
+
     /// The client for a [`NetConfig`] (used by the RTM client, which owns one).
     pub(crate) fn from_net(net: &NetConfig) -> Result<WebClient, Error> {
         // ureq's deadlines overflow (and panic) on a timeout like `Duration::MAX`.
@@ -220,7 +229,11 @@ impl WebClient {
             inner: Arc::new(Inner {
                 agent,
                 base_url: net.base_url.clone(),
-                authorization: format!("Bearer {}", net.token.secret()),
+                // No token (an OAuth-only client): no header.
+                authorization: match net.token.secret() {
+                    "" => String::new(),
+                    token => format!("Bearer {token}"),
+                },
                 // `NetConfig::add_header` refuses the reserved names.
                 headers: net.headers.clone(),
                 host: host_of(&net.base_url),
@@ -358,11 +371,51 @@ impl WebClient {
         params: &Value,
         policy: Policy,
     ) -> Result<SlackResponse, Error> {
+        self.call_as(method, params, policy, &self.inner.authorization)
+    }
+
+    /// [`call`](WebClient::call) with this `Authorization` header value instead of the
+    /// client's token (empty: none).
+    pub(crate) fn call_as(
+        &self,
+        method: &str,
+        params: &Value,
+        policy: Policy,
+        authorization: &str,
+    ) -> Result<SlackResponse, Error> {
         let request = encode::encode(method, params)?;
         let channel = params.get("channel").and_then(Value::as_str);
         let url = format!("{}{}", self.inner.base_url, method);
         self.with_retries(method, Some(channel), policy, || {
-            self.send(method, &url, &request)
+            self.send(method, &url, &request, authorization)
+        })
+    }
+
+    /// The client's retry policy.
+    pub(crate) fn policy(&self) -> Policy {
+        self.inner.policy
+    }
+
+    /// A client with the same network setup (base URL, agent and its connection pool, proxy,
+    /// TLS, headers, retries) and another token: the client of one workspace, in an app that
+    /// many workspaces installed. A rate limiter, when on, starts afresh for the new token.
+    ///
+    /// Fails with [`Error::Config`] when the token is empty or contains whitespace.
+    pub fn with_token(&self, token: &str) -> Result<WebClient, Error> {
+        let token = crate::config::Token::new(token)?;
+        let i = &*self.inner;
+        Ok(WebClient {
+            inner: Arc::new(Inner {
+                agent: i.agent.clone(),
+                base_url: i.base_url.clone(),
+                authorization: format!("Bearer {}", token.secret()),
+                headers: i.headers.clone(),
+                host: i.host.clone(),
+                timeout: i.timeout,
+                explicit_proxy: i.explicit_proxy,
+                policy: i.policy,
+                limiter: i.limiter.as_ref().map(|_| Mutex::new(Limiter::default())),
+            }),
         })
     }
 
@@ -433,7 +486,13 @@ impl WebClient {
     }
 
     /// Sends one request to the Web API and turns the answer into a response or a failure.
-    fn send(&self, method: &str, url: &str, request: &Request) -> Result<SlackResponse, Failure> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        request: &Request,
+        authorization: &str,
+    ) -> Result<SlackResponse, Failure> {
         let inner = &*self.inner;
         let start = Instant::now();
         let answer = match request {
@@ -447,17 +506,20 @@ impl WebClient {
                 for (name, value) in &inner.headers {
                     req = req.header(name.as_str(), value.as_str());
                 }
-                req.header("Authorization", inner.authorization.as_str())
-                    .call()
+                if !authorization.is_empty() {
+                    req = req.header("Authorization", authorization);
+                }
+                req.call()
             }
             Request::Post { content_type, body } => {
                 let mut req = no_redirects(inner.agent.post(url));
                 for (name, value) in &inner.headers {
                     req = req.header(name.as_str(), value.as_str());
                 }
-                req.header("Authorization", inner.authorization.as_str())
-                    .header("Content-Type", *content_type)
-                    .send(&body[..])
+                if !authorization.is_empty() {
+                    req = req.header("Authorization", authorization);
+                }
+                req.header("Content-Type", *content_type).send(&body[..])
             }
         };
         let elapsed = start.elapsed().as_millis();

@@ -31,6 +31,10 @@ impl App {
         let app = self.clone();
         let mut builder = HttpReceiverBuilder::new(addr, move |req| app.dispatch(req))
             .handle_signals(config.handle_signals);
+        // With OAuth settings, the install and redirect pages are served on GET too.
+        for path in self.oauth_paths() {
+            builder = builder.get_path(&path);
+        }
         if config.request_verification && config.signing_secret.is_none() {
             builder.refusal = Some(
                 "an App served over HTTP needs a signing_secret (or request_verification(false) \

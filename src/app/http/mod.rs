@@ -234,7 +234,7 @@ impl HttpReceiverBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a path that does not start with `/` or has a `?`, no POST path, a
+    /// [`Error::Config`] for a path that does not start with `/` or has a `?`, no path at all, a
     /// zero limit or timeout, an App without a signing secret ([`App::http`](crate::app::App::http)); [`Error::Io`] (phase [`Phase::Listen`]) when the address cannot
     /// be bound (in use, not local, no permission).
     pub fn build(self) -> Result<HttpReceiver, Error> {
@@ -242,7 +242,8 @@ impl HttpReceiverBuilder {
             return Err(Error::Config(why));
         }
         let s = &self.settings;
-        if s.post_paths.is_empty() {
+        // GET paths alone make a receiver too: the OAuth pages of a Socket Mode app.
+        if s.post_paths.is_empty() && s.get_paths.is_empty() {
             return Err(Error::Config(
                 "the HTTP receiver needs at least one path".into(),
             ));

@@ -86,6 +86,12 @@ pub(crate) fn handle(shared: &Shared, head: &Head, method: &str, body: &[u8]) ->
         }
         Some(reply) => return scripted_reply(reply),
     }
+    // OAuth methods, and tokens the fake issued (expiry, revocation, auth.test).
+    if let Some(response) =
+        crate::testing::oauth::api(shared, head, method, &params, token.as_deref())
+    {
+        return Reply::Respond(response);
+    }
     if !KNOWN.contains(&method) {
         return error("unknown_method");
     }
@@ -356,6 +362,9 @@ fn bearer_token(head: &Head) -> Option<String> {
 
 /// Slack's error code if `token` is not acceptable.
 fn check_token(shared: &Shared, token: Option<&str>) -> Option<&'static str> {
+    if token.is_some_and(|t| crate::testing::oauth::issued(shared, t)) {
+        return None;
+    }
     match (token, shared.config.token.as_deref()) {
         (None, _) => Some("not_authed"),
         (Some(given), Some(expected)) if given != expected => Some("invalid_auth"),
