@@ -447,22 +447,22 @@ impl WebClient {
                     Cow::Owned(format!("{url}?{query}"))
                 };
                 let mut req = inner.agent.get(url.as_ref());
-                for (name, value) in &inner.headers {
-                    req = req.header(name.as_str(), value.as_str());
-                }
                 if close {
                     req = req.header("Connection", "close");
+                }
+                for (name, value) in &inner.headers {
+                    req = req.header(name.as_str(), value.as_str());
                 }
                 req.header("Authorization", inner.authorization.as_str())
                     .call()
             }
             Request::Post { content_type, body } => {
                 let mut req = no_redirects(inner.agent.post(url));
-                for (name, value) in &inner.headers {
-                    req = req.header(name.as_str(), value.as_str());
-                }
                 if close {
                     req = req.header("Connection", "close");
+                }
+                for (name, value) in &inner.headers {
+                    req = req.header(name.as_str(), value.as_str());
                 }
                 req.header("Authorization", inner.authorization.as_str())
                     .header("Content-Type", *content_type)
