@@ -621,6 +621,17 @@ fn status(field: &str) -> Option<u64> {
         .ok()
 }
 
+/// A `/proc/self/smaps_rollup` field's number (kB).
+fn rollup(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The names of this process's threads.
 fn thread_names() -> Vec<String> {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
@@ -784,6 +795,10 @@ fn measure(
         r["idle_cpu_ms"] = json!(((b - a) * 100.0).round() / 100.0);
     }
     r["rss_idle_kb"] = json!(status("VmRSS"));
+    // What the idle RSS is: the process's own memory, and pages of mapped files (the binary,
+    // libc, OpenSSL's libraries), most of them shared with every process that maps the file.
+    r["rss_idle_anon_kb"] = json!(rollup("Anonymous"));
+    r["rss_idle_shared_file_kb"] = json!(rollup("Shared_Clean"));
     let names = thread_names();
     r["threads_total"] = json!(names.len());
     // main and bench-server-out are the harness's.
@@ -1193,8 +1208,10 @@ fn print_summary(r: &Value) {
             .unwrap_or_default()
     );
     println!(
-        "RSS:               {} kB idle, {} kB peak (VmHWM)",
+        "RSS:               {} kB idle ({} kB anonymous, {} kB shared file pages), {} kB peak (VmHWM)",
         f("rss_idle_kb"),
+        f("rss_idle_anon_kb"),
+        f("rss_idle_shared_file_kb"),
         f("rss_peak_kb")
     );
 }

@@ -109,6 +109,23 @@ fn form_post_for_rtm_connect_and_get_for_read_methods() {
     assert_token_only_in_authorization(&fake);
 }
 
+/// The connect call asks for its connection to be closed: a client that then idles keeps no
+/// pooled HTTP(S) connection (socket, buffers, TLS session) for it. Other calls keep alive.
+#[test]
+fn the_connect_call_closes_its_connection_other_calls_keep_it() {
+    let fake = fake();
+    let c = client(&fake);
+    c.rtm_connect(&json!({})).unwrap();
+    c.auth_test().unwrap();
+    c.users_info("U0FAKEUSR1").unwrap();
+    let calls = fake.api_calls();
+    assert_eq!(calls[0].method, "rtm.connect");
+    assert_eq!(calls[0].header("connection"), Some("close"));
+    for call in &calls[1..] {
+        assert_ne!(call.header("connection"), Some("close"), "{}", call.method);
+    }
+}
+
 #[test]
 fn rtm_connect_without_url_is_no_url_and_is_not_retried() {
     let fake = fake();
