@@ -13,6 +13,12 @@ pub struct Target {
 
 /// Checks `--deliver URL` and the signing secret (the flag, else `SLACK_SIGNING_SECRET`).
 pub fn target(url: Option<String>, secret: Option<String>) -> Result<Option<Target>, String> {
+    if url.is_none() && secret.is_some() {
+        // Accepted and ignored, it would let a user believe the fake checks or signs something.
+        return Err(
+            "--signing-secret only applies with --deliver URL (the app's request URL)".into(),
+        );
+    }
     let secret = secret.or_else(|| {
         std::env::var("SLACK_SIGNING_SECRET")
             .ok()

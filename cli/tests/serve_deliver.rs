@@ -244,6 +244,8 @@ fn deliver_flags_are_checked() {
         &["--deliver", "http://127.0.0.1:9/x", "--signing-secret", ""],
         "must not be empty",
     );
+    // Without --deliver the flag would do nothing: refused rather than ignored.
+    usage(&["--signing-secret", "s"], "only applies with --deliver");
     let help = Command::new(env!("CARGO_BIN_EXE_slack-rtm"))
         .args(["serve", "--help"])
         .output()
