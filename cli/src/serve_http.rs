@@ -51,7 +51,7 @@ fn object(text: &str, what: &str) -> Result<Value, String> {
 /// Carries out a stdin line for `--deliver`. `None` when its first word is not `!event`,
 /// `!command` or `!interactive`; else the JSON line to print (the answer, or the delivery error),
 /// or why the line was refused.
-pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<Value, String>> {
+pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<String, String>> {
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let sent = match word {
@@ -86,7 +86,14 @@ pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<Value, 
         _ => return None,
     };
     Some(sent.map(|answer| match answer {
-        Ok(answer) => answer.to_json(),
-        Err(e) => json!({ "error": e.to_string() }),
+        // In the documented order (`status` first), which a JSON map would sort away.
+        Ok(answer) => {
+            let a = answer.to_json();
+            format!(
+                "{{\"status\":{},\"body\":{},\"latency_ms\":{}}}",
+                a["status"], a["body"], a["latency_ms"]
+            )
+        }
+        Err(e) => json!({ "error": e.to_string() }).to_string(),
     }))
 }

@@ -64,11 +64,16 @@ impl Serve {
 
     /// Types `line` and returns the JSON line printed for it.
     fn answer(&mut self, line: &str) -> Value {
+        let out = self.raw_answer(line);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"))
+    }
+
+    /// Types `line` and returns the answer line as printed.
+    fn raw_answer(&mut self, line: &str) -> String {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
-        let out = self.out.recv_timeout(SOON).expect("an answer line");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"))
+        self.out.recv_timeout(SOON).expect("an answer line")
     }
 
     /// Types `line` and waits for a stderr line containing `needle`.
@@ -219,6 +224,17 @@ fn a_wrong_secret_gets_401_and_an_unreachable_app_an_error_line() {
     ]);
     let a = serve.answer("!command /deploy");
     assert!(a["error"].as_str().is_some_and(|e| !e.is_empty()), "{a}");
+}
+
+#[test]
+fn each_answer_line_reads_as_documented_status_first() {
+    let (run, _seen) = app();
+    let url = format!("http://{}/slack/events", run.local_addr());
+    let mut serve = Serve::start(&["--deliver", &url, "--signing-secret", SECRET]);
+    let line = serve.raw_answer("!command /deploy prod");
+    assert!(line.starts_with("{\"status\":200,\"body\":"), "{line}");
+    assert!(line.contains(",\"latency_ms\":"), "{line}");
+    run.stop();
 }
 
 #[test]
