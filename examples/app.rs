@@ -22,6 +22,9 @@ use slack_rtm::testing::{Delivery, FakeSlack};
 mod support;
 use support::hello_app;
 
+#[path = "support/stderr_log.rs"]
+mod stderr_log;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name| {
         std::env::var(name)
@@ -30,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     match (env("SLACK_APP_TOKEN"), env("SLACK_BOT_TOKEN")) {
         (Some(app_token), Some(bot_token)) => {
+            stderr_log::init();
             let mut builder = App::builder().bot_token(&bot_token);
             if let Some(url) = env("SLACK_API_URL") {
                 builder = builder.base_url(&url);

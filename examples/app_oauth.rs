@@ -41,6 +41,9 @@ fn register(app: &App) {
     });
 }
 
+#[path = "support/stderr_log.rs"]
+mod stderr_log;
+
 fn main() -> Result<(), Failure> {
     match (
         env("SLACK_CLIENT_ID"),
@@ -53,6 +56,7 @@ fn main() -> Result<(), Failure> {
 }
 
 fn real_slack(client_id: &str, client_secret: &str, signing_secret: &str) -> Result<(), Failure> {
+    stderr_log::init();
     let path = env("SLACK_INSTALLATIONS").unwrap_or_else(|| "installations.sqlite".into());
     let mut settings = OAuthSettings::new(client_id, client_secret)
         .scopes(&["commands", "chat:write"])

@@ -61,6 +61,9 @@ pub fn deploy_bot(app: &App) {
     });
 }
 
+#[path = "support/stderr_log.rs"]
+mod stderr_log;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Ok(app_token), Ok(bot_token)) = (
         std::env::var("SLACK_APP_TOKEN"),
@@ -68,6 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ) else {
         return offline::run(deploy_bot);
     };
+    stderr_log::init();
     let app = App::builder().bot_token(&bot_token).build()?;
     deploy_bot(&app);
     app.socket_mode(&app_token).build()?.start()?;

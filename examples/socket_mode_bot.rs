@@ -59,6 +59,9 @@ fn register(client: &SocketModeClient) {
     client.on("block_actions", on_click);
 }
 
+#[path = "support/stderr_log.rs"]
+mod stderr_log;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name| {
         std::env::var(name)
@@ -73,6 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Against Slack: runs until Ctrl-C.
 fn run_for_real(app_token: &str, bot_token: &str) -> Result<(), Box<dyn std::error::Error>> {
+    stderr_log::init();
     let mut builder = SocketModeClient::builder(app_token).bot_token(bot_token);
     if let Ok(url) = std::env::var("SLACK_API_URL") {
         builder = builder.base_url(&url);

@@ -68,6 +68,14 @@
 //!   (`app.action("approve", …)`). A listener's error or panic goes to
 //!   [`App::error`](app::App::error); the App goes on.
 //!
+//! - **HTTP mode.** [`App::http`](app::App::http) serves the App on its own HTTP/1.1
+//!   receiver ([`app::http`]): signed requests verified, answered the moment the listener
+//!   acks, behind a TLS-terminating proxy or tunnel at `https://<host>/slack/events`.
+//! - **Many workspaces.** [`AppBuilder::oauth`](app::AppBuilder::oauth) with
+//!   [`app::oauth::OAuthSettings`]: the install and redirect pages, installations in a store
+//!   (memory, JSON file, SQLite with feature `sqlite`), tokens rotated before they expire, and
+//!   a "please reinstall" answer ([`app::REINSTALL_MESSAGE`]) for a workspace without one.
+//!
 //! The [`app`] module documents all of it; [`testing::Delivery`] and
 //! [`testing::FakeSlack::deliver`] test an App the way bolt-python's scenario tests do.
 //!

@@ -240,7 +240,8 @@ fn the_authorize_hook_picks_the_token_per_workspace() {
         .start()
         .unwrap();
     let (r, _) = dispatch(&app, &other, &Delivery::command("/who", ""));
-    assert_eq!(r.status, 401);
+    assert_eq!(r.status, 200, "acked, the user told to reinstall");
+    assert_eq!(json(&r)["text"], slack_rtm::app::REINSTALL_MESSAGE);
     assert!(errors_rx
         .recv_timeout(SOON)
         .unwrap()

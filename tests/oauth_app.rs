@@ -59,8 +59,14 @@ fn the_app_installs_and_answers_each_request_with_its_workspaces_token() {
     app.error(move |err, _ctx| {
         let _ = errors.send(err.to_string());
     });
-    // Not installed yet: refused, no listener ran, "please reinstall" reported.
-    assert_eq!(command().status, 401);
+    // Not installed yet: the user is told to reinstall, no listener ran, the error reported.
+    let refused = command();
+    assert_eq!(refused.status, 200);
+    assert!(
+        body(&refused).contains("Please reinstall"),
+        "{}",
+        body(&refused)
+    );
     assert!(fake.posted_messages().is_empty());
     let why = reported.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(why.contains("please reinstall"), "{why}");

@@ -13,6 +13,12 @@ pub struct Target {
 
 /// Checks `--deliver URL` and the signing secret (the flag, else `SLACK_SIGNING_SECRET`).
 pub fn target(url: Option<String>, secret: Option<String>) -> Result<Option<Target>, String> {
+    if url.is_none() && secret.is_some() {
+        // Accepted and ignored, it would let a user believe the fake checks or signs something.
+        return Err(
+            "--signing-secret only applies with --deliver URL (the app's request URL)".into(),
+        );
+    }
     let secret = secret.or_else(|| {
         std::env::var("SLACK_SIGNING_SECRET")
             .ok()
@@ -45,7 +51,7 @@ fn object(text: &str, what: &str) -> Result<Value, String> {
 /// Carries out a stdin line for `--deliver`. `None` when its first word is not `!event`,
 /// `!command` or `!interactive`; else the JSON line to print (the answer, or the delivery error),
 /// or why the line was refused.
-pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<Value, String>> {
+pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<String, String>> {
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let sent = match word {
@@ -80,7 +86,14 @@ pub fn command(delivery: &HttpDelivery<'_>, line: &str) -> Option<Result<Value, 
         _ => return None,
     };
     Some(sent.map(|answer| match answer {
-        Ok(answer) => answer.to_json(),
-        Err(e) => json!({ "error": e.to_string() }),
+        // In the documented order (`status` first), which a JSON map would sort away.
+        Ok(answer) => {
+            let a = answer.to_json();
+            format!(
+                "{{\"status\":{},\"body\":{},\"latency_ms\":{}}}",
+                a["status"], a["body"], a["latency_ms"]
+            )
+        }
+        Err(e) => json!({ "error": e.to_string() }).to_string(),
     }))
 }

@@ -64,11 +64,16 @@ impl Serve {
 
     /// Types `line` and returns the JSON line printed for it.
     fn answer(&mut self, line: &str) -> Value {
+        let out = self.raw_answer(line);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"))
+    }
+
+    /// Types `line` and returns the answer line as printed.
+    fn raw_answer(&mut self, line: &str) -> String {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
-        let out = self.out.recv_timeout(SOON).expect("an answer line");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"))
+        self.out.recv_timeout(SOON).expect("an answer line")
     }
 
     /// Types `line` and waits for a stderr line containing `needle`.
@@ -222,6 +227,17 @@ fn a_wrong_secret_gets_401_and_an_unreachable_app_an_error_line() {
 }
 
 #[test]
+fn each_answer_line_reads_as_documented_status_first() {
+    let (run, _seen) = app();
+    let url = format!("http://{}/slack/events", run.local_addr());
+    let mut serve = Serve::start(&["--deliver", &url, "--signing-secret", SECRET]);
+    let line = serve.raw_answer("!command /deploy prod");
+    assert!(line.starts_with("{\"status\":200,\"body\":"), "{line}");
+    assert!(line.contains(",\"latency_ms\":"), "{line}");
+    run.stop();
+}
+
+#[test]
 fn deliver_flags_are_checked() {
     let usage = |args: &[&str], needle: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_slack-rtm"))
@@ -244,6 +260,8 @@ fn deliver_flags_are_checked() {
         &["--deliver", "http://127.0.0.1:9/x", "--signing-secret", ""],
         "must not be empty",
     );
+    // Without --deliver the flag would do nothing: refused rather than ignored.
+    usage(&["--signing-secret", "s"], "only applies with --deliver");
     let help = Command::new(env!("CARGO_BIN_EXE_slack-rtm"))
         .args(["serve", "--help"])
         .output()

@@ -88,6 +88,13 @@ impl Authorization {
     }
 }
 
+/// What the user who triggered a request (a slash command, a click, a shortcut) sees when
+/// the App cannot authorize it — no installation for the workspace, a failed `auth.test` or
+/// token rotation, an `authorize` hook's `Err` — as Bolt's
+/// `user_facing_authorize_error_message`. The request is acked with 200 (so Slack does not
+/// retry it), the error goes to [`App::error`](super::App::error), and no listener runs.
+pub const REINSTALL_MESSAGE: &str = ":x: Please reinstall this app into the workspace :bow:";
+
 /// What an [`authorize`](super::AppBuilder::authorize) hook is asked: where the request comes
 /// from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

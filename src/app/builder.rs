@@ -137,8 +137,10 @@ impl AppBuilder {
 
     /// Authorizes each request with a hook, for apps installed in many workspaces: given where
     /// the request comes from, return the tokens and ids to act with (from an installation
-    /// store, say). An `Err` stops the request (HTTP 401, no ack over Socket Mode) and goes to
-    /// [`App::error`]. Cannot be combined with [`bot_token`](AppBuilder::bot_token).
+    /// store, say). An `Err` stops the request — no listener runs — and goes to
+    /// [`App::error`]; the request is acked with 200 and the user who triggered it sees
+    /// [`REINSTALL_MESSAGE`](super::REINSTALL_MESSAGE), as Bolt. Cannot be combined with
+    /// [`bot_token`](AppBuilder::bot_token).
     ///
     /// ```no_run
     /// use slack_rtm::app::{App, Authorization};

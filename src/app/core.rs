@@ -11,12 +11,12 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::ack::{AckCell, AckSink, AckedBy, Timer};
-use super::auth::{is_self_event, Authorization, AuthorizeQuery};
+use super::auth::{is_self_event, Authorization, AuthorizeQuery, REINSTALL_MESSAGE};
 use super::builder::AppConfig;
 use super::ctx::{self, Ctx};
 use super::error::{panic_message, AppError, BoxError, Result};
 use super::listener::{matches, ListenerKind, Matcher};
-use super::parse::Incoming;
+use super::parse::{Incoming, Kind};
 use super::pool::{Job, Pool};
 use super::request::AppResponse;
 use crate::config::Token;
@@ -295,6 +295,32 @@ impl Inner {
         }
     }
 
+    /// Bolt's answer to a request it could not authorize (no installation, a failed
+    /// `auth.test` or rotation, an `authorize` hook's `Err`): acked with 200 so Slack does not
+    /// retry, and the user who triggered it sees [`REINSTALL_MESSAGE`] — in the ack (a slash
+    /// command shows it; over HTTP and Socket Mode alike) and, for other interactions that
+    /// carry a `response_url` (a click, a message shortcut), posted there. Events are acked
+    /// bare. The error itself has gone to `app.error` already.
+    fn refuse_unauthorized(&self, ctx: &Ctx) {
+        let req = ctx.incoming();
+        if req.kind.is_event() {
+            ctx.ack_cell().settle(AppResponse::ok(), AckedBy::App);
+            return;
+        }
+        let text = json!({"response_type": "ephemeral", "text": REINSTALL_MESSAGE});
+        ctx.ack_cell()
+            .settle(AppResponse::json(&text), AckedBy::App);
+        if !matches!(req.kind, Kind::Command) {
+            match ctx.respond(text) {
+                Ok(()) | Err(AppError::NoResponseUrl) => {}
+                Err(e) => log::warn!(
+                    "{}: could not tell the user to reinstall through response_url: {e}",
+                    req.label()
+                ),
+            }
+        }
+    }
+
     /// On a worker: the whole life of one request.
     fn process(self: &Arc<Self>, req: Arc<Incoming>, cell: Arc<AckCell>) {
         let auth = match catch_unwind(AssertUnwindSafe(|| self.authorize(&req))) {
@@ -315,8 +341,7 @@ impl Inner {
                 );
                 let e: BoxError = Box::new(e);
                 self.report(&e, &ctx);
-                ctx.ack_cell()
-                    .settle(AppResponse::status(401), AckedBy::App);
+                self.refuse_unauthorized(&ctx);
                 return;
             }
         };

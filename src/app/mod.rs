@@ -85,7 +85,7 @@ use serde_json::json;
 
 pub use self::core::Next;
 pub use ack::{Ack, DEFAULT_ACK_DEADLINE};
-pub use auth::{Authorization, AuthorizeQuery};
+pub use auth::{Authorization, AuthorizeQuery, REINSTALL_MESSAGE};
 pub use builder::{AppBuilder, DEFAULT_QUEUE_CAPACITY, DEFAULT_WORKERS};
 pub use ctx::{BlockAction, Ctx, SlashCommand, ViewSubmission};
 pub use error::{AppError, BoxError, Result};
@@ -331,8 +331,9 @@ impl App {
     /// acked — by its listener, when the listener returns, or at the ack deadline — not until
     /// the listener returns; an HTTP receiver writes the response the moment this returns.
     ///
-    /// Statuses: 200 (the ack; a JSON body when it carries an answer, empty when bare), 400
-    /// (not a Slack request), 401 (signature, or authorization), 404 (no listener for a
+    /// Statuses: 200 (the ack; a JSON body when it carries an answer, empty when bare; also a
+    /// request that could not be authorized, answered with [`REINSTALL_MESSAGE`]), 400
+    /// (not a Slack request), 401 (signature), 404 (no listener for a
     /// command or interaction), 500 (the listener failed before acking), 503 (the listener
     /// queue is full).
     ///
