@@ -187,7 +187,9 @@ impl Browser {
         let deadline = Instant::now() + timeout;
         loop {
             let seen = self.loads;
-            if self.eval(expression)? == Value::Bool(true) {
+            // An evaluation that fails while a navigation replaces the page ("execution
+            // context was destroyed") counts as "not yet": the new page's load follows.
+            if matches!(self.eval(expression), Ok(Value::Bool(true))) {
                 return Ok(());
             }
             // The next load (unless one came while evaluating).
