@@ -413,7 +413,7 @@
 //! ## Chat messages with receipts
 //!
 //! [`RtmHandle::send_message`] (and [`RtmHandle::send_message_with`] for threads and
-//! broadcasts) returns a [`Receipt`]; [`Receipt::wait`] gives Slack's [`Ack`] (the stored `ts`
+//! broadcasts) returns a [`Receipt`]; [`Receipt::wait`] gives Slack's [`MessageAck`] (the stored `ts`
 //! and text) or a [`MessageError`]: Slack's `{code, msg}`, [`MessageError::RateLimited`],
 //! [`MessageError::ConnectionLost`], [`MessageError::Stopped`] or [`MessageError::Timeout`].
 //! Acks resolve receipts on the reader thread, as soon as they arrive, so `wait` works inside
@@ -614,8 +614,8 @@ pub use error::{Error, Phase, SendError, SendErrorKind};
 pub use event::Event;
 #[doc(inline)]
 pub use rtm::{
-    Ack, ConnectMethod, MessageError, Payload, Receipt, RtmClient, RtmClientBuilder, RtmHandle,
-    Running, MAX_TEXT_CHARS,
+    ConnectMethod, MessageAck, MessageError, Payload, Receipt, RtmClient, RtmClientBuilder,
+    RtmHandle, Running, MAX_TEXT_CHARS,
 };
 #[doc(hidden)]
 pub use web::__fuzz_web_answer;

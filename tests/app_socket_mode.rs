@@ -13,12 +13,12 @@ use std::time::Duration;
 use crossbeam_channel::unbounded;
 use serde_json::json;
 use slack_rtm::app::{Ack, App};
-use slack_rtm::socket_mode::Running;
+use slack_rtm::socket_mode::SocketModeRunning;
 use slack_rtm::testing::{Delivery, FakeSlack, FAKE_CHANNEL_ID, FAKE_USER_ID};
 
 use app_support::*;
 
-fn run(app: &App) -> Running {
+fn run(app: &App) -> SocketModeRunning {
     app.socket_mode(APP_TOKEN)
         .backoff(Duration::from_millis(20), Duration::from_millis(200))
         .build()
@@ -27,7 +27,7 @@ fn run(app: &App) -> Running {
         .expect("spawn")
 }
 
-fn start(fake: &FakeSlack, app: &App) -> Running {
+fn start(fake: &FakeSlack, app: &App) -> SocketModeRunning {
     let running = run(app);
     assert!(fake.wait_for_socket_ready(1, SOON), "connected");
     running

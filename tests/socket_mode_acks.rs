@@ -191,7 +191,7 @@ trait StopJoin {
     fn join_after_stop(self);
 }
 
-impl StopJoin for slack_rtm::socket_mode::Running {
+impl StopJoin for slack_rtm::socket_mode::SocketModeRunning {
     fn join_after_stop(self) {
         self.stop();
         common::within(SOON, move || self.join()).unwrap();

@@ -1,4 +1,4 @@
-//! Chat messages over the websocket with receipts: [`Receipt`], [`Ack`] and [`MessageError`]
+//! Chat messages over the websocket with receipts: [`Receipt`], [`MessageAck`] and [`MessageError`]
 //! (the message itself is a [`ChatMessage`]).
 
 use std::fmt;
@@ -19,7 +19,7 @@ pub type OutgoingMessage<'a> = ChatMessage<'a>;
 /// Slack's acknowledgement of a sent message.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Ack {
+pub struct MessageAck {
     /// The id of the message acknowledged.
     pub reply_to: u64,
     /// The message's timestamp as stored by Slack (its id within the channel).
@@ -29,6 +29,10 @@ pub struct Ack {
     /// The whole reply frame.
     pub data: Value,
 }
+
+/// The older name of [`MessageAck`], kept so existing code compiles.
+#[doc(hidden)]
+pub type Ack = MessageAck;
 
 /// Why a message has no successful ack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +82,11 @@ impl std::error::Error for MessageError {}
 #[must_use = "a `Receipt` is how you learn whether Slack accepted the message"]
 pub struct Receipt {
     id: u64,
-    rx: Receiver<Result<Ack, MessageError>>,
+    rx: Receiver<Result<MessageAck, MessageError>>,
 }
 
 impl Receipt {
-    pub(crate) fn new(id: u64, rx: Receiver<Result<Ack, MessageError>>) -> Receipt {
+    pub(crate) fn new(id: u64, rx: Receiver<Result<MessageAck, MessageError>>) -> Receipt {
         Receipt { id, rx }
     }
 
@@ -98,7 +102,7 @@ impl Receipt {
     /// (and every event waits meanwhile). In a handler, keep the receipt and check it later with
     /// [`try_result`](Receipt::try_result), hand it to another thread, or handle the `reply`
     /// event whose `reply_to` is [`id`](Receipt::id).
-    pub fn wait(&self, timeout: Duration) -> Result<Ack, MessageError> {
+    pub fn wait(&self, timeout: Duration) -> Result<MessageAck, MessageError> {
         match self.rx.recv_timeout(timeout) {
             Ok(r) => r,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(MessageError::Timeout),
@@ -107,7 +111,7 @@ impl Receipt {
     }
 
     /// The outcome if it is known already.
-    pub fn try_result(&self) -> Option<Result<Ack, MessageError>> {
+    pub fn try_result(&self) -> Option<Result<MessageAck, MessageError>> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(crossbeam_channel::TryRecvError::Empty) => None,
@@ -117,9 +121,9 @@ impl Receipt {
 }
 
 /// Reads an ack frame (`{"ok", "reply_to", ...}`).
-pub(crate) fn ack_result(reply_to: u64, data: &Value) -> Result<Ack, MessageError> {
+pub(crate) fn ack_result(reply_to: u64, data: &Value) -> Result<MessageAck, MessageError> {
     if data["ok"].as_bool() == Some(true) {
-        return Ok(Ack {
+        return Ok(MessageAck {
             reply_to,
             ts: data["ts"].as_str().map(str::to_string),
             text: data["text"].as_str().map(str::to_string),

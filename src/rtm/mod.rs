@@ -27,8 +27,10 @@ pub use client::{RtmClient, Running};
 pub use handle::RtmHandle;
 pub use handlers::Payload;
 #[doc(hidden)]
+pub use messaging::Ack;
+#[doc(hidden)]
 pub use messaging::OutgoingMessage;
-pub use messaging::{Ack, MessageError, Receipt, MAX_TEXT_CHARS};
+pub use messaging::{MessageAck, MessageError, Receipt, MAX_TEXT_CHARS};
 
 use std::sync::{Mutex, MutexGuard};
 

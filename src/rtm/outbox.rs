@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::rate::TokenBucket;
-use crate::rtm::messaging::{Ack, MessageError};
+use crate::rtm::messaging::{MessageAck, MessageError};
 
 /// A receipt's answer.
-pub(crate) type Answer = Result<Ack, MessageError>;
+pub(crate) type Answer = Result<MessageAck, MessageError>;
 
 /// Where a receipt's answer goes.
 pub(crate) type Reply = Sender<Answer>;

@@ -1,4 +1,4 @@
-//! [`SocketModeClient`]: handlers, `start`/`spawn`/`stop`, and [`Running`].
+//! [`SocketModeClient`]: handlers, `start`/`spawn`/`stop`, and [`SocketModeRunning`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -86,18 +86,18 @@ impl SocketModeClient {
     }
 
     /// Like [`start`](SocketModeClient::start), without blocking. Signals are never handled.
-    pub fn spawn(&self) -> Result<Running, Error> {
+    pub fn spawn(&self) -> Result<SocketModeRunning, Error> {
         self.launch(false)
     }
 
-    fn launch(&self, handle_signals: bool) -> Result<Running, Error> {
+    fn launch(&self, handle_signals: bool) -> Result<SocketModeRunning, Error> {
         let dispatch = SmDispatch::new(self.sm.clone(), self.handlers.clone(), self.handle());
         if !self.sm.core.is_running() {
             // A new run tries again, even after Slack said link_disabled to the last one.
             self.sm.set_link_disabled(false);
         }
         let threads = launch(&self.sm, dispatch, handle_signals)?;
-        Ok(Running {
+        Ok(SocketModeRunning {
             threads,
             handle: self.handle(),
             sm: self.sm.clone(),
@@ -107,14 +107,14 @@ impl SocketModeClient {
 
 /// A client running on background threads, from [`SocketModeClient::spawn`]. Dropping it stops
 /// the client and joins its threads.
-#[must_use = "dropping a Running stops the client"]
-pub struct Running {
+#[must_use = "dropping a SocketModeRunning stops the client"]
+pub struct SocketModeRunning {
     threads: Threads<SocketMode>,
     handle: SocketModeHandle,
     sm: Arc<SocketMode>,
 }
 
-impl Running {
+impl SocketModeRunning {
     /// Requests a stop (never blocks).
     pub fn stop(&self) {
         self.threads.stop();
@@ -145,8 +145,8 @@ impl fmt::Debug for SocketModeClient {
     }
 }
 
-impl fmt::Debug for Running {
+impl fmt::Debug for SocketModeRunning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Running").finish_non_exhaustive()
+        f.debug_struct("SocketModeRunning").finish_non_exhaustive()
     }
 }

@@ -78,7 +78,10 @@ mod state;
 pub use ack::{AckError, AckErrorKind, AckMode, AckedBy, DEFAULT_ACK_DEADLINE, MAX_ACK_BYTES};
 pub use acker::Acker;
 pub use builder::SocketModeClientBuilder;
-pub use client::{Running, SocketModeClient};
+pub use client::{SocketModeClient, SocketModeRunning};
+/// The older name of [`SocketModeRunning`], kept so existing code compiles.
+#[doc(hidden)]
+pub type Running = SocketModeRunning;
 pub use dedupe::{DEDUPE_CAPACITY, DEDUPE_TTL};
 pub use frame::{
     DisconnectAction, DisconnectReason, Envelope, EnvelopeKind, Frame, Hello,
