@@ -30,6 +30,9 @@ pub(crate) enum Item<N> {
     Event { name: &'static str, data: Value },
 }
 
+/// An emptied batch and notes vector, on their way back to the reader for reuse.
+pub(crate) type Pooled<N> = (Batch, Vec<N>);
+
 impl<N> Item<N> {
     /// Whether the dispatcher still delivers this item after a stop request.
     pub(crate) fn survives_stop(&self) -> bool {
@@ -37,15 +40,16 @@ impl<N> Item<N> {
     }
 }
 
-/// Emptied batches go back to the reader through `pool`, so the receive path does not allocate
-/// in steady state and no buffer is freed on a thread other than the one that made it.
+/// Emptied batches go back to the reader through `pool`, each with its emptied vector of notes,
+/// so the receive path does not allocate in steady state and no buffer is freed on a thread
+/// other than the one that made it.
 /// Pseudo-events the protocol raises off the reader ([`Core::notify`], Socket Mode's `late_ack`
 /// of a deferred ack) are dispatched between items.
 pub(crate) fn run<P: Protocol, D: Dispatch<Note = P::Note>>(
     p: Arc<P>,
     mut d: D,
     rx: Receiver<Item<P::Note>>,
-    pool: Sender<Batch>,
+    pool: Sender<Pooled<P::Note>>,
 ) {
     let core = p.core();
     let stopping = || core.discarding();
@@ -68,11 +72,12 @@ pub(crate) fn run<P: Protocol, D: Dispatch<Note = P::Note>>(
             Item::Frames {
                 link,
                 mut batch,
-                notes,
+                mut notes,
             } => {
-                d.frames(&link, &batch, notes, &stopping);
+                d.frames(&link, &batch, &mut notes, &stopping);
+                notes.clear();
                 if batch.recycle() {
-                    let _ = pool.try_send(batch);
+                    let _ = pool.try_send((batch, notes));
                 }
             }
             Item::Closed { data, replaced } => {

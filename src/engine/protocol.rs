@@ -107,12 +107,13 @@ pub(crate) trait Dispatch: Send + 'static {
     fn open(&mut self, link: &Arc<Link>, body: &Value);
 
     /// The frames of one socket read on `link`, with the reader's note on each text frame (in
-    /// order); `stopping` turns true when queued events must be dropped.
+    /// order; the dispatcher clears and reuses the vector afterwards); `stopping` turns true when
+    /// queued events must be dropped.
     fn frames(
         &mut self,
         link: &Arc<Link>,
         batch: &Batch,
-        notes: Vec<Self::Note>,
+        notes: &mut Vec<Self::Note>,
         stopping: &dyn Fn() -> bool,
     );
 

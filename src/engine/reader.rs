@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use serde_json::json;
 
 use super::core::Core;
-use super::dispatcher::{deliver, Item};
+use super::dispatcher::{deliver, Item, Pooled};
 use super::drain::{lock_slot, start_drain, Slot};
 use super::link::Link;
 use super::protocol::{Dial, Protocol};
@@ -16,7 +16,7 @@ use super::rules::{client_error, Closing, ConnRules, End};
 use crate::backoff::Reconnect;
 use crate::config::defaults;
 use crate::error::Error;
-use crate::transport::{self, Batch, Ended, Frame, CLOSE_BOUND, READ_BUF_MAX};
+use crate::transport::{self, Ended, Frame, CLOSE_BOUND, READ_BUF_MAX};
 
 /// Size of one socket read: it starts small (an idle connection holds little) and doubles up
 /// to the maximum while reads fill it (a flood reads in large chunks).
@@ -34,7 +34,7 @@ enum Pumped {
 pub(crate) fn run<P: Protocol>(
     p: Arc<P>,
     tx: Sender<Item<P::Note>>,
-    pool: Receiver<Batch>,
+    pool: Receiver<Pooled<P::Note>>,
 ) -> Result<(), Error> {
     let core = p.core();
     let cfg = &core.settings;
@@ -272,7 +272,7 @@ fn pump<P: Protocol>(
     link: &Arc<Link>,
     mut sock: TcpStream,
     tx: &Sender<Item<P::Note>>,
-    pool: &Receiver<Batch>,
+    pool: &Receiver<Pooled<P::Note>>,
     buf: &mut Vec<u8>,
 ) -> Pumped {
     match pump_until(p, link, &mut sock, tx, pool, buf) {
@@ -287,7 +287,7 @@ fn pump_until<P: Protocol>(
     link: &Arc<Link>,
     sock: &mut TcpStream,
     tx: &Sender<Item<P::Note>>,
-    pool: &Receiver<Batch>,
+    pool: &Receiver<Pooled<P::Note>>,
     buf: &mut Vec<u8>,
 ) -> Option<End> {
     let core = p.core();
@@ -321,7 +321,7 @@ fn pump_until<P: Protocol>(
     };
     // Frames that came with the handshake answer are already buffered: decode them first.
     let mut n = None;
-    let mut batch = pool.try_recv().unwrap_or_default();
+    let (mut batch, mut notes) = pool.try_recv().unwrap_or_default();
     loop {
         if core.stopping() {
             return Some(End::Stopped);
@@ -337,7 +337,6 @@ fn pump_until<P: Protocol>(
             link.set_spoke();
             let mut ending = None;
             let mut handover = false;
-            let mut notes = Vec::new();
             for frame in batch.frames() {
                 let Frame::Text(text) = frame else { continue };
                 let seen = p.inspect(link, text);
@@ -352,7 +351,9 @@ fn pump_until<P: Protocol>(
                 }
                 handover |= seen.handover;
             }
-            let full = std::mem::replace(&mut batch, pool.try_recv().unwrap_or_default());
+            let (next_batch, next_notes) = pool.try_recv().unwrap_or_default();
+            let full = std::mem::replace(&mut batch, next_batch);
+            let notes = std::mem::replace(&mut notes, next_notes);
             if link.conn.has_pending_writes() {
                 core.kick();
             }

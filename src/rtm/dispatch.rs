@@ -134,7 +134,7 @@ impl Dispatch for RtmDispatch {
         &mut self,
         link: &Arc<Link>,
         batch: &Batch,
-        _notes: Vec<()>,
+        _notes: &mut Vec<()>,
         stopping: &dyn Fn() -> bool,
     ) {
         for frame in batch.frames() {

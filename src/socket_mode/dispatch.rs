@@ -187,10 +187,10 @@ impl Dispatch for SmDispatch {
         &mut self,
         _link: &Arc<Link>,
         batch: &Batch,
-        notes: Vec<Verdict>,
+        notes: &mut Vec<Verdict>,
         stopping: &dyn Fn() -> bool,
     ) {
-        let mut notes = notes.into_iter();
+        let mut notes = notes.drain(..);
         for frame in batch.frames() {
             // The reader noted each text frame, in order.
             let verdict = match frame {
