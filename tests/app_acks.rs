@@ -118,7 +118,9 @@ fn a_slow_listener_delays_no_other_request() {
     let fake = fake();
     let app = app(&fake);
     let (release_tx, release_rx) = bounded::<()>(0);
+    let (started_tx, started_rx) = bounded::<()>(1);
     app.command("/slow", move |ctx| {
+        let _ = started_tx.try_send(());
         // Holds its worker until the test ends, without acking.
         let _ = release_rx.recv_timeout(Duration::from_secs(5));
         ctx.ack()?;
@@ -139,7 +141,9 @@ fn a_slow_listener_delays_no_other_request() {
         })
     };
     // The slow one is running (its request is waiting) when the fast one comes.
-    thread::sleep(Duration::from_millis(100));
+    started_rx
+        .recv_timeout(SOON)
+        .expect("the slow listener started");
     let t0 = Instant::now();
     let (r, _) = dispatch(&app, &fake, &Delivery::command("/fast", ""));
     let took = t0.elapsed();

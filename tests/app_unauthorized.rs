@@ -82,7 +82,8 @@ fn a_click_from_a_workspace_without_installation_gets_the_text_through_its_respo
     let post = fake.response_url_posts().remove(0);
     assert!(post.is_for(sent.response_url.as_deref().unwrap()));
     assert_eq!(post.body, reinstall());
-    assert!(errors.recv_timeout(SOON).is_ok());
+    let why = errors.recv_timeout(SOON).expect("reported to app.error");
+    assert!(why.contains("please reinstall"), "{why}");
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
@@ -94,7 +95,8 @@ fn an_event_from_a_workspace_without_installation_is_acked_so_slack_does_not_ret
                          "channel": "C0FAKE0001", "ts": "1700000000.000100"});
     let (answer, _) = dispatch(&app, &fake, &Delivery::event(mention));
     assert_eq!((answer.status, body(&answer)), (200, String::new()));
-    assert!(errors.recv_timeout(SOON).is_ok(), "still reported");
+    let why = errors.recv_timeout(SOON).expect("still reported");
+    assert!(why.contains("please reinstall"), "{why}");
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 

@@ -10,6 +10,7 @@ use super::auth::{Authorization, AuthorizeFn, AuthorizeQuery};
 use super::error::BoxError;
 use super::oauth::{handle_token_revocation, InstallationStore, OAuthFlow, OAuthSettings};
 use super::App;
+use crate::config::setters::net_setters;
 use crate::config::{defaults, NetConfig, Token};
 use crate::error::Error;
 use crate::web::WebClient;
@@ -209,50 +210,6 @@ impl AppBuilder {
         })
     }
 
-    /// The Web API base URL (`auth.test`, `say`, `ctx.client()`); the Socket Mode and RTM
-    /// adapters start from it too. A missing trailing `/` is added.
-    ///
-    /// Defaults to `https://slack.com/api/`.
-    pub fn base_url(self, url: &str) -> Self {
-        self.with(|c| c.net.set_base_url(url))
-    }
-
-    /// The bound on each Web API request (and, in the adapters, on every network wait).
-    ///
-    /// Defaults to 30 seconds. Must not be zero.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|c| c.net.set_timeout(timeout))
-    }
-
-    /// An HTTP proxy (`http://[user:pass@]host:port`) for the Web API, `response_url` posts
-    /// and the adapters' websockets.
-    ///
-    /// Defaults to the `HTTPS_PROXY` / `HTTP_PROXY` environment (with `NO_PROXY`).
-    pub fn proxy(self, url: &str) -> Self {
-        self.with(|c| c.net.set_proxy(url))
-    }
-
-    /// Trusts only these CA certificates (PEM; repeated calls add) instead of the system's.
-    ///
-    /// Defaults to the system trust store.
-    pub fn root_certificate(self, pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.add_roots(pem))
-    }
-
-    /// A client certificate chain and its PKCS#8 key, both PEM.
-    ///
-    /// Defaults to none.
-    pub fn client_identity(self, cert_pem: &[u8], key_pem: &[u8]) -> Self {
-        self.with(|c| c.net.tls.set_identity(cert_pem, key_pem))
-    }
-
-    /// An extra header on every Web API request.
-    ///
-    /// Defaults to none.
-    pub fn header(self, name: &str, value: &str) -> Self {
-        self.with(|c| c.net.add_header(name, value))
-    }
-
     /// Whether the adapters' `start()` stops on SIGINT/SIGTERM.
     ///
     /// Defaults to `true`.
@@ -408,6 +365,10 @@ impl AppBuilder {
     }
 }
 
+// The network and Web API options of the clients' builders, with the same names and rules:
+// `auth.test`, `say`, `ctx.client()`, the OAuth calls and the adapters' connections use them.
+net_setters!(AppBuilder, |c| c.net);
+
 /// Makes the OAuth flow and the `authorize` hook over its store; the store, when token
 /// revocation clean-up is on.
 fn with_oauth(
@@ -445,4 +406,24 @@ fn with_oauth(
     let store = flow.settings().installations();
     config.oauth = Some(flow);
     Ok(config.token_revocation.then_some(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_network_setters_reach_the_apps_web_client() {
+        let app = AppBuilder::new()
+            .base_url("http://127.0.0.1:9/api")
+            .max_retries(0)
+            .retry_server_errors(true)
+            .build()
+            .unwrap();
+        let client = &app.inner.base_client;
+        assert_eq!(client.base_url(), "http://127.0.0.1:9/api/");
+        assert_eq!(client.policy().max_retries, 0);
+        assert!(client.policy().retry_server_errors);
+        assert!(AppBuilder::new().timeout(Duration::ZERO).build().is_err());
+    }
 }

@@ -117,7 +117,7 @@ pub(crate) struct Inner {
     pub(crate) warned_unsigned: std::sync::atomic::AtomicBool,
     single: Mutex<Option<Authorization>>,
     clients: Mutex<HashMap<String, WebClient>>,
-    base_client: WebClient,
+    pub(crate) base_client: WebClient,
     // Declared last: dropped after everything above (the pools join their threads).
     timer: Timer,
     events: Option<Pool>,
@@ -201,15 +201,10 @@ impl Inner {
         if let Some(c) = clients.get(token) {
             return c.clone();
         }
-        let mut net = self.config.net.clone();
-        let client = Token::new(token)
-            .map_err(|e| log::warn!("an authorized token is unusable: {e}"))
-            .ok()
-            .and_then(|t| {
-                net.token = t;
-                WebClient::from_net(&net).ok()
-            })
-            .unwrap_or_else(|| self.base_client.clone());
+        let client = self.base_client.with_token(token).unwrap_or_else(|e| {
+            log::warn!("an authorized token is unusable: {e}");
+            self.base_client.clone()
+        });
         if clients.len() >= 10_000 {
             clients.clear();
         }

@@ -5,13 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use log::{info, warn};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
 use super::authorize::InstallationAuthorizer;
 use super::installation::{unix_now, Installation};
 use super::memory::MemoryStore;
 use super::store::{InstallationStore, OAuthStateStore};
+// A query string decodes as a form body does.
+use crate::app::parse::form_fields as parse_query;
 use crate::app::{AppRequest, AppResponse};
 use crate::error::Error;
 use crate::web::WebClient;
@@ -650,24 +652,6 @@ pub(crate) fn installation_from(a: &Value, now: u64) -> Installation {
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_SET).to_string()
-}
-
-/// The pairs of a query string, decoded.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
-fn dec(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 pub(crate) fn query_get<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
