@@ -5,13 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use log::{info, warn};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
 use super::authorize::InstallationAuthorizer;
 use super::installation::{unix_now, Installation};
 use super::memory::MemoryStore;
 use super::store::{InstallationStore, OAuthStateStore};
+use crate::app::parse::form_fields;
 use crate::app::{AppRequest, AppResponse};
 use crate::error::Error;
 use crate::web::WebClient;
@@ -408,7 +409,7 @@ impl OAuthFlow {
                 return self.fail("storage_error", 500, format!("cannot issue a state: {e}"));
             }
         };
-        let query = parse_query(request.query().unwrap_or_default());
+        let query = form_fields(request.query().unwrap_or_default());
         let url = self.authorize_url(&state, query_get(&query, "team"));
         let mut response = if self.settings.direct_install {
             let mut r = AppResponse::status(302);
@@ -468,7 +469,7 @@ impl OAuthFlow {
     }
 
     fn callback(&self, request: &AppRequest) -> Result<Installation, OAuthFailure> {
-        let query = parse_query(request.query().unwrap_or_default());
+        let query = form_fields(request.query().unwrap_or_default());
         if let Some(error) = query_get(&query, "error") {
             return Err(failure(
                 if error.is_empty() {
@@ -652,24 +653,6 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_SET).to_string()
 }
 
-/// The pairs of a query string, decoded.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
-fn dec(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 pub(crate) fn query_get<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
     query
         .iter()
@@ -802,7 +785,7 @@ mod tests {
         );
         assert_eq!(cookie(&r, STATE_COOKIE), Some("abc"));
         assert_eq!(cookie(&r, "c"), None);
-        let q = parse_query("code=a%2Bb+c&state=s&x");
+        let q = form_fields("code=a%2Bb+c&state=s&x");
         assert_eq!(query_get(&q, "code"), Some("a+b c"));
         assert_eq!(query_get(&q, "x"), Some(""));
         assert_eq!(
