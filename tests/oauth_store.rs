@@ -58,11 +58,21 @@ fn check_installations(store: &dyn InstallationStore) {
     let mut rotated = latest.clone();
     rotated.bot_token = Some("xoxb-3".into());
     assert!(!store.save_rotated(&rotated, 1).unwrap(), "stale version");
+    assert_eq!(
+        store.find_bot(None, t, false).unwrap().unwrap().bot_token,
+        "xoxb-2",
+        "a stale rotation writes nothing"
+    );
     assert!(store.save_rotated(&rotated, 2).unwrap());
     assert_eq!(
         store.find_bot(None, t, false).unwrap().unwrap().bot_token,
         "xoxb-3"
     );
+    let after = store
+        .find_installation(None, t, None, false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.version, 3, "a rotation increases the version");
     // Deleting a user's installation keeps the bot.
     store
         .delete_installation(None, t, Some("U1"), false)

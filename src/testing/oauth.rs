@@ -4,7 +4,7 @@
 //! controls, `auth.test` per token and `apps.uninstall`.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -14,18 +14,13 @@ use super::oauth_state::{Grant, OAuthInstall, TokenInfo, CODE_TTL};
 use super::state::{Shared, BOT_ID};
 use super::wire::{Head, Response};
 use super::{FakeSlack, FAKE_APP_ID};
+use crate::app::signature::unix_now;
 
 const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'*');
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, QUERY_SET).to_string()

@@ -12,8 +12,7 @@ use super::authorize::InstallationAuthorizer;
 use super::installation::{unix_now, Installation};
 use super::memory::MemoryStore;
 use super::store::{InstallationStore, OAuthStateStore};
-// A query string decodes as a form body does.
-use crate::app::parse::form_fields as parse_query;
+use crate::app::parse::form_fields;
 use crate::app::{AppRequest, AppResponse};
 use crate::error::Error;
 use crate::web::WebClient;
@@ -410,7 +409,7 @@ impl OAuthFlow {
                 return self.fail("storage_error", 500, format!("cannot issue a state: {e}"));
             }
         };
-        let query = parse_query(request.query().unwrap_or_default());
+        let query = form_fields(request.query().unwrap_or_default());
         let url = self.authorize_url(&state, query_get(&query, "team"));
         let mut response = if self.settings.direct_install {
             let mut r = AppResponse::status(302);
@@ -470,7 +469,7 @@ impl OAuthFlow {
     }
 
     fn callback(&self, request: &AppRequest) -> Result<Installation, OAuthFailure> {
-        let query = parse_query(request.query().unwrap_or_default());
+        let query = form_fields(request.query().unwrap_or_default());
         if let Some(error) = query_get(&query, "error") {
             return Err(failure(
                 if error.is_empty() {
@@ -786,7 +785,7 @@ mod tests {
         );
         assert_eq!(cookie(&r, STATE_COOKIE), Some("abc"));
         assert_eq!(cookie(&r, "c"), None);
-        let q = parse_query("code=a%2Bb+c&state=s&x");
+        let q = form_fields("code=a%2Bb+c&state=s&x");
         assert_eq!(query_get(&q, "code"), Some("a+b c"));
         assert_eq!(query_get(&q, "x"), Some(""));
         assert_eq!(

@@ -199,9 +199,4 @@ impl std::fmt::Debug for Bot {
     }
 }
 
-/// Now, in Unix seconds.
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use crate::app::signature::unix_now;
