@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::state::Shared;
@@ -239,29 +238,15 @@ impl Delivered {
         let form = "application/x-www-form-urlencoded";
         let (content_type, body) = match self.envelope_type.as_str() {
             "events_api" => ("application/json", self.payload.to_string()),
-            "slash_commands" => {
-                let fields = self.payload.as_object().cloned().unwrap_or_default();
-                let body = fields
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                        format!("{}={}", enc(k), enc(&v))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("&");
-                (form, body)
-            }
-            _ => (form, format!("payload={}", enc(&self.payload.to_string()))),
+            // Exactly the bytes `serve --deliver` and `http_delivery` send.
+            "slash_commands" => (form, super::deliver::command_form(&self.payload)),
+            _ => (form, super::deliver::interactive_body(&self.payload)),
         };
         (
             vec![("Content-Type".to_owned(), content_type.to_owned())],
             body.into_bytes(),
         )
     }
-}
-
-fn enc(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
 fn now_secs() -> u64 {

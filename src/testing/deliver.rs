@@ -161,7 +161,7 @@ impl FakeSlack {
 }
 
 /// A slash command's fields as a form: Slack's fields in Slack's order, then any others.
-fn command_form(payload: &Value) -> String {
+pub(crate) fn command_form(payload: &Value) -> String {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
